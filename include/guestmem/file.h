@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: memory files with Linux memfd semantics.
+ *
+ * Every operation is named after the system call it stands for and returns
+ * what that call would (a count or 0) or a negative errno.
+ *
+ * Ordinary files are backed by a kernel memfd of their own; their semantics
+ * are the kernel's.  Guest-only files (created with GM_MFD_GUEST, or an
+ * ordinary empty file sealed with GM_SEAL_GUEST) are backed by pmem frames:
+ * the host can size, allocate, punch and seal them, but never read, write or
+ * map their contents.
+ */
+#ifndef GUESTMEM_FILE_H
+#define GUESTMEM_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct gm_file;
+
+/* Creation flags.  The first ones have the values of memfd_create(2)'s. */
+#define GM_MFD_CLOEXEC		0x0001U
+#define GM_MFD_ALLOW_SEALING	0x0002U
+#define GM_MFD_HUGETLB		0x0004U	/* hugetlb store */
+#define GM_MFD_GUEST		0x0100U	/* guest-only from birth */
+#define GM_MFD_HUGE_1GB		0x0200U	/* with GM_MFD_HUGETLB: 1 GiB pages */
+
+/* Seals: the first five are Linux's F_SEAL_* values. */
+#define GM_SEAL_SEAL		0x0001U
+#define GM_SEAL_SHRINK		0x0002U
+#define GM_SEAL_GROW		0x0004U
+#define GM_SEAL_WRITE		0x0008U
+#define GM_SEAL_FUTURE_WRITE	0x0010U
+#define GM_SEAL_GUEST		0x0020U	/* the seed thread's F_SEAL_GUEST */
+
+/* fallocate(2) modes we accept (Linux's values). */
+#define GM_FALLOC_KEEP_SIZE	0x01
+#define GM_FALLOC_PUNCH_HOLE	0x02
+
+/* Mapping levels, as KVM counts them. */
+enum gm_level {
+	GM_LEVEL_4K = 1,
+	GM_LEVEL_2M = 2,
+	GM_LEVEL_1G = 3,
+};
+
+/** Order (log2 of 4 KiB frames) of a level: 0, 9 or 18. */
+static inline unsigned int gm_level_order(enum gm_level level)
+{
+	return (unsigned int)(level - 1) * 9;
+}
+
+enum gm_store_kind {
+	GM_STORE_SHMEM,		/* 4 KiB pages */
+	GM_STORE_HUGETLB,	/* 2 MiB or 1 GiB pages */
+	GM_STORE_KVM,		/* the host kernel's guest_memfd */
+};
+
+/**
+ * gm_memfd_create - create a memory file.
+ * @name: a name for debugging (as memfd_create's), at most 249 bytes.
+ * @flags: GM_MFD_*.
+ * @filep: the new file, with one reference.
+ *
+ * Return: 0, or -EFAULT (NULL argument), -EINVAL (unknown flag, name too
+ * long, GM_MFD_HUGE_1GB without GM_MFD_HUGETLB), -ENOMEM, or the negative
+ * errno of memfd_create(2).
+ */
+int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep);
+
+/**
+ * gm_guest_memfd_create - wrap the host kernel's guest_memfd (the kvm store).
+ * @vm_fd: a KVM VM fd; the guest_memfd is bound to it for life.
+ * @size: the file's fixed size, a multiple of the page size.
+ * @flags: KVM's guest_memfd creation flags (GUEST_MEMFD_FLAG_*).
+ *
+ * Return: 0, or the negative errno of KVM_CREATE_GUEST_MEMFD (-EINVAL for a
+ * bad size or flag, -ENOTTY where KVM lacks guest_memfd), -EFAULT for NULL.
+ */
+int gm_guest_memfd_create(int vm_fd, uint64_t size, uint64_t flags,
+			  struct gm_file **filep);
+
+/** gm_file_get - take another reference on @file; returns @file. */
+struct gm_file *gm_file_get(struct gm_file *file);
+
+/**
+ * gm_file_put - drop a reference; the last one frees the file and its pages.
+ * A NULL @file is ignored.
+ */
+void gm_file_put(struct gm_file *file);
+
+/**
+ * gm_ftruncate - set the size.  Shrinking frees the pages past the end and
+ * tells the registered guest first.
+ *
+ * Return: 0, or -EINVAL (negative length; guest-only: not page aligned),
+ * -EPERM (GM_SEAL_GROW/GM_SEAL_SHRINK forbid it), -EFBIG (past what the
+ * store can hold), -EFAULT (NULL file).  Pages pinned by a guest are waited
+ * for, never freed under the pin.
+ */
+int gm_ftruncate(struct gm_file *file, off_t length);
+
+/**
+ * gm_fallocate - allocate pages (mode 0 or GM_FALLOC_KEEP_SIZE) or free them
+ * (GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE).
+ *
+ * Return: 0, or -EINVAL (offset < 0, len <= 0; guest-only: unaligned),
+ * -EOPNOTSUPP (unknown mode, or PUNCH_HOLE without KEEP_SIZE), -EFBIG
+ * (offset + len overflows or passes the store's limit), -EPERM (a seal
+ * forbids it), -ENOSPC/-ENOMEM (out of frames; nothing is left half done
+ * for guest-only files), -EFAULT (NULL file).
+ */
+int gm_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
+
+/**
+ * gm_pread / gm_pwrite - host I/O.
+ * Return: bytes transferred, or -EPERM (guest-only file), -EINVAL (negative
+ * offset), -EFAULT (NULL), or the negative errno of pread(2)/pwrite(2).
+ */
+ssize_t gm_pread(struct gm_file *file, void *buf, size_t count, off_t offset);
+ssize_t gm_pwrite(struct gm_file *file, const void *buf, size_t count, off_t offset);
+
+/**
+ * gm_add_seals - add seals (fcntl F_ADD_SEALS).  GM_SEAL_GUEST turns an
+ * empty, unmapped ordinary file guest-only.
+ *
+ * Return: 0, or -EINVAL (unknown seal), -EPERM (GM_SEAL_SEAL is set, or the
+ * file was not created with GM_MFD_ALLOW_SEALING), -EBUSY (GM_SEAL_GUEST on
+ * a non-empty or mapped file; GM_SEAL_WRITE with writable mappings), -EFAULT.
+ */
+int gm_add_seals(struct gm_file *file, unsigned int seals);
+
+/** gm_get_seals - the seals, or -EFAULT for NULL. */
+int gm_get_seals(struct gm_file *file);
+
+/**
+ * gm_mmap / gm_munmap - host mappings of an ordinary file.
+ * Return: 0 and *@addrp, or -EPERM (guest-only), -EINVAL, or mmap's errno.
+ */
+int gm_mmap(struct gm_file *file, size_t length, int prot, int flags,
+	    off_t offset, void **addrp);
+int gm_munmap(struct gm_file *file, void *addr, size_t length);
+
+/**
+ * gm_file_fd - the kernel fd of an ordinary file (owned by the file: dup it
+ * to keep it).  Return: the fd, or -EPERM for a guest-only file.
+ */
+int gm_file_fd(struct gm_file *file);
+
+/** gm_file_size - the size in bytes, or -EFAULT. */
+int64_t gm_file_size(struct gm_file *file);
+
+/** gm_file_is_guest - 1 when the file is guest-only, 0 if not, -EFAULT. */
+int gm_file_is_guest(struct gm_file *file);
+
+/** gm_file_store - the store that backs @file. */
+enum gm_store_kind gm_file_store(struct gm_file *file);
+
+/** gm_file_page_shift - log2 of the file's page size (12, 21 or 30). */
+unsigned int gm_file_page_shift(struct gm_file *file);
+
+/** gm_file_id - a small number that names the file in frame metadata. */
+uint32_t gm_file_id(struct gm_file *file);
+
+/** gm_file_pages_held - 4 KiB frames the file holds now (guest-only). */
+uint64_t gm_file_pages_held(struct gm_file *file);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

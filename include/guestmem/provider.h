@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * provider: the layer between backing stores and their consumer (a VM).
+ *
+ * Each store registers as a provider.  A consumer hands a guest-only file to
+ * gm_register_guest(); the registry finds the file's provider and returns its
+ * memory operations.  The provider calls the owner back whenever a range of
+ * the file loses its pages, before the frames can be reused.
+ */
+#ifndef GUESTMEM_PROVIDER_H
+#define GUESTMEM_PROVIDER_H
+
+#include <stdint.h>
+#include <guestmem/file.h>
+#include <guestmem/pmem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The owner's side: what the provider calls. */
+struct gm_guest_ops {
+	/*
+	 * Pages [@start, @end) (page indexes of @file) are about to lose their
+	 * frames: drop every mapping of them.  Called without provider locks
+	 * that the owner could need, inside an RCU read-side section: it must
+	 * not sleep for long nor call gm_unregister_guest().
+	 */
+	void (*invalidate_page_range)(struct gm_file *file, void *owner,
+				      uint64_t start, uint64_t end);
+};
+
+/* The provider's side: what the owner calls. */
+struct gm_mem_ops {
+	/*
+	 * The frame of page @index, allocated (zeroed) if needed, pinned so
+	 * that no punch or truncate frees it until put_unlock_pfn().  *@order is
+	 * the order of the folio holding it.
+	 * Return: 0, -EINVAL (index past the end), -ENOMEM/-ENOSPC.
+	 */
+	int (*get_lock_pfn)(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
+			    unsigned int *order);
+	/* Drop the pin that get_lock_pfn() took. */
+	void (*put_unlock_pfn)(gm_pfn_t pfn);
+	/*
+	 * The largest aligned mapping the store can give at @index now:
+	 * a gm_level, or -EINVAL past the end.
+	 */
+	int (*pfn_mapping_level)(struct gm_file *file, uint64_t index);
+};
+
+struct gm_provider {
+	const char *name;
+	/* Does this provider serve @file? */
+	int (*owns)(struct gm_file *file);
+	const struct gm_mem_ops *mem_ops;
+};
+
+/**
+ * gm_provider_register - add a provider to the registry.
+ * Return: 0, or -EINVAL (NULL or incomplete), -EEXIST (name taken),
+ * -ENOSPC (registry full).
+ */
+int gm_provider_register(const struct gm_provider *provider);
+
+/**
+ * gm_provider_find - the provider that serves @file.
+ * Return: the provider, or NULL (no provider claims it).
+ */
+const struct gm_provider *gm_provider_find(struct gm_file *file);
+
+/**
+ * gm_register_guest - make @owner the guest of @file.
+ * @guest_ops: callbacks into the owner; must outlive the registration.
+ * @mem_ops: on success, the provider's memory operations.
+ *
+ * Return: 0, or -EINVAL (NULL owner, ops or mem_ops), -EFAULT (NULL file),
+ * -EPERM (file not guest-only, or held by another owner), -EOPNOTSUPP (no
+ * provider claims the file), -ENOMEM.
+ */
+int gm_register_guest(struct gm_file *file, void *owner,
+		      const struct gm_guest_ops *guest_ops,
+		      const struct gm_mem_ops **mem_ops);
+
+/**
+ * gm_unregister_guest - end @owner's hold on @file.  Returns only when no
+ * invalidate callback for @owner is running or can start.
+ * Return: 0, or -EINVAL (@owner does not hold @file), -EFAULT.
+ */
+int gm_unregister_guest(struct gm_file *file, void *owner);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm: the consumer of guest memory (KVM's side of the seed's design).
+ *
+ * A VM has memslots that bind guest-physical ranges to files, a shared or
+ * private attribute per page, a stage-2 map of private pages to frames, and
+ * vCPUs run by an engine (real /dev/kvm, or the unicorn CPU emulator).
+ */
+#ifndef GUESTMEM_VM_H
+#define GUESTMEM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <guestmem/file.h>
+#include <guestmem/provider.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct gm_vm;
+
+enum gm_engine_kind {
+	GM_ENGINE_AUTO,		/* kvm where /dev/kvm works, else emu */
+	GM_ENGINE_KVM,
+	GM_ENGINE_EMU,
+};
+
+/* Memslot flags. */
+#define GM_SLOT_PRIVATE		0x1U	/* has a guest-only file for private pages */
+
+struct gm_memslot {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t gpa;
+	uint64_t size;			/* 0 deletes the slot */
+	struct gm_file *shared_file;	/* ordinary file, or a kvm-store file */
+	uint64_t shared_offset;
+	struct gm_file *private_file;	/* guest-only file, with GM_SLOT_PRIVATE */
+	uint64_t private_offset;
+};
+
+/* Page attributes: KVM's value for private. */
+#define GM_MEMORY_ATTRIBUTE_PRIVATE	(1ULL << 3)
+
+enum gm_exit_reason {
+	GM_EXIT_NONE,
+	GM_EXIT_GUEST_EXIT,	/* the guest asked to stop; status in .status */
+	GM_EXIT_MEMORY_FAULT,	/* see .fault */
+	GM_EXIT_ERROR,		/* the engine failed; -errno in .status */
+	GM_EXIT_STOPPED,	/* another vCPU ended the run */
+};
+
+struct gm_exit {
+	enum gm_exit_reason reason;
+	int64_t status;
+	struct {
+		uint64_t gpa;
+		uint64_t size;
+		bool private;	/* the access was private */
+	} fault;
+	uint64_t rip;
+};
+
+struct gm_vm_stats {
+	uint64_t faults[4];		/* indexed by gm_level; [0] unused */
+	uint64_t retries;		/* faults that raced an invalidation */
+	uint64_t invalidations;		/* provider callbacks */
+	uint64_t conversions;
+	uint64_t memory_fault_exits;
+	uint64_t mmio_completions;	/* kvm engine: RAM accesses completed by the VMM */
+	uint64_t hypercalls;
+	uint64_t frames_mapped;		/* private 4 KiB frames mapped now */
+	uint64_t frames_mapped_peak;
+	uint64_t report[8];		/* GM_REPORT_* sums */
+};
+
+struct gm_vm_handlers {
+	void *opaque;
+	/* Text the guest printed (not NUL-terminated). */
+	void (*print)(void *opaque, unsigned int vcpu, const char *text, size_t len);
+	/*
+	 * A memory-fault exit.  Return 0 to resume the vCPU (after fixing the
+	 * cause, e.g. converting), or a negative errno to stop the run.
+	 * NULL: stop the run.
+	 */
+	int (*memory_fault)(void *opaque, struct gm_vm *vm, unsigned int vcpu,
+			    const struct gm_exit *exit);
+	/* Guest progress (GM_HC_PROGRESS), for progress bars. */
+	void (*progress)(void *opaque, unsigned int vcpu, uint64_t done);
+};
+
+/**
+ * gm_vm_create - create a VM run by @engine.
+ * Return: 0, or -EINVAL (unknown engine), -ENODEV (kvm asked for and
+ * /dev/kvm does not work), -ENOMEM, or the engine's negative errno.
+ */
+int gm_vm_create(enum gm_engine_kind engine, struct gm_vm **vmp);
+
+/** gm_vm_destroy - stop using every file, free every frame mapping. */
+void gm_vm_destroy(struct gm_vm *vm);
+
+/** gm_vm_engine_name - "kvm" or "emu". */
+const char *gm_vm_engine_name(struct gm_vm *vm);
+
+/** gm_vm_kvm_fd - the KVM VM fd (kvm engine), or -ENODEV. */
+int gm_vm_kvm_fd(struct gm_vm *vm);
+
+/**
+ * gm_vm_set_memslot - create or delete (size 0) a memslot.
+ * Return: 0, or -EINVAL (unaligned gpa/size/offset, bad flags, file range
+ * past the file's end, a private slot changed rather than deleted, missing
+ * files, slot number out of range), -EEXIST (guest range overlaps another
+ * slot, or the file range is already bound), -EPERM (private file not
+ * guest-only, or held by another VM), -ENOMEM, or the engine's errno.
+ */
+int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *slot);
+
+/**
+ * gm_vm_set_memory_attributes - set the attribute of [gpa, gpa + size),
+ * all or nothing, as KVM_SET_MEMORY_ATTRIBUTES does, and convert: mappings
+ * of the range are dropped and the side no longer in use is freed.
+ * Return: 0, or -EINVAL (flags != 0, unknown attribute, size 0, overflow,
+ * misalignment, a page with no private-capable slot made private), -EFAULT.
+ */
+int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
+				uint64_t attributes, uint64_t flags);
+
+/** gm_vm_get_memory_attributes - attributes of the page at @gpa (>= 0). */
+int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa);
+
+/**
+ * gm_vm_write_shared / gm_vm_read_shared - host access to guest memory that
+ * is shared (through the shared file).  Return: 0, or -EPERM (a private
+ * page), -EFAULT (no slot covers the range).
+ */
+int gm_vm_write_shared(struct gm_vm *vm, uint64_t gpa, const void *buf, size_t len);
+int gm_vm_read_shared(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len);
+
+struct gm_vm_boot {
+	const void *code;	/* guest program (flat binary) */
+	size_t code_size;
+	uint64_t ram_base;	/* passed to the guest in rdi */
+	uint64_t ram_size;	/* rsi */
+	uint64_t flags;		/* r8: GM_GUEST_F_* */
+	unsigned int nr_vcpus;
+};
+
+/**
+ * gm_vm_boot - write page tables and @boot's code into the boot slot (which
+ * must exist: slot covering [0, GM_GUEST_BOOT_SIZE)) and create the vCPUs.
+ * Return: 0, or -EINVAL (code too large, no boot slot, bad vCPU count), or
+ * the engine's errno.
+ */
+int gm_vm_boot(struct gm_vm *vm, const struct gm_vm_boot *boot);
+
+/**
+ * gm_vm_run - run every vCPU (one host thread each) until each exits.
+ * @exits: one gm_exit per vCPU, filled on return.
+ * Return: 0 when every vCPU exited with GM_EXIT_GUEST_EXIT, else a negative
+ * errno (-EIO when a guest stopped on an error).
+ */
+int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers,
+	      struct gm_exit *exits);
+
+/** gm_vm_get_stats - a snapshot of the counters. */
+void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *stats);
+
+/**
+ * gm_vm_translate - the frame and level that the stage-2 map holds for the
+ * private page at @gpa, for tests.  Return: 0, or -ENOENT (not mapped).
+ */
+int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level *level);
+
+/**
+ * gm_vm_check_stage2 - verify that every private mapping points at a frame
+ * that its file still holds at that index.  Return: 0, or -EUCLEAN.
+ */
+int gm_vm_check_stage2(struct gm_vm *vm);
+
+/**
+ * gm_engine_available - whether @engine can run here; if not, why in @why.
+ * Return: 1 or 0.
+ */
+int gm_engine_available(enum gm_engine_kind engine, const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guestmem program: one file per subcommand, dispatched from main.c.
+ *
+ * A subcommand gets argv with its own name in argv[0] and returns the
+ * program's exit status: GM_EXIT_OK, GM_EXIT_FAIL (it ran and something
+ * failed) or GM_EXIT_USAGE (bad command line).  Errors are one line on
+ * stderr, written with gm_cli_error().
+ */
+#ifndef GM_CLI_H
+#define GM_CLI_H
+
+#include <stdio.h>
+
+#define GM_EXIT_OK	0
+#define GM_EXIT_FAIL	1
+#define GM_EXIT_USAGE	2
+
+struct gm_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *out);	/* the options, for --help */
+	const char *summary;		/* one line for `guestmem --help` */
+};
+
+/* Print "guestmem[ <cmd>]: <message>\n" on stderr. */
+void gm_cli_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Report a bad option of @cmd as one line on stderr.  Call right after
+ * getopt_long() returned '?' or ':'.  Return: GM_EXIT_USAGE.
+ */
+int gm_cli_bad_option(const char *cmd, char **argv);
+
+int gm_cmd_info(int argc, char **argv);
+void gm_cmd_info_usage(FILE *out);
+
+#endif

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guestmem info: what this host offers -- KVM and its guest_memfd, huge
+ * pages, and from those which engines and stores will work, with a reason
+ * for each one that will not.  Aligned text for people, --json for tools.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kvm/caps.h"
+#include "kvm/kvm-uapi.h"
+
+/* Set by src/cli/meson.build from unicorn.found(), as for the library. */
+#ifndef GM_HAVE_EMU
+#error "GM_HAVE_EMU must be defined to 0 or 1"
+#endif
+
+#define HUGEPAGES_DIR	"/sys/kernel/mm/hugepages/"
+#define MAX_NAMES	8
+
+struct hugepages {
+	uint64_t total;		/* nr_hugepages: reserved in the pool */
+	uint64_t free;		/* free_hugepages */
+};
+
+struct names {
+	const char *v[MAX_NAMES];
+	int n;
+};
+
+struct host_info {
+	struct gm_kvm_caps caps;
+	struct hugepages hp_2m, hp_1g;
+	struct names engines, stores, flag_names, vm_type_names;
+	/* Why an engine or a store is absent: name and reason, pairwise. */
+	struct names why_name, why_text;
+	char hugetlb_why[160];
+};
+
+static void names_add(struct names *names, const char *name)
+{
+	if (names->n < MAX_NAMES)
+		names->v[names->n++] = name;
+}
+
+static void add_why(struct host_info *info, const char *name, const char *text)
+{
+	names_add(&info->why_name, name);
+	names_add(&info->why_text, text);
+}
+
+/* A counter from sysfs; a missing file (no such page size here) reads 0. */
+static uint64_t read_sys_u64(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	uint64_t val = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%" SCNu64, &val) != 1)
+		val = 0;
+	fclose(f);
+	return val;
+}
+
+static void read_hugepages(struct hugepages *hp, const char *size_dir)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), HUGEPAGES_DIR "%s/nr_hugepages", size_dir);
+	hp->total = read_sys_u64(path);
+	snprintf(path, sizeof(path), HUGEPAGES_DIR "%s/free_hugepages", size_dir);
+	hp->free = read_sys_u64(path);
+}
+
+static void name_flags(struct host_info *info)
+{
+	static const char *const flag_names[] = { "mmap", "init_shared" };
+	static const char *const bit_names[] = {
+		"bit 2", "bit 3", "bit 4", "bit 5", "bit 6", "bit 7",
+	};
+	uint64_t flags = info->caps.guest_memfd_flags;
+
+	/* Flags a newer kernel adds are shown by bit, not dropped. */
+	for (unsigned int bit = 0; bit < 8; bit++) {
+		if (!(flags & (1ULL << bit)))
+			continue;
+		names_add(&info->flag_names, bit < 2 ? flag_names[bit] : bit_names[bit - 2]);
+	}
+}
+
+static void name_vm_types(struct host_info *info)
+{
+	if (info->caps.vm_types & (1ULL << KVM_X86_DEFAULT_VM))
+		names_add(&info->vm_type_names, "default");
+	if (info->caps.vm_types & (1ULL << KVM_X86_SW_PROTECTED_VM))
+		names_add(&info->vm_type_names, "sw_protected");
+}
+
+static void find_engines(struct host_info *info)
+{
+	if (info->caps.kvm)
+		names_add(&info->engines, "kvm");
+	else
+		add_why(info, "kvm", info->caps.why);
+	if (GM_HAVE_EMU)
+		names_add(&info->engines, "emu");
+	else
+		add_why(info, "emu", "built without the unicorn emulator (meson -Demu=disabled)");
+}
+
+static const char *hugetlb_why(struct host_info *info)
+{
+	if (!info->hp_2m.total && !info->hp_1g.total)
+		return "no huge pages reserved (/proc/sys/vm/nr_hugepages is 0)";
+	snprintf(info->hugetlb_why, sizeof(info->hugetlb_why),
+		 "every reserved huge page is in use (2 MiB: %" PRIu64
+		 " reserved, 1 GiB: %" PRIu64 " reserved, none free)",
+		 info->hp_2m.total, info->hp_1g.total);
+	return info->hugetlb_why;
+}
+
+static void find_stores(struct host_info *info)
+{
+	names_add(&info->stores, "shmem");
+	if (info->hp_2m.free || info->hp_1g.free)
+		names_add(&info->stores, "hugetlb");
+	else
+		add_why(info, "hugetlb", hugetlb_why(info));
+	if (info->caps.guest_memfd)
+		names_add(&info->stores, "kvm");
+	else if (info->caps.kvm)	/* else the engine's note says why */
+		add_why(info, "kvm", info->caps.why);
+}
+
+static int gather(struct host_info *info)
+{
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	ret = gm_kvm_probe(&info->caps);
+	if (ret < 0)
+		return ret;
+	read_hugepages(&info->hp_2m, "hugepages-2048kB");
+	read_hugepages(&info->hp_1g, "hugepages-1048576kB");
+	name_flags(info);
+	name_vm_types(info);
+	find_engines(info);
+	find_stores(info);
+	return 0;
+}
+
+/* ---- text ---- */
+
+/* The names separated by @sep, or "none". */
+static void print_list(const struct names *names, const char *sep)
+{
+	for (int i = 0; i < names->n; i++)
+		printf("%s%s", i ? sep : "", names->v[i]);
+	printf("%s", names->n ? "" : "none");
+}
+
+static void print_kvm_text(const struct host_info *info)
+{
+	const struct gm_kvm_caps *caps = &info->caps;
+
+	if (!caps->kvm) {
+		printf("%-20sno (%s)\n", "kvm", caps->why);
+		return;
+	}
+	printf("%-20syes, API version %d%s%s\n", "kvm", caps->api_version,
+	       caps->user_memory2 ? ", user_memory2" : "",
+	       caps->memory_fault_info ? ", memory_fault_info" : "");
+	if (caps->guest_memfd) {
+		printf("%-20syes, flags 0x%" PRIx64 " (", "guest_memfd", caps->guest_memfd_flags);
+		print_list(&info->flag_names, ", ");
+		printf(")\n");
+	} else {
+		printf("%-20sno (%s)\n", "guest_memfd", caps->why);
+	}
+	printf("%-20s%s\n", "memory attributes",
+	       caps->memory_attributes ? "yes, private" : "no private attribute for a default VM");
+	printf("%-20s0x%" PRIx64 " (", "vm types", caps->vm_types);
+	print_list(&info->vm_type_names, ", ");
+	printf(")\n");
+}
+
+static void print_text(const struct host_info *info)
+{
+	print_kvm_text(info);
+	printf("%-20s%" PRIu64 " reserved, %" PRIu64 " free\n", "huge pages 2 MiB",
+	       info->hp_2m.total, info->hp_2m.free);
+	printf("%-20s%" PRIu64 " reserved, %" PRIu64 " free\n", "huge pages 1 GiB",
+	       info->hp_1g.total, info->hp_1g.free);
+	printf("%-20s", "engines");
+	print_list(&info->engines, " ");
+	printf("\n%-20s", "stores");
+	print_list(&info->stores, " ");
+	printf("\n");
+	for (int i = 0; i < info->why_name.n; i++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "no %s", info->why_name.v[i]);
+		printf("%-20s%s\n", label, info->why_text.v[i]);
+	}
+}
+
+/* ---- JSON ---- */
+
+/*
+ * A minimal JSON writer: objects nest, one member a line; arrays hold only
+ * scalars and stay on one line.
+ */
+struct jw {
+	FILE *f;
+	int depth;
+	bool need_comma;
+	bool in_array;
+};
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);	/* UTF-8 passes through */
+	}
+	fputc('"', f);
+}
+
+/* Separate from the previous value and write "key": when in an object. */
+static void jw_prefix(struct jw *w, const char *key)
+{
+	if (w->in_array) {
+		fputs(w->need_comma ? ", " : "", w->f);
+	} else {
+		fprintf(w->f, "%s\n%*s", w->need_comma ? "," : "", 2 * w->depth, "");
+		if (key) {
+			json_string(w->f, key);
+			fputs(": ", w->f);
+		}
+	}
+	w->need_comma = true;
+}
+
+static void jw_begin(struct jw *w, const char *key, char open)
+{
+	if (w->depth > 0 || key)
+		jw_prefix(w, key);
+	fputc(open, w->f);
+	w->need_comma = false;
+	if (open == '[')
+		w->in_array = true;
+	else
+		w->depth++;
+}
+
+static void jw_end(struct jw *w, char close)
+{
+	if (close == ']') {
+		w->in_array = false;
+	} else {
+		w->depth--;
+		if (w->need_comma)	/* an empty object stays {} */
+			fprintf(w->f, "\n%*s", 2 * w->depth, "");
+	}
+	fputc(close, w->f);
+	w->need_comma = true;
+}
+
+static void jw_str(struct jw *w, const char *key, const char *val)
+{
+	jw_prefix(w, key);
+	json_string(w->f, val);
+}
+
+static void jw_u64(struct jw *w, const char *key, uint64_t val)
+{
+	jw_prefix(w, key);
+	fprintf(w->f, "%" PRIu64, val);
+}
+
+static void jw_bool(struct jw *w, const char *key, bool val)
+{
+	jw_prefix(w, key);
+	fputs(val ? "true" : "false", w->f);
+}
+
+static void jw_names(struct jw *w, const char *key, const struct names *names)
+{
+	jw_begin(w, key, '[');
+	for (int i = 0; i < names->n; i++)
+		jw_str(w, NULL, names->v[i]);
+	jw_end(w, ']');
+}
+
+static void json_kvm(struct jw *w, const struct gm_kvm_caps *caps)
+{
+	jw_begin(w, "kvm", '{');
+	jw_bool(w, "available", caps->kvm);
+	if (caps->api_version > 0)
+		jw_u64(w, "api_version", (uint64_t)caps->api_version);
+	jw_bool(w, "user_memory2", caps->user_memory2);
+	jw_bool(w, "memory_fault_info", caps->memory_fault_info);
+	if (!caps->kvm)
+		jw_str(w, "why", caps->why);
+	jw_end(w, '}');
+}
+
+static void json_guest_memfd(struct jw *w, const struct host_info *info)
+{
+	const struct gm_kvm_caps *caps = &info->caps;
+
+	jw_begin(w, "guest_memfd", '{');
+	jw_bool(w, "available", caps->guest_memfd);
+	jw_u64(w, "flags", caps->guest_memfd_flags);
+	jw_names(w, "flag_names", &info->flag_names);
+	if (!caps->guest_memfd)
+		jw_str(w, "why", caps->why);
+	jw_end(w, '}');
+}
+
+static void print_json(const struct host_info *info)
+{
+	struct jw w = { .f = stdout };
+
+	jw_begin(&w, NULL, '{');
+	json_kvm(&w, &info->caps);
+	json_guest_memfd(&w, info);
+	jw_bool(&w, "memory_attributes", info->caps.memory_attributes);
+	jw_u64(&w, "vm_types", info->caps.vm_types);
+	jw_names(&w, "vm_type_names", &info->vm_type_names);
+	jw_u64(&w, "hugepages_2m_total", info->hp_2m.total);
+	jw_u64(&w, "hugepages_2m_free", info->hp_2m.free);
+	jw_u64(&w, "hugepages_1g_total", info->hp_1g.total);
+	jw_u64(&w, "hugepages_1g_free", info->hp_1g.free);
+	jw_names(&w, "engines", &info->engines);
+	jw_names(&w, "stores", &info->stores);
+	jw_begin(&w, "why", '{');
+	for (int i = 0; i < info->why_name.n; i++)
+		jw_str(&w, info->why_name.v[i], info->why_text.v[i]);
+	jw_end(&w, '}');
+	jw_end(&w, '}');
+	fputc('\n', stdout);
+}
+
+/* ---- the command ---- */
+
+void gm_cmd_info_usage(FILE *out)
+{
+	fputs("usage: guestmem info [--json]\n\n"
+	      "Show what this host offers: KVM and its capabilities, guest_memfd,\n"
+	      "huge pages, and which engines and stores will work (and why not).\n\n"
+	      "  --json     one JSON object instead of text\n"
+	      "  -h, --help this text\n", out);
+}
+
+int gm_cmd_info(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct host_info info;
+	bool json = false;
+	int opt, ret;
+
+	opterr = 0;	/* our own one-line message instead of getopt's */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			gm_cmd_info_usage(stdout);
+			return GM_EXIT_OK;
+		default:
+			return gm_cli_bad_option("info", argv);
+		}
+	}
+	if (optind < argc) {
+		gm_cli_error("info", "unexpected argument '%s'", argv[optind]);
+		return GM_EXIT_USAGE;
+	}
+	ret = gather(&info);
+	if (ret < 0) {
+		gm_cli_error("info", "cannot probe the host: %s", strerror(-ret));
+		return GM_EXIT_FAIL;
+	}
+	if (json)
+		print_json(&info);
+	else
+		print_text(&info);
+	return GM_EXIT_OK;
+}

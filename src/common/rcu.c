@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+#include "common/rcu.h"
+
+#ifdef GM_TSAN
+/* The address ThreadSanitizer uses to stand for "a grace period". */
+char gm_rcu_tsan_token;
+#endif

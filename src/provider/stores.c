@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stores guestmem ships, as providers.  shmem and hugetlb serve frames
+ * from pmem through the store's guest path; kvm is the kernel's guest_memfd,
+ * whose pages the kernel keeps to itself: a VM binds it natively.
+ */
+#include <errno.h>
+
+#include "provider/provider.h"
+#include "store/store.h"
+
+static int shmem_owns(struct gm_file *file)
+{
+	return gm_file_store(file) == GM_STORE_SHMEM;
+}
+
+static int hugetlb_owns(struct gm_file *file)
+{
+	return gm_file_store(file) == GM_STORE_HUGETLB;
+}
+
+static int kvm_owns(struct gm_file *file)
+{
+	return gm_file_store(file) == GM_STORE_KVM;
+}
+
+static const struct gm_mem_ops pmem_mem_ops = {
+	.get_lock_pfn = gm_file_get_lock_pfn,
+	.put_unlock_pfn = gm_file_put_unlock_pfn,
+	.pfn_mapping_level = gm_file_mapping_level,
+};
+
+/* The kernel does not lend guest_memfd's pages out by frame number. */
+static int kvm_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
+			    unsigned int *order)
+{
+	return -EOPNOTSUPP;
+}
+
+static void kvm_put_unlock_pfn(gm_pfn_t pfn)
+{
+}
+
+static int kvm_mapping_level(struct gm_file *file, uint64_t index)
+{
+	int64_t size = gm_file_size(file);
+
+	if (size < 0 || index >= ((uint64_t)size >> GM_PAGE_SHIFT))
+		return -EINVAL;
+	/* guest_memfd in Linux 6.18 allocates order-0 folios only. */
+	return GM_LEVEL_4K;
+}
+
+static const struct gm_mem_ops kvm_mem_ops = {
+	.get_lock_pfn = kvm_get_lock_pfn,
+	.put_unlock_pfn = kvm_put_unlock_pfn,
+	.pfn_mapping_level = kvm_mapping_level,
+};
+
+static const struct gm_provider shmem_provider = {
+	.name = "shmem", .owns = shmem_owns, .mem_ops = &pmem_mem_ops,
+};
+static const struct gm_provider hugetlb_provider = {
+	.name = "hugetlb", .owns = hugetlb_owns, .mem_ops = &pmem_mem_ops,
+};
+static const struct gm_provider kvm_provider = {
+	.name = "kvm", .owns = kvm_owns, .mem_ops = &kvm_mem_ops,
+};
+
+const struct gm_provider *const gm_builtin_providers[] = {
+	&shmem_provider, &hugetlb_provider, &kvm_provider, NULL,
+};

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The memory-file object and the calls named after system calls.  Each call
+ * checks its arguments, then sends the file to its kind: ordinary.c (a kernel
+ * memfd does the work) or guest.c (pmem frames, Linux's semantics rebuilt).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/rcu.h"
+#include "store/store.h"
+
+#define KNOWN_MFD_FLAGS (GM_MFD_CLOEXEC | GM_MFD_ALLOW_SEALING | GM_MFD_HUGETLB | \
+			 GM_MFD_GUEST | GM_MFD_HUGE_1GB)
+/* memfd_create(2) takes names of at most 249 bytes ("memfd:" + 249 = 255). */
+#define MFD_NAME_MAX 249
+
+static struct gm_file *file_alloc(enum gm_store_kind store, unsigned int page_shift)
+{
+	struct gm_file *file = calloc(1, sizeof(*file));
+
+	if (!file)
+		return NULL;
+	atomic_init(&file->refcount, 1);
+	file->store = store;
+	file->page_shift = page_shift;
+	file->id = gm_pmem_new_owner_id();
+	file->fd = -1;
+	pthread_mutex_init(&file->lock, NULL);
+	return file;
+}
+
+static void file_free(struct gm_file *file)
+{
+	if (atomic_load(&file->guest))
+		gm_guest_release(file);
+	if (file->fd >= 0)
+		close(file->fd);
+	pthread_mutex_destroy(&file->lock);
+	free(file);
+}
+
+int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep)
+{
+	bool huge = flags & GM_MFD_HUGETLB;
+	struct gm_file *file;
+	int ret;
+
+	if (!name || !filep)
+		return -EFAULT;
+	if ((flags & ~KNOWN_MFD_FLAGS) || strlen(name) > MFD_NAME_MAX)
+		return -EINVAL;
+	if ((flags & GM_MFD_HUGE_1GB) && !huge)
+		return -EINVAL;
+	file = file_alloc(huge ? GM_STORE_HUGETLB : GM_STORE_SHMEM,
+			  !huge ? 12 : (flags & GM_MFD_HUGE_1GB) ? 30 : 21);
+	if (!file)
+		return -ENOMEM;
+	file->creation_flags = flags;
+	if (flags & GM_MFD_GUEST) {
+		/* As memfd_create: no F_SEAL_SEAL only when sealing is allowed. */
+		atomic_store(&file->seals, (flags & GM_MFD_ALLOW_SEALING) ? 0 : GM_SEAL_SEAL);
+		ret = gm_guest_init(file);
+	} else {
+		ret = gm_ordinary_create(name, flags, file);
+	}
+	if (ret) {
+		file_free(file);
+		return ret;
+	}
+	*filep = file;
+	return 0;
+}
+
+struct gm_file *gm_file_get(struct gm_file *file)
+{
+	atomic_fetch_add(&file->refcount, 1);
+	return file;
+}
+
+void gm_file_put(struct gm_file *file)
+{
+	if (file && atomic_fetch_sub(&file->refcount, 1) == 1)
+		file_free(file);
+}
+
+int gm_ftruncate(struct gm_file *file, off_t length)
+{
+	if (!file)
+		return -EFAULT;
+	if (file->store == GM_STORE_KVM)
+		return gm_ordinary_ftruncate(file, length);
+	if (length < 0)
+		return -EINVAL;
+	if (atomic_load(&file->guest))
+		return gm_guest_ftruncate(file, length);
+	return gm_ordinary_ftruncate(file, length);
+}
+
+int gm_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
+{
+	if (!file)
+		return -EFAULT;
+	if (atomic_load(&file->guest))
+		return gm_guest_fallocate(file, mode, offset, len);
+	return gm_ordinary_fallocate(file, mode, offset, len);
+}
+
+ssize_t gm_pread(struct gm_file *file, void *buf, size_t count, off_t offset)
+{
+	ssize_t n;
+
+	if (!file || (!buf && count))
+		return -EFAULT;
+	if (offset < 0)
+		return -EINVAL;
+	if (atomic_load(&file->guest))
+		return -EPERM;
+	n = pread(file->fd, buf, count, offset);
+	if (n < 0)
+		return -errno;
+	/*
+	 * Check the seal again after the read, as the seed's
+	 * shmem_file_read_iter comment asks: a file sealed meanwhile must not
+	 * hand out what was read.
+	 */
+	if (atomic_load(&file->guest)) {
+		memset(buf, 0, (size_t)n);
+		return -EPERM;
+	}
+	return n;
+}
+
+ssize_t gm_pwrite(struct gm_file *file, const void *buf, size_t count, off_t offset)
+{
+	ssize_t n;
+
+	if (!file || (!buf && count))
+		return -EFAULT;
+	if (offset < 0)
+		return -EINVAL;
+	if (atomic_load(&file->guest))
+		return -EPERM;
+	n = pwrite(file->fd, buf, count, offset);
+	return n < 0 ? -errno : n;
+}
+
+int gm_add_seals(struct gm_file *file, unsigned int seals)
+{
+	if (!file)
+		return -EFAULT;
+	if (file->store == GM_STORE_KVM)
+		return fcntl(file->fd, F_ADD_SEALS, seals) < 0 ? -errno : 0;
+	if (atomic_load(&file->guest))
+		return gm_guest_add_seals(file, seals);
+	return gm_ordinary_add_seals(file, seals);
+}
+
+int gm_get_seals(struct gm_file *file)
+{
+	if (!file)
+		return -EFAULT;
+	if (atomic_load(&file->guest))
+		return (int)(atomic_load(&file->seals) | GM_SEAL_GUEST);
+	return gm_ordinary_get_seals(file);
+}
+
+int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offset,
+	    void **addrp)
+{
+	void *p;
+	int ret = 0;
+
+	if (!file || !addrp)
+		return -EFAULT;
+	pthread_mutex_lock(&file->lock);
+	if (atomic_load(&file->guest)) {
+		ret = -EPERM;
+		goto out;
+	}
+	p = mmap(NULL, length, prot, flags, file->fd, offset);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	file->host_mappings++;
+	*addrp = p;
+out:
+	pthread_mutex_unlock(&file->lock);
+	return ret;
+}
+
+int gm_munmap(struct gm_file *file, void *addr, size_t length)
+{
+	int ret = 0;
+
+	if (!file)
+		return -EFAULT;
+	pthread_mutex_lock(&file->lock);
+	if (!file->host_mappings) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (munmap(addr, length) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	file->host_mappings--;
+out:
+	pthread_mutex_unlock(&file->lock);
+	return ret;
+}
+
+int gm_file_fd(struct gm_file *file)
+{
+	if (!file)
+		return -EFAULT;
+	if (atomic_load(&file->guest))
+		return -EPERM;
+	return file->fd;
+}
+
+int64_t gm_file_size(struct gm_file *file)
+{
+	struct stat st;
+
+	if (!file)
+		return -EFAULT;
+	if (atomic_load(&file->guest))
+		return atomic_load(&file->size);
+	if (fstat(file->fd, &st) < 0)
+		return -errno;
+	return st.st_size;
+}
+
+int gm_file_is_guest(struct gm_file *file)
+{
+	if (!file)
+		return -EFAULT;
+	return atomic_load(&file->guest) ? 1 : 0;
+}
+
+enum gm_store_kind gm_file_store(struct gm_file *file)
+{
+	return file->store;
+}
+
+unsigned int gm_file_page_shift(struct gm_file *file)
+{
+	return file->page_shift;
+}
+
+uint32_t gm_file_id(struct gm_file *file)
+{
+	return file->id;
+}
+
+uint64_t gm_file_pages_held(struct gm_file *file)
+{
+	return atomic_load(&file->pages_held);
+}
+
+/* ---- the binding to a guest (set by the provider layer) ---- */
+
+struct gm_file_binding *gm_file_binding(struct gm_file *file)
+{
+	return atomic_load_explicit(&file->binding, memory_order_acquire);
+}
+
+int gm_file_bind(struct gm_file *file, struct gm_file_binding *binding)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&file->lock);
+	if (atomic_load(&file->binding))
+		ret = -EBUSY;
+	else
+		atomic_store_explicit(&file->binding, binding, memory_order_release);
+	pthread_mutex_unlock(&file->lock);
+	return ret;
+}
+
+int gm_file_unbind(struct gm_file *file, struct gm_file_binding *binding)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&file->lock);
+	if (atomic_load(&file->binding) != binding)
+		ret = -EINVAL;
+	else
+		atomic_store_explicit(&file->binding, NULL, memory_order_release);
+	pthread_mutex_unlock(&file->lock);
+	return ret;
+}
+
+void gm_file_invalidate(struct gm_file *file, uint64_t start, uint64_t end)
+{
+	struct gm_file_binding *binding;
+
+	gm_rcu_read_lock();
+	binding = atomic_load_explicit(&file->binding, memory_order_acquire);
+	if (binding)
+		binding->invalidate(binding, file, start, end);
+	gm_rcu_read_unlock();
+}

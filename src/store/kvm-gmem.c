@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kvm store: the host kernel's own guest_memfd.  Its pages belong to the
+ * kernel, not to pmem, and its semantics are the kernel's: every call goes
+ * straight to the fd, so guestmem neither hides nor changes what KVM does
+ * (fixed size, fallocate only with KEEP_SIZE, no read or write).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kvm/kvm-uapi.h"
+#include "store/store.h"
+
+int gm_guest_memfd_create(int vm_fd, uint64_t size, uint64_t flags, struct gm_file **filep)
+{
+	struct kvm_create_guest_memfd args = { .size = size, .flags = flags };
+	struct gm_file *file;
+	int fd;
+
+	if (!filep)
+		return -EFAULT;
+	fd = ioctl(vm_fd, KVM_CREATE_GUEST_MEMFD, &args);
+	if (fd < 0)
+		return -errno;
+	file = calloc(1, sizeof(*file));
+	if (!file) {
+		close(fd);
+		return -ENOMEM;
+	}
+	atomic_init(&file->refcount, 1);
+	file->store = GM_STORE_KVM;
+	file->page_shift = GM_PAGE_SHIFT;
+	file->id = gm_pmem_new_owner_id();
+	file->fd = fd;
+	file->creation_flags = (unsigned int)flags;
+	pthread_mutex_init(&file->lock, NULL);
+	atomic_store(&file->size, (int64_t)size);
+	*filep = file;
+	return 0;
+}

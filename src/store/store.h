@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the store layer and the layers above it: how a file is laid
+ * out, and the guest's path to its pages (which the public API forbids the
+ * host).
+ */
+#ifndef GM_STORE_STORE_H
+#define GM_STORE_STORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <guestmem/file.h>
+#include <guestmem/pmem.h>
+
+/*
+ * The binding of a file to its guest, set and cleared by the provider layer.
+ * The store only calls ->invalidate; the binding's lifetime is RCU-managed
+ * by whoever set it.
+ */
+struct gm_file_binding {
+	void (*invalidate)(struct gm_file_binding *binding, struct gm_file *file,
+			   uint64_t start, uint64_t end);
+};
+
+/* Page index of a guest-only file: 512 slots per leaf, one leaf per 2 MiB. */
+#define GM_LEAF_SHIFT	9
+#define GM_LEAF_PAGES	(1U << GM_LEAF_SHIFT)
+
+struct gm_leaf {
+	_Atomic gm_pfn_t pfn[GM_LEAF_PAGES];	/* GM_PFN_NONE: hole */
+};
+
+/*
+ * The page index.  Readers (the guest's fault path) walk it under
+ * rcu_read_lock() without the file lock; writers hold file->lock.  A grown
+ * table replaces the old one and the old one is freed after a grace period.
+ */
+struct gm_page_table {
+	uint64_t nr_leaves;
+	struct gm_leaf *_Atomic leaves[];
+};
+
+/*
+ * Lock order: file->lock, then the pmem allocator's lock.  The guest's fast
+ * path (gm_file_get_lock_pfn on a populated page) takes neither.
+ */
+struct gm_file {
+	_Atomic unsigned int refcount;
+	enum gm_store_kind store;
+	uint32_t id;
+	unsigned int page_shift;	/* 12, 21 or 30 */
+	unsigned int creation_flags;
+
+	pthread_mutex_t lock;		/* serialises every change below */
+	_Atomic bool guest;		/* guest-only; never cleared */
+	_Atomic unsigned int seals;
+	_Atomic int64_t size;
+	int fd;				/* kernel memfd / guest_memfd, or -1 */
+	unsigned int host_mappings;	/* live gm_mmap()s; under lock */
+
+	/* Guest-only files: protected by lock, read under RCU. */
+	struct gm_page_table *_Atomic table;
+	_Atomic uint64_t pages_held;
+
+	struct gm_file_binding *_Atomic binding;	/* RCU */
+};
+
+/* ordinary.c: files backed by a kernel memfd. */
+int gm_ordinary_create(const char *name, unsigned int flags, struct gm_file *file);
+int gm_ordinary_ftruncate(struct gm_file *file, off_t length);
+int gm_ordinary_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
+int gm_ordinary_add_seals(struct gm_file *file, unsigned int seals);
+int gm_ordinary_get_seals(struct gm_file *file);
+/* Turn an empty, unmapped ordinary file guest-only (GM_SEAL_GUEST). */
+int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals);
+
+/* guest.c: guest-only files backed by pmem frames. */
+int gm_guest_init(struct gm_file *file);
+void gm_guest_release(struct gm_file *file);
+int gm_guest_ftruncate(struct gm_file *file, off_t length);
+int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
+int gm_guest_add_seals(struct gm_file *file, unsigned int seals);
+
+/*
+ * The guest's path to a page: the frame of page @index (in units of the
+ * file's page size for hugetlb; 4 KiB otherwise), allocating if needed,
+ * pinned.  @order: in, the largest folio order the caller can use (a hint
+ * for the shmem store to populate a whole 2 MiB chunk); out, the order of
+ * the folio returned.
+ * Return: 0, -EINVAL (past the end or not guest-only), -ENOMEM/-ENOSPC.
+ */
+int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
+			 unsigned int *order);
+void gm_file_put_unlock_pfn(gm_pfn_t pfn);
+/* The largest gm_level mapping at @index (4 KiB index), or -EINVAL. */
+int gm_file_mapping_level(struct gm_file *file, uint64_t index);
+/* The frame now held at @index, or GM_PFN_NONE; no pin is taken. */
+gm_pfn_t gm_file_peek_pfn(struct gm_file *file, uint64_t index);
+
+/*
+ * gm_file_guest_write / gm_file_guest_read - copy bytes into or out of a
+ * guest-only file through the guest's path (get_lock_pfn + frame I/O), for
+ * tests and the differential test.  Writing allocates pages; reading a hole
+ * gives zeroes without allocating.  Both stay within the file's size.
+ * Return: 0, or -EINVAL (range past the end, not guest-only), -ENOMEM.
+ */
+int gm_file_guest_write(struct gm_file *file, uint64_t offset, const void *buf, size_t len);
+int gm_file_guest_read(struct gm_file *file, uint64_t offset, void *buf, size_t len);
+
+/* Binding, for the provider layer. */
+struct gm_file_binding *gm_file_binding(struct gm_file *file);
+/* Install @binding if none is set; -EBUSY otherwise.  Under file->lock. */
+int gm_file_bind(struct gm_file *file, struct gm_file_binding *binding);
+/* Clear @binding (must be the current one); the caller waits for RCU. */
+int gm_file_unbind(struct gm_file *file, struct gm_file_binding *binding);
+/* Tell the bound guest that [start, end) (4 KiB indexes) loses its pages. */
+void gm_file_invalidate(struct gm_file *file, uint64_t start, uint64_t end);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <guestmem/pmem.h>
+#include "common.h"
+
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+static long hugepages_before = -1;
+
+void gm_test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("SKIP: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	exit(GM_TEST_SKIP);
+}
+
+void gm_test_assert_no_frames(void)
+{
+	for (int pool = 0; pool < GM_NR_POOLS; pool++)
+		assert_int_equal(gm_pmem_frames_in_use(pool), 0);
+}
+
+int gm_test_have_kvm(const char **why)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm;
+
+	if (kvm < 0) {
+		*why = "/dev/kvm cannot be opened";
+		return 0;
+	}
+	vm = ioctl(kvm, _IO(0xAE, 0x01), 0);	/* KVM_CREATE_VM */
+	close(kvm);
+	if (vm < 0) {
+		*why = "/dev/kvm opens but KVM_CREATE_VM fails";
+		return 0;
+	}
+	close(vm);
+	return 1;
+}
+
+static long read_nr_hugepages(void)
+{
+	FILE *f = fopen(NR_HUGEPAGES, "r");
+	long nr = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr;
+}
+
+static int write_nr_hugepages(long nr)
+{
+	FILE *f = fopen(NR_HUGEPAGES, "w");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%ld\n", nr) < 0)
+		ret = -EIO;
+	if (fclose(f) != 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int gm_test_hugepages_reserve(unsigned long nr, const char **why)
+{
+	long now = read_nr_hugepages();
+
+	if (now < 0) {
+		*why = "cannot read " NR_HUGEPAGES;
+		return -ENOENT;
+	}
+	if (geteuid() != 0) {
+		*why = "not root: cannot reserve huge pages through " NR_HUGEPAGES;
+		return -EPERM;
+	}
+	hugepages_before = now;
+	if (write_nr_hugepages(now + (long)nr) < 0 || read_nr_hugepages() < now + (long)nr) {
+		gm_test_hugepages_release();
+		*why = "the kernel could not reserve the huge pages asked for";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void gm_test_hugepages_release(void)
+{
+	if (hugepages_before >= 0)
+		write_nr_hugepages(hugepages_before);
+	hugepages_before = -1;
+}

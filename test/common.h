@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the test programs. */
+#ifndef GM_TEST_COMMON_H
+#define GM_TEST_COMMON_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Exit status that meson (and liburing's test/) read as "skipped". */
+#define GM_TEST_SKIP 77
+
+/* Print why and exit 77: the host lacks something this test needs. */
+void gm_test_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Fail the current test unless no pmem frame is in use (leak check). */
+void gm_test_assert_no_frames(void);
+
+/* 1 when /dev/kvm opens and creates a VM, else 0 with the reason in *why. */
+int gm_test_have_kvm(const char **why);
+
+/*
+ * Reserve @nr 2 MiB huge pages (as root, through /proc/sys/vm/nr_hugepages)
+ * on top of what is reserved now; gm_test_hugepages_release() gives them
+ * back.  Return: 0, or -EPERM/-ENOMEM with the reason in *why.
+ */
+int gm_test_hugepages_reserve(unsigned long nr, const char **why);
+void gm_test_hugepages_release(void);
+
+#endif
