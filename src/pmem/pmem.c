@@ -530,6 +530,26 @@ int gm_pmem_huge_available(enum gm_pool_id id, const char **why)
 	return 1;
 }
 
+/* Are frames [first, last] of @pool all allocated?  Takes pool->lock. */
+static bool frames_allocated(struct pool *pool, gm_pfn_t first, gm_pfn_t last)
+{
+	bool ok;
+
+	pthread_mutex_lock(&pool->lock);
+	ok = pool->fd >= 0;
+	for (gm_pfn_t p = first; ok && p <= last; p++) {
+		uint64_t i = p - pool->first_pfn;
+
+		if (pool->chunks)
+			ok = pool->chunks[i / CHUNK_FRAMES].used[(i % CHUNK_FRAMES) / 64] &
+			     (1ULL << (i % 64));
+		else
+			ok = pool->slot_used[i >> pool->frame_order];
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return ok;
+}
+
 /* Check that [pfn, +off+len) lies in allocated frames of one pool. */
 static struct pool *io_pool(gm_pfn_t pfn, size_t off, size_t len)
 {
@@ -538,7 +558,7 @@ static struct pool *io_pool(gm_pfn_t pfn, size_t off, size_t len)
 	struct gm_frame *first = gm_frame_of(pfn);
 	struct gm_frame *end = gm_frame_of(last);
 
-	if (!first || !end || pool_of(last) != pool)
+	if (!first || !end || pool_of(last) != pool || !frames_allocated(pool, pfn, last))
 		return NULL;
 	return pool;
 }

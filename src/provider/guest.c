@@ -74,11 +74,22 @@ int gm_register_guest(struct gm_file *file, void *owner, const struct gm_guest_o
 int gm_unregister_guest(struct gm_file *file, void *owner)
 {
 	struct guest_binding *g;
+	bool held;
 
 	if (!file)
 		return -EFAULT;
+	/*
+	 * Read the owner under RCU: a racing unregister of the real owner may
+	 * free the binding, and a wrong owner must get -EINVAL, not a
+	 * use-after-free.  (Not across unbind: file->lock is taken around
+	 * gm_rcu_synchronize() by the store, so it must not be waited for
+	 * inside a read-side section.)
+	 */
+	gm_rcu_read_lock();
 	g = (struct guest_binding *)gm_file_binding(file);
-	if (!g || g->owner != owner || gm_file_unbind(file, &g->binding))
+	held = g && g->owner == owner;
+	gm_rcu_read_unlock();
+	if (!held || gm_file_unbind(file, &g->binding))
 		return -EINVAL;
 	gm_rcu_synchronize();
 	free(g);

@@ -416,19 +416,37 @@ out:
 	return ret;
 }
 
+/*
+ * Modes vfs_fallocate() lets through to its size check (Linux 6.18):
+ * allocate, punch (with KEEP_SIZE), collapse (0x08), zero (0x10), insert
+ * (0x20), unshare (0x40), write-zeroes (0x80).  shmem refuses all but the
+ * first two later, so for the others an overflowing range says -EFBIG first.
+ */
+static bool vfs_mode_ok(int mode)
+{
+	switch (mode) {
+	case 0: case GM_FALLOC_KEEP_SIZE: case GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE:
+	case 0x08: case 0x10: case 0x10 | GM_FALLOC_KEEP_SIZE: case 0x20:
+	case 0x40: case 0x40 | GM_FALLOC_KEEP_SIZE: case 0x80:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int check_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 {
 	uint64_t page_mask = (1ULL << file->page_shift) - 1;
 
-	/* vfs_fallocate's order: range, mode, then size limits. */
+	/* vfs_fallocate's order: range, mode, size limits; then shmem's mode. */
 	if (offset < 0 || len <= 0)
 		return -EINVAL;
-	if (mode & ~(GM_FALLOC_KEEP_SIZE | GM_FALLOC_PUNCH_HOLE))
-		return -EOPNOTSUPP;
-	if ((mode & GM_FALLOC_PUNCH_HOLE) && !(mode & GM_FALLOC_KEEP_SIZE))
+	if (!vfs_mode_ok(mode))
 		return -EOPNOTSUPP;
 	if (offset > INT64_MAX - len || (uint64_t)(offset + len) > max_bytes(file))
 		return -EFBIG;
+	if (mode & ~(GM_FALLOC_KEEP_SIZE | GM_FALLOC_PUNCH_HOLE))
+		return -EOPNOTSUPP;
 	if (((uint64_t)offset | (uint64_t)len) & page_mask)
 		return -EINVAL;
 	return 0;
@@ -475,8 +493,8 @@ int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 					   end >> GM_PAGE_SHIFT);
 		goto out;
 	}
-	if (!(mode & GM_FALLOC_KEEP_SIZE) && end > (uint64_t)atomic_load(&file->size) &&
-	    (seals & GM_SEAL_GROW)) {
+	/* As shmem_fallocate: F_SEAL_GROW forbids reaching past EOF even with KEEP_SIZE. */
+	if (end > (uint64_t)atomic_load(&file->size) && (seals & GM_SEAL_GROW)) {
 		ret = -EPERM;
 		goto out;
 	}

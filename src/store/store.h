@@ -110,6 +110,10 @@ gm_pfn_t gm_file_peek_pfn(struct gm_file *file, uint64_t index);
 int gm_file_guest_write(struct gm_file *file, uint64_t offset, const void *buf, size_t len);
 int gm_file_guest_read(struct gm_file *file, uint64_t offset, void *buf, size_t len);
 
+/* Hold off every change to the file (for consistency checks above). */
+void gm_file_lock(struct gm_file *file);
+void gm_file_unlock(struct gm_file *file);
+
 /* Binding, for the provider layer. */
 struct gm_file_binding *gm_file_binding(struct gm_file *file);
 /* Install @binding if none is set; -EBUSY otherwise.  Under file->lock. */

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kvm engine: real /dev/kvm vCPUs over the VM's host windows.
+ *
+ * Each memslot becomes KVM memslots: a private-capable slot registers its
+ * private window at gpa and its shared window at gpa | GM_GUEST_SHARED_BIT;
+ * a shared-only slot registers its shared window at gpa; a kvm-store slot
+ * binds the kernel's guest_memfd natively (KVM_SET_USER_MEMORY_REGION2).
+ * Frames reach the private window on demand through the VM's fault path and
+ * leave it on invalidation; replacing the window's pages is enough for KVM,
+ * whose MMU notifier drops its own mappings.
+ *
+ * To stop a running vCPU the engine sets immediate_exit and sends SIGUSR1
+ * (its handler does nothing; it only interrupts KVM_RUN).  The handler is
+ * installed only where the program left SIGUSR1 at its default.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine-kvm/exit.h"
+#include "kvm/caps.h"
+#include "kvm/kvm-uapi.h"
+#include "store/store.h"
+#include "vm/vm-internal.h"
+
+#define KICK_SIGNAL SIGUSR1
+
+struct kvm_vm_state {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	struct kvm_cpuid2 *cpuid;
+};
+
+struct kvm_vcpu_state {
+	int fd;
+	struct kvm_run *run;
+};
+
+static struct kvm_vm_state *kvm_of(struct gm_vm *vm)
+{
+	return vm->engine_vm;
+}
+
+static void on_kick(int sig)
+{
+}
+
+static void install_kick_handler(void)
+{
+	struct sigaction old, sa = { .sa_handler = on_kick };
+
+	if (sigaction(KICK_SIGNAL, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+		sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+static int get_supported_cpuid(struct kvm_vm_state *k)
+{
+	int nent = 128;
+
+	for (;;) {
+		k->cpuid = calloc(1, sizeof(*k->cpuid) + nent * sizeof(k->cpuid->entries[0]));
+		if (!k->cpuid)
+			return -ENOMEM;
+		k->cpuid->nent = nent;
+		if (ioctl(k->kvm_fd, KVM_GET_SUPPORTED_CPUID, k->cpuid) == 0)
+			return 0;
+		free(k->cpuid);
+		k->cpuid = NULL;
+		if (errno != E2BIG)
+			return -errno;
+		nent *= 2;
+	}
+}
+
+static int kvm_vm_init(struct gm_vm *vm)
+{
+	struct kvm_vm_state *k = calloc(1, sizeof(*k));
+	int ret;
+
+	if (!k)
+		return -ENOMEM;
+	k->kvm_fd = gm_kvm_open();
+	if (k->kvm_fd < 0) {
+		ret = k->kvm_fd;
+		goto err_free;
+	}
+	k->vm_fd = gm_kvm_create_vm(k->kvm_fd, KVM_X86_DEFAULT_VM);
+	if (k->vm_fd < 0) {
+		ret = k->vm_fd;
+		goto err_kvm;
+	}
+	k->run_size = ioctl(k->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ret = k->run_size < 0 ? -errno : get_supported_cpuid(k);
+	if (ret)
+		goto err_vm;
+	install_kick_handler();
+	vm->engine_vm = k;
+	return 0;
+
+err_vm:
+	close(k->vm_fd);
+err_kvm:
+	close(k->kvm_fd);
+err_free:
+	free(k);
+	return ret;
+}
+
+static void kvm_vm_destroy(struct gm_vm *vm)
+{
+	struct kvm_vm_state *k = kvm_of(vm);
+
+	close(k->vm_fd);
+	close(k->kvm_fd);
+	free(k->cpuid);
+	free(k);
+}
+
+int gm_vm_kvm_fd(struct gm_vm *vm)
+{
+	if (!vm || vm->engine != &gm_kvm_engine)
+		return -ENODEV;
+	return kvm_of(vm)->vm_fd;
+}
+
+/* ---- memslots ---- */
+
+static int set_region(struct gm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
+		      struct gm_file *gmem, uint64_t gmem_offset)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	if (gmem) {
+		r.flags = KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (uint32_t)gm_file_fd(gmem);
+		r.guest_memfd_offset = gmem_offset;
+	}
+	return ioctl(kvm_of(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r) < 0 ? -errno : 0;
+}
+
+static int kvm_slot_add(struct gm_vm *vm, struct gm_slot *s, unsigned int id)
+{
+	const struct gm_memslot *m = &s->desc;
+	int ret;
+
+	if (gm_file_store(m->shared_file) == GM_STORE_KVM)
+		return set_region(vm, 2 * id, m->gpa, m->size, s->shared_win, m->shared_file,
+				  m->shared_offset);
+	if (!(m->flags & GM_SLOT_PRIVATE))
+		return set_region(vm, 2 * id, m->gpa, m->size, s->shared_win, NULL, 0);
+	ret = set_region(vm, 2 * id, m->gpa, m->size, s->private_win, NULL, 0);
+	if (ret)
+		return ret;
+	ret = set_region(vm, 2 * id + 1, m->gpa | GM_GUEST_SHARED_BIT, m->size, s->shared_win,
+			 NULL, 0);
+	if (ret)
+		set_region(vm, 2 * id, m->gpa, 0, NULL, NULL, 0);
+	return ret;
+}
+
+static void kvm_slot_del(struct gm_vm *vm, struct gm_slot *s, unsigned int id)
+{
+	set_region(vm, 2 * id, s->desc.gpa, 0, NULL, NULL, 0);
+	if ((s->desc.flags & GM_SLOT_PRIVATE) && gm_file_store(s->desc.shared_file) != GM_STORE_KVM)
+		set_region(vm, 2 * id + 1, s->desc.gpa | GM_GUEST_SHARED_BIT, 0, NULL, NULL, 0);
+}
+
+/* ---- vCPUs ---- */
+
+static void set_long_mode(struct kvm_sregs *sregs)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = code;
+
+	data.selector = 0x10;
+	data.type = 3;
+	data.l = 0;
+	data.db = 1;
+	sregs->cs = code;
+	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
+	sregs->cr3 = gm_boot_cr3();
+	sregs->cr4 = 0x20;		/* PAE */
+	sregs->cr0 = 0x80050033;	/* PG | AM | WP | NE | ET | MP | PE */
+	sregs->efer = 0x500;		/* LMA | LME */
+}
+
+static int set_entry_state(struct gm_vm *vm, struct gm_vcpu *vcpu, int fd)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = {
+		.rip = GM_GUEST_CODE_BASE, .rsp = vcpu->stack_top, .rflags = 0x2,
+		.rdi = vcpu->entry_regs[0], .rsi = vcpu->entry_regs[1],
+		.rdx = vcpu->entry_regs[2], .rcx = vcpu->entry_regs[3],
+		.r8 = vcpu->entry_regs[4],
+	};
+
+	if (ioctl(fd, KVM_SET_CPUID2, kvm_of(vm)->cpuid) < 0 ||
+	    ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	set_long_mode(&sregs);
+	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+static int kvm_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
+{
+	struct kvm_vcpu_state *c = calloc(1, sizeof(*c));
+	struct kvm_vm_state *k = kvm_of(vm);
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, vcpu->index);
+	if (c->fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	c->run = mmap(NULL, (size_t)k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		ret = -errno;
+		goto err_close;
+	}
+	ret = set_entry_state(vm, vcpu, c->fd);
+	if (ret)
+		goto err_unmap;
+	vcpu->engine = c;
+	return 0;
+
+err_unmap:
+	munmap(c->run, (size_t)k->run_size);
+err_close:
+	close(c->fd);
+err_free:
+	free(c);
+	return ret;
+}
+
+static void kvm_vcpu_destroy(struct gm_vcpu *vcpu)
+{
+	struct kvm_vcpu_state *c = vcpu->engine;
+
+	if (!c)
+		return;
+	munmap(c->run, (size_t)kvm_of(vcpu->vm)->run_size);
+	close(c->fd);
+	free(c);
+	vcpu->engine = NULL;
+}
+
+static int do_hypercall(struct gm_vcpu *vcpu, int fd, uint32_t nr, bool *done)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(fd, KVM_GET_REGS, &regs) < 0)
+		return -errno;
+	regs.rax = gm_vm_hypercall(vcpu, nr, regs.rdi, regs.rsi, regs.rdx, done);
+	return ioctl(fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
+}
+
+static int handle_io(struct gm_vcpu *vcpu, struct kvm_vcpu_state *c, bool *done)
+{
+	struct kvm_run *run = c->run;
+	uint32_t nr;
+
+	/* Only 32-bit writes to our port are hypercalls; other ports read as ones. */
+	if (run->io.port != GM_HC_PORT || run->io.direction != KVM_EXIT_IO_OUT ||
+	    run->io.size != 4 || run->io.count != 1) {
+		if (run->io.direction == KVM_EXIT_IO_IN)
+			memset((char *)run + run->io.data_offset, 0xff,
+			       (size_t)run->io.size * run->io.count);
+		return 0;
+	}
+	memcpy(&nr, (char *)run + run->io.data_offset, sizeof(nr));
+	return do_hypercall(vcpu, c->fd, nr, done);
+}
+
+/* A guest access that found its window empty.  Return 0 to re-enter, 1 to stop. */
+static int handle_access(struct gm_vcpu *vcpu, struct gm_access *acc)
+{
+	struct gm_exit exit;
+	int ret;
+
+	for (;;) {
+		ret = gm_vm_handle_fault(vcpu->vm, vcpu, acc, &exit);
+		if (ret == 0)
+			return 0;
+		if (ret < 0) {
+			vcpu->exit.reason = GM_EXIT_ERROR;
+			vcpu->exit.status = ret;
+			return 1;
+		}
+		/* A memory-fault exit: the VMM may fix it (convert); then retry. */
+		if (gm_vm_memory_fault(vcpu, &exit)) {
+			vcpu->exit = exit;
+			return 1;
+		}
+	}
+}
+
+static int kvm_vcpu_run(struct gm_vcpu *vcpu)
+{
+	struct kvm_vcpu_state *c = vcpu->engine;
+	struct gm_access acc;
+	bool done = false;
+	int ret;
+
+	while (!done) {
+		if (atomic_load(&vcpu->vm->stop)) {
+			vcpu->exit.reason = GM_EXIT_STOPPED;
+			return 0;
+		}
+		ret = ioctl(c->fd, KVM_RUN, 0) < 0 ? -errno : 0;
+		if (ret == -EINTR || ret == -EAGAIN) {
+			__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (gm_kvm_decode_access(ret, c->run, &acc) != GM_KVM_NOT_MEMORY) {
+			done = handle_access(vcpu, &acc);
+			continue;
+		}
+		if (ret)
+			return ret;
+		switch (c->run->exit_reason) {
+		case KVM_EXIT_IO:
+			ret = handle_io(vcpu, c, &done);
+			if (ret)
+				return ret;
+			break;
+		case KVM_EXIT_HLT:
+			return -EIO;	/* halted without the exit hypercall */
+		default:
+			return -EIO;	/* shutdown (triple fault), entry failure... */
+		}
+	}
+	return 0;
+}
+
+static void kvm_stop(struct gm_vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct kvm_vcpu_state *c = vm->vcpus[i].engine;
+
+		if (!c || !vm->vcpus[i].thread)
+			continue;
+		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+	}
+}
+
+const struct gm_engine_ops gm_kvm_engine = {
+	.name = "kvm",
+	.vm_init = kvm_vm_init,
+	.vm_destroy = kvm_vm_destroy,
+	.slot_add = kvm_slot_add,
+	.slot_del = kvm_slot_del,
+	.vcpu_init = kvm_vcpu_init,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vcpu_run = kvm_vcpu_run,
+	.stop = kvm_stop,
+};

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memslots: guest-physical ranges bound to file ranges, and their host
+ * windows.  See vm-internal.h for the lock order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "store/store.h"
+#include "vm/vm-internal.h"
+
+static bool aligned(uint64_t v)
+{
+	return !(v & GM_PAGE_MASK);
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa)
+{
+	gpa = gm_canonical_gpa(gpa);
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		struct gm_slot *s = &vm->slots[i];
+
+		if (s->used && gpa >= s->desc.gpa && gpa - s->desc.gpa < s->desc.size)
+			return s;
+	}
+	return NULL;
+}
+
+static int check_file_range(struct gm_file *file, uint64_t offset, uint64_t size)
+{
+	int64_t fsize = gm_file_size(file);
+
+	if (fsize < 0)
+		return (int)fsize;
+	if (offset + size < offset || offset + size > (uint64_t)fsize)
+		return -EINVAL;
+	return 0;
+}
+
+/* Argument checks that need no VM state, in a fixed order. */
+static int check_new_slot(const struct gm_memslot *m)
+{
+	bool private = m->flags & GM_SLOT_PRIVATE;
+	uint64_t folio_mask;
+	int ret;
+
+	if (m->slot >= GM_VM_MAX_SLOTS || (m->flags & ~GM_SLOT_PRIVATE))
+		return -EINVAL;
+	if (!aligned(m->gpa) || !aligned(m->size) || !aligned(m->shared_offset) ||
+	    !aligned(m->private_offset))
+		return -EINVAL;
+	if (m->gpa + m->size < m->gpa || m->gpa + m->size > GM_GUEST_SHARED_BIT)
+		return -EINVAL;
+	if (!m->shared_file || private != (m->private_file != NULL))
+		return -EINVAL;
+	if (gm_file_is_guest(m->shared_file) == 1)
+		return -EINVAL;
+	ret = check_file_range(m->shared_file, m->shared_offset, m->size);
+	if (ret || !private)
+		return ret;
+	if (gm_file_is_guest(m->private_file) != 1 && gm_file_store(m->private_file) != GM_STORE_KVM)
+		return -EPERM;
+	/* A huge folio is mapped whole: keep the slot folio-aligned. */
+	folio_mask = (1ULL << gm_file_page_shift(m->private_file)) - 1;
+	if ((m->gpa | m->size | m->private_offset) & folio_mask)
+		return -EINVAL;
+	return check_file_range(m->private_file, m->private_offset, m->size);
+}
+
+/* Does @m collide with another slot's guest range or file range?  Under slots_lock. */
+static int check_collisions(struct gm_vm *vm, const struct gm_memslot *m)
+{
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		const struct gm_memslot *o = &vm->slots[i].desc;
+
+		if (!vm->slots[i].used || i == m->slot)
+			continue;
+		if (ranges_overlap(m->gpa, m->size, o->gpa, o->size))
+			return -EEXIST;
+		if (m->shared_file == o->shared_file &&
+		    ranges_overlap(m->shared_offset, m->size, o->shared_offset, o->size))
+			return -EEXIST;
+		if (m->private_file && m->private_file == o->private_file &&
+		    ranges_overlap(m->private_offset, m->size, o->private_offset, o->size))
+			return -EEXIST;
+	}
+	return 0;
+}
+
+/* Is @file bound as the private file of a slot other than @except? */
+static bool private_file_in_use(struct gm_vm *vm, struct gm_file *file, unsigned int except)
+{
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
+		if (i != except && vm->slots[i].used && vm->slots[i].desc.private_file == file)
+			return true;
+	return false;
+}
+
+static int map_windows(struct gm_slot *s)
+{
+	const struct gm_memslot *m = &s->desc;
+	size_t len = m->size + 2 * GM_WINDOW_ALIGN;
+	uintptr_t base;
+	void *p;
+	int ret;
+
+	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      (off_t)m->shared_offset, &p);
+	if (ret)
+		return ret;
+	s->shared_win = p;
+	if (!(m->flags & GM_SLOT_PRIVATE))
+		return 0;
+	/* Keep window offsets congruent with guest addresses modulo 1 GiB. */
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		gm_munmap(m->shared_file, s->shared_win, m->size);
+		return ret;
+	}
+	base = ((uintptr_t)p + GM_WINDOW_ALIGN - 1) & ~(uintptr_t)(GM_WINDOW_ALIGN - 1);
+	s->private_reservation = p;
+	s->private_reservation_len = len;
+	s->private_win = (uint8_t *)base + (m->gpa & (GM_WINDOW_ALIGN - 1));
+	return 0;
+}
+
+static void unmap_windows(struct gm_slot *s)
+{
+	if (s->shared_win)
+		gm_munmap(s->desc.shared_file, s->shared_win, s->desc.size);
+	if (s->private_reservation)
+		munmap(s->private_reservation, s->private_reservation_len);
+	s->shared_win = NULL;
+	s->private_win = NULL;
+	s->private_reservation = NULL;
+}
+
+static void slot_free_state(struct gm_slot *s)
+{
+	unmap_windows(s);
+	free(s->private_attr);
+	free(s->s2_pfn);
+	free(s->s2_level);
+	gm_file_put(s->desc.shared_file);
+	gm_file_put(s->desc.private_file);
+	memset(s, 0, sizeof(*s));
+}
+
+static int slot_alloc_state(struct gm_slot *s, const struct gm_memslot *m)
+{
+	s->desc = *m;
+	s->nr_pages = m->size >> GM_PAGE_SHIFT;
+	gm_file_get(m->shared_file);
+	if (m->private_file)
+		gm_file_get(m->private_file);
+	if (m->flags & GM_SLOT_PRIVATE) {
+		s->private_attr = calloc(s->nr_pages, 1);
+		s->s2_pfn = malloc(s->nr_pages * sizeof(*s->s2_pfn));
+		s->s2_level = calloc(s->nr_pages, 1);
+		if (!s->private_attr || !s->s2_pfn || !s->s2_level)
+			goto err;
+		for (uint64_t i = 0; i < s->nr_pages; i++)
+			s->s2_pfn[i] = GM_PFN_NONE;
+	}
+	if (map_windows(s))
+		goto err;
+	return 0;
+err:
+	slot_free_state(s);
+	return -ENOMEM;
+}
+
+static int slot_delete(struct gm_vm *vm, unsigned int id)
+{
+	struct gm_slot *s = &vm->slots[id], old;
+	bool last_use;
+
+	pthread_rwlock_wrlock(&vm->slots_lock);
+	if (!s->used) {
+		pthread_rwlock_unlock(&vm->slots_lock);
+		return 0;
+	}
+	vm->engine->slot_del(vm, s, id);
+	old = *s;
+	memset(s, 0, sizeof(*s));
+	last_use = old.desc.private_file && !private_file_in_use(vm, old.desc.private_file, id);
+	pthread_rwlock_unlock(&vm->slots_lock);
+
+	/* Unregistering waits for callbacks: never under slots_lock. */
+	if (last_use)
+		gm_unregister_guest(old.desc.private_file, vm);
+	for (uint64_t i = 0; old.s2_pfn && i < old.nr_pages; i++)
+		if (old.s2_pfn[i] != GM_PFN_NONE)
+			atomic_fetch_sub(&vm->stats.frames_mapped, 1);
+	slot_free_state(&old);
+	return 0;
+}
+
+static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
+			    const struct gm_mem_ops **ops)
+{
+	int ret;
+
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		if (vm->slots[i].used && vm->slots[i].desc.private_file == m->private_file) {
+			*ops = vm->slots[i].mem_ops;
+			pthread_rwlock_unlock(&vm->slots_lock);
+			return 0;	/* this VM holds it already */
+		}
+	}
+	pthread_rwlock_unlock(&vm->slots_lock);
+	ret = gm_register_guest(m->private_file, vm, &gm_vm_guest_ops, ops);
+	return ret == 0 ? 1 : ret;	/* 1: registered by this call */
+}
+
+static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
+{
+	struct gm_slot *s = &vm->slots[m->slot];
+	const struct gm_mem_ops *ops = NULL;
+	int registered = 0, ret;
+
+	if (m->private_file) {
+		registered = register_private(vm, m, &ops);
+		if (registered < 0)
+			return registered;
+	}
+	pthread_rwlock_wrlock(&vm->slots_lock);
+	ret = s->used ? -EINVAL : check_collisions(vm, m);
+	if (ret)
+		goto err_unlock;
+	ret = slot_alloc_state(s, m);
+	if (ret)
+		goto err_unlock;
+	s->mem_ops = ops;
+	ret = vm->engine->slot_add(vm, s, m->slot);
+	if (ret) {
+		slot_free_state(s);
+		goto err_unlock;
+	}
+	s->used = true;
+	pthread_rwlock_unlock(&vm->slots_lock);
+	return 0;
+
+err_unlock:
+	pthread_rwlock_unlock(&vm->slots_lock);
+	if (registered == 1)
+		gm_unregister_guest(m->private_file, vm);
+	return ret;
+}
+
+int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
+{
+	struct gm_slot *s;
+	bool was_private;
+	int ret;
+
+	if (!vm || !m)
+		return -EFAULT;
+	if (m->slot >= GM_VM_MAX_SLOTS)
+		return -EINVAL;
+	if (m->size == 0)
+		return slot_delete(vm, m->slot);
+	ret = check_new_slot(m);
+	if (ret)
+		return ret;
+	s = &vm->slots[m->slot];
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	was_private = s->used && (s->desc.flags & GM_SLOT_PRIVATE);
+	ret = s->used ? 0 : check_collisions(vm, m);
+	pthread_rwlock_unlock(&vm->slots_lock);
+	/* A bound private slot can only be deleted, never changed. */
+	if (was_private)
+		return -EINVAL;
+	if (ret)
+		return ret;
+	if (s->used) {
+		/* An ordinary slot may be moved or resized: delete, then create. */
+		ret = slot_delete(vm, m->slot);
+		if (ret)
+			return ret;
+	}
+	return slot_create(vm, m);
+}
+
+void gm_vm_slots_release(struct gm_vm *vm)
+{
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
+		slot_delete(vm, i);
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the vm layer and its engines.
+ *
+ * Lock order (outermost first):
+ *   vm->slots_lock (rwlock: memslot changes write it; faults, conversions
+ *                   and invalidations read it)
+ *   file->lock     (store; held by the store around invalidate callbacks)
+ *   vm->mmu_lock   (attributes, the stage-2 map, the invalidation sequence)
+ *   engine locks   (emu: each vCPU's uc_lock)
+ * The fault path calls get_lock_pfn() holding slots_lock for read and
+ * nothing else, so a store may call back into invalidate() at any time.
+ */
+#ifndef GM_VM_INTERNAL_H
+#define GM_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <guestmem/guest-abi.h>
+#include <guestmem/vm.h>
+
+#define GM_VM_MAX_SLOTS		32
+#define GM_PAGE_MASK		(GM_PAGE_SIZE - 1)
+#define GM_2M			(1ULL << 21)
+#define GM_1G			(1ULL << 30)
+/* Host windows are aligned so that 1 GiB folios can be mapped in them. */
+#define GM_WINDOW_ALIGN		GM_1G
+
+struct gm_vcpu;
+
+struct gm_slot {
+	bool used;
+	struct gm_memslot desc;		/* as the caller gave it (files referenced) */
+	uint64_t nr_pages;
+
+	/*
+	 * Host windows: the shared file's own mapping (pages whose attribute
+	 * is private are PROT_NONE in it), and for private slots a reserved
+	 * range into which private frames are mapped on demand.
+	 */
+	uint8_t *shared_win;
+	uint8_t *private_win;
+	void *private_reservation;	/* what to munmap: aligned window inside */
+	size_t private_reservation_len;
+	bool shared_is_gm_mmap;		/* unmapped through gm_munmap() */
+
+	/* Private slots: under vm->mmu_lock. */
+	uint8_t *private_attr;		/* per page: 1 = private */
+	gm_pfn_t *s2_pfn;		/* per page: GM_PFN_NONE when not mapped */
+	uint8_t *s2_level;		/* per page: gm_level of its mapping */
+	const struct gm_mem_ops *mem_ops;
+	void *engine_slot;		/* engine's own per-slot state */
+};
+
+/* An engine runs vCPUs over the VM's host windows. */
+struct gm_engine_ops {
+	const char *name;
+	int (*vm_init)(struct gm_vm *vm);
+	void (*vm_destroy)(struct gm_vm *vm);
+	/* A slot's windows exist / are about to go away. */
+	int (*slot_add)(struct gm_vm *vm, struct gm_slot *slot, unsigned int id);
+	void (*slot_del)(struct gm_vm *vm, struct gm_slot *slot, unsigned int id);
+	int (*vcpu_init)(struct gm_vm *vm, struct gm_vcpu *vcpu);
+	void (*vcpu_destroy)(struct gm_vcpu *vcpu);
+	/* Run until the guest exits or the run must stop; fill vcpu->exit. */
+	int (*vcpu_run)(struct gm_vcpu *vcpu);
+	/*
+	 * Make [gpa, gpa + size) (plain or with the shared bit) reachable at
+	 * host address @hva for @vcpu (NULL: the vCPU faulting now).  Called
+	 * under mmu_lock by the fault path.  NULL when the engine needs
+	 * nothing beyond the window (kvm).
+	 */
+	int (*map)(struct gm_vm *vm, struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size,
+		   void *hva);
+	/*
+	 * Forget every engine mapping overlapping [gpa, gpa + size) on every
+	 * vCPU; on return no vCPU can reach those host pages.  Called with no
+	 * vm lock held.  NULL when zapping the window is enough (kvm).
+	 */
+	void (*zap)(struct gm_vm *vm, uint64_t gpa, uint64_t size);
+	/* vm->stop was set: get every vCPU out of guest code soon.  May be NULL. */
+	void (*stop)(struct gm_vm *vm);
+};
+
+struct gm_vcpu {
+	struct gm_vm *vm;
+	unsigned int index;
+	pthread_t thread;
+	struct gm_exit exit;
+	void *engine;			/* engine's own vCPU state */
+	uint64_t entry_regs[5];		/* rdi, rsi, rdx, rcx, r8 */
+	uint64_t stack_top;
+};
+
+struct gm_vm {
+	const struct gm_engine_ops *engine;
+	void *engine_vm;
+
+	pthread_rwlock_t slots_lock;
+	struct gm_slot slots[GM_VM_MAX_SLOTS];
+
+	pthread_mutex_t mmu_lock;
+	uint64_t mmu_seq;		/* bumped by every invalidation */
+	unsigned int invalidate_in_progress;
+	uint64_t inval_start, inval_end;	/* union of gpa ranges in progress */
+
+	struct gm_vcpu *vcpus;
+	unsigned int nr_vcpus;
+	const struct gm_vm_handlers *handlers;
+	_Atomic bool stop;		/* a vCPU ended the run */
+
+	struct {
+		_Atomic uint64_t faults[4];
+		_Atomic uint64_t retries;
+		_Atomic uint64_t invalidations;
+		_Atomic uint64_t conversions;
+		_Atomic uint64_t memory_fault_exits;
+		_Atomic uint64_t mmio_completions;
+		_Atomic uint64_t hypercalls;
+		_Atomic uint64_t frames_mapped;
+		_Atomic uint64_t frames_mapped_peak;
+		_Atomic uint64_t report[8];
+	} stats;
+};
+
+extern const struct gm_engine_ops gm_emu_engine;
+extern const struct gm_engine_ops gm_kvm_engine;
+
+/* memslot.c */
+/* The slot holding @gpa (shared bit cleared), or NULL.  Caller holds slots_lock. */
+struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa);
+void gm_vm_slots_release(struct gm_vm *vm);
+
+/* fault.c */
+struct gm_access {
+	uint64_t gpa;		/* as the guest gave it (may carry the shared bit) */
+	unsigned int len;
+	bool write;
+	void *data;		/* NULL: just map */
+};
+
+/*
+ * Resolve a guest access that found nothing mapped: map the page (through
+ * the provider for private pages), then, if @acc->data, perform the access
+ * on the host window before anything can unmap it (the kvm engine's MMIO
+ * completion).  Return: 0 (mapped; retry the access), 1 (a memory-fault
+ * exit was filled in @exit), or a negative errno.
+ */
+int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
+		       struct gm_exit *exit);
+/* The provider's invalidate callback (owner = the vm). */
+void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end);
+extern const struct gm_guest_ops gm_vm_guest_ops;
+/* Drop the mappings of [gpa, gpa + size) in one slot.  No vm lock held. */
+void gm_vm_zap_range(struct gm_vm *vm, struct gm_slot *slot, uint64_t gpa, uint64_t size,
+		     bool private_side);
+
+/* attr.c: read the shared file under @gpa whatever the page's attribute. */
+int gm_vm_read_host_view(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len);
+
+/* hypercall.c: handle one; return the value for rax.  Sets vcpu->exit on EXIT. */
+uint64_t gm_vm_hypercall(struct gm_vcpu *vcpu, uint64_t nr, uint64_t a0, uint64_t a1,
+			 uint64_t a2, bool *done);
+/* A memory-fault exit: ask the VMM.  Return 0 to retry, <0 to stop. */
+int gm_vm_memory_fault(struct gm_vcpu *vcpu, const struct gm_exit *exit);
+
+/* boot.c: the x86-64 long-mode state both engines start from. */
+uint64_t gm_boot_cr3(void);
+
+static inline uint64_t gm_canonical_gpa(uint64_t gpa)
+{
+	return gpa & ~(uint64_t)GM_GUEST_SHARED_BIT;
+}
+
+static inline void gm_stat_add(_Atomic uint64_t *stat, uint64_t n)
+{
+	atomic_fetch_add_explicit(stat, n, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* The VM object: creation, engines, running the vCPUs, counters. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/caps.h"
+#include "vm/vm-internal.h"
+
+int gm_engine_available(enum gm_engine_kind engine, const char **why)
+{
+	struct gm_kvm_caps caps;
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	switch (engine) {
+	case GM_ENGINE_KVM:
+		if (gm_kvm_probe(&caps) < 0 || !caps.kvm) {
+			*why = "/dev/kvm does not work here";
+			return 0;
+		}
+		return 1;
+	case GM_ENGINE_EMU:
+#if GM_HAVE_EMU
+		return 1;
+#else
+		*why = "built without the unicorn emulator";
+		return 0;
+#endif
+	case GM_ENGINE_AUTO:
+		return gm_engine_available(GM_ENGINE_KVM, why) ||
+		       gm_engine_available(GM_ENGINE_EMU, why);
+	default:
+		*why = "unknown engine";
+		return 0;
+	}
+}
+
+static const struct gm_engine_ops *pick_engine(enum gm_engine_kind kind)
+{
+	switch (kind) {
+	case GM_ENGINE_KVM:
+		return gm_engine_available(GM_ENGINE_KVM, NULL) ? &gm_kvm_engine : NULL;
+	case GM_ENGINE_EMU:
+#if GM_HAVE_EMU
+		return &gm_emu_engine;
+#else
+		return NULL;
+#endif
+	case GM_ENGINE_AUTO:
+		if (gm_engine_available(GM_ENGINE_KVM, NULL))
+			return &gm_kvm_engine;
+		return pick_engine(GM_ENGINE_EMU);
+	default:
+		return NULL;
+	}
+}
+
+int gm_vm_create(enum gm_engine_kind kind, struct gm_vm **vmp)
+{
+	pthread_rwlockattr_t attr;
+	struct gm_vm *vm;
+	int ret;
+
+	if (!vmp)
+		return -EFAULT;
+	if ((unsigned int)kind > GM_ENGINE_EMU)
+		return -EINVAL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->engine = pick_engine(kind);
+	if (!vm->engine) {
+		free(vm);
+		return -ENODEV;
+	}
+	/* Readers may nest (fault -> store -> invalidate): never let a writer block them. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
+	pthread_rwlock_init(&vm->slots_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&vm->mmu_lock, NULL);
+	ret = vm->engine->vm_init(vm);
+	if (ret) {
+		pthread_rwlock_destroy(&vm->slots_lock);
+		pthread_mutex_destroy(&vm->mmu_lock);
+		free(vm);
+		return ret;
+	}
+	*vmp = vm;
+	return 0;
+}
+
+void gm_vm_destroy(struct gm_vm *vm)
+{
+	if (!vm)
+		return;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vm->engine->vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	gm_vm_slots_release(vm);
+	vm->engine->vm_destroy(vm);
+	pthread_rwlock_destroy(&vm->slots_lock);
+	pthread_mutex_destroy(&vm->mmu_lock);
+	free(vm);
+}
+
+const char *gm_vm_engine_name(struct gm_vm *vm)
+{
+	return vm->engine->name;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct gm_vcpu *vcpu = arg;
+	struct gm_vm *vm = vcpu->vm;
+	int ret;
+
+	memset(&vcpu->exit, 0, sizeof(vcpu->exit));
+	ret = vm->engine->vcpu_run(vcpu);
+	if (ret < 0 && vcpu->exit.reason == GM_EXIT_NONE) {
+		vcpu->exit.reason = GM_EXIT_ERROR;
+		vcpu->exit.status = ret;
+	}
+	/* One vCPU failing ends the run for all. */
+	if (vcpu->exit.reason != GM_EXIT_GUEST_EXIT && !atomic_exchange(&vm->stop, true) &&
+	    vm->engine->stop)
+		vm->engine->stop(vm);
+	return NULL;
+}
+
+int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm_exit *exits)
+{
+	unsigned int started = 0;
+	int ret = 0;
+
+	if (!vm || !exits)
+		return -EFAULT;
+	if (!vm->nr_vcpus)
+		return -EINVAL;
+	vm->handlers = handlers;
+	atomic_store(&vm->stop, false);
+	for (; started < vm->nr_vcpus; started++) {
+		ret = -pthread_create(&vm->vcpus[started].thread, NULL, vcpu_thread,
+				      &vm->vcpus[started]);
+		if (ret) {
+			atomic_store(&vm->stop, true);
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < started; i++) {
+		pthread_join(vm->vcpus[i].thread, NULL);
+		exits[i] = vm->vcpus[i].exit;
+		if (!ret && exits[i].reason != GM_EXIT_GUEST_EXIT)
+			ret = -EIO;
+	}
+	vm->handlers = NULL;
+	return ret;
+}
+
+void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < 4; i++)
+		st->faults[i] = atomic_load(&vm->stats.faults[i]);
+	st->retries = atomic_load(&vm->stats.retries);
+	st->invalidations = atomic_load(&vm->stats.invalidations);
+	st->conversions = atomic_load(&vm->stats.conversions);
+	st->memory_fault_exits = atomic_load(&vm->stats.memory_fault_exits);
+	st->mmio_completions = atomic_load(&vm->stats.mmio_completions);
+	st->hypercalls = atomic_load(&vm->stats.hypercalls);
+	st->frames_mapped = atomic_load(&vm->stats.frames_mapped);
+	st->frames_mapped_peak = atomic_load(&vm->stats.frames_mapped_peak);
+	for (int i = 0; i < 8; i++)
+		st->report[i] = atomic_load(&vm->stats.report[i]);
+}
