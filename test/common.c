@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -11,7 +12,24 @@
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
 
+#define HUGE_LOCK "/tmp/guestmem-test-hugepages.lock"
+
 static long hugepages_before = -1;
+
+int gm_test_huge_lock(void)
+{
+	int fd = open(HUGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
+	return fd;
+}
+
+void gm_test_huge_unlock(int token)
+{
+	if (token >= 0)
+		close(token);
+}
 
 void gm_test_skip(const char *fmt, ...)
 {

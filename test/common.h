@@ -22,6 +22,14 @@ void gm_test_assert_no_frames(void);
 int gm_test_have_kvm(const char **why);
 
 /*
+ * Serialise the tests that change or rely on the host's huge-page count
+ * (meson runs test programs in parallel; nr_hugepages is global).  Returns
+ * a token for gm_test_huge_unlock().
+ */
+int gm_test_huge_lock(void);
+void gm_test_huge_unlock(int token);
+
+/*
  * Reserve @nr 2 MiB huge pages (as root, through /proc/sys/vm/nr_hugepages)
  * on top of what is reserved now; gm_test_hugepages_release() gives them
  * back.  Return: 0, or -EPERM/-ENOMEM with the reason in *why.

@@ -35,5 +35,7 @@ int gm_cli_bad_option(const char *cmd, char **argv);
 
 int gm_cmd_info(int argc, char **argv);
 void gm_cmd_info_usage(FILE *out);
+int gm_cmd_run(int argc, char **argv);
+void gm_cmd_run_usage(FILE *out);
 
 #endif

@@ -15,7 +15,8 @@
 static const struct gm_cmd commands[] = {
 	{ "info", gm_cmd_info, gm_cmd_info_usage,
 	  "show what this host offers: KVM, guest_memfd, huge pages, engines, stores" },
-	/* `run` goes here (cmd-run.c), then `bench` (cmd-bench.c). */
+	{ "run", gm_cmd_run, gm_cmd_run_usage,
+	  "boot a guest with memory from a chosen store and run a workload" },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -197,6 +197,24 @@ static void set_long_mode(struct kvm_sregs *sregs)
 	sregs->efer = 0x500;		/* LMA | LME */
 }
 
+/*
+ * Guest memory is write-back: without this the MTRRs reset to uncached,
+ * which KVM honours, and every guest access goes to memory.
+ */
+static int set_mtrr_write_back(int fd)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry[2];
+	} msrs = {
+		.hdr.nmsrs = 2,
+		.entry = { { .index = 0x2ff, .data = (1ULL << 11) | 6 },	/* MTRRdefType: E, WB */
+			   { .index = 0x277, .data = 0x0007040600070406ULL } },	/* PAT: reset value */
+	};
+
+	return ioctl(fd, KVM_SET_MSRS, &msrs) == 2 ? 0 : -EIO;
+}
+
 static int set_entry_state(struct gm_vm *vm, struct gm_vcpu *vcpu, int fd)
 {
 	struct kvm_sregs sregs;
@@ -213,7 +231,7 @@ static int set_entry_state(struct gm_vm *vm, struct gm_vcpu *vcpu, int fd)
 	set_long_mode(&sregs);
 	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;
-	return 0;
+	return set_mtrr_write_back(fd);
 }
 
 static int kvm_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)

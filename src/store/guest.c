@@ -406,8 +406,11 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 		goto out;
 	}
 	atomic_store(&file->size, length);
-	/* As shmem: shrinking also drops pages kept past the old end. */
-	if ((uint64_t)length < old)
+	/*
+	 * As shmem_setattr: a truncate that does not grow (same size included)
+	 * also drops the pages fallocate(KEEP_SIZE) left past the end.
+	 */
+	if ((uint64_t)length <= old)
 		ret = remove_range(file, (uint64_t)length >> GM_PAGE_SHIFT, UINT64_MAX);
 	if (ret)
 		atomic_store(&file->size, (int64_t)old);

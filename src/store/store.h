@@ -85,9 +85,8 @@ int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
 int gm_guest_add_seals(struct gm_file *file, unsigned int seals);
 
 /*
- * The guest's path to a page: the frame of page @index (in units of the
- * file's page size for hugetlb; 4 KiB otherwise), allocating if needed,
- * pinned.  @order: in, the largest folio order the caller can use (a hint
+ * The guest's path to a page: the frame of 4 KiB page @index (for every
+ * store, hugetlb included), allocating its folio if needed, pinned.  @order: in, the largest folio order the caller can use (a hint
  * for the shmem store to populate a whole 2 MiB chunk); out, the order of
  * the folio returned.
  * Return: 0, -EINVAL (past the end or not guest-only), -ENOMEM/-ENOSPC.

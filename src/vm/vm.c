@@ -99,10 +99,11 @@ void gm_vm_destroy(struct gm_vm *vm)
 {
 	if (!vm)
 		return;
+	/* Slots first: dropping them unmaps from the vCPUs' engines. */
+	gm_vm_slots_release(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vm->engine->vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
-	gm_vm_slots_release(vm);
 	vm->engine->vm_destroy(vm);
 	pthread_rwlock_destroy(&vm->slots_lock);
 	pthread_mutex_destroy(&vm->mmu_lock);

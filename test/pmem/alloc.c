@@ -17,23 +17,6 @@
 #include "../common.h"
 
 #define CHUNK	512U
-#define HUGE_LOCK "/tmp/guestmem-test-hugepages.lock"
-
-/* Serialise our tests that change or rely on the host's huge-page count. */
-static int huge_lock(void)
-{
-	int fd = open(HUGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-
-	if (fd >= 0)
-		flock(fd, LOCK_EX);
-	return fd;
-}
-
-static void huge_unlock(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-}
 
 static void test_orders_aligned(void **state)
 {
@@ -263,11 +246,11 @@ static void test_bad_arguments(void **state)
 static void test_huge_absent(void **state)
 {
 	const char *why = NULL;
-	int lock = huge_lock();
+	int lock = gm_test_huge_lock();
 	gm_pfn_t pfn = 7;
 
 	if (gm_pmem_huge_available(GM_POOL_2M, &why)) {
-		huge_unlock(lock);
+		gm_test_huge_unlock(lock);
 		printf("SKIP case: the host has free 2 MiB huge pages now\n");
 		skip();
 	}
@@ -278,7 +261,7 @@ static void test_huge_absent(void **state)
 	assert_int_equal(pfn, 7);
 	/* Asking again (the pool retries its setup) still fails cleanly. */
 	assert_int_equal(gm_pmem_alloc(GM_POOL_2M, GM_HUGE_2M_ORDER, GM_PFN_NONE, &pfn), -ENOMEM);
-	huge_unlock(lock);
+	gm_test_huge_unlock(lock);
 	gm_test_assert_no_frames();
 }
 
@@ -294,9 +277,9 @@ static void test_huge_reserved(void **state)
 		printf("SKIP case: not root, cannot reserve huge pages\n");
 		skip();
 	}
-	lock = huge_lock();
+	lock = gm_test_huge_lock();
 	if (gm_test_hugepages_reserve(2, &why)) {
-		huge_unlock(lock);
+		gm_test_huge_unlock(lock);
 		printf("SKIP case: %s\n", why);
 		skip();
 	}
@@ -330,7 +313,7 @@ static void test_huge_reserved(void **state)
 	assert_int_equal(gm_pmem_free(b, GM_HUGE_2M_ORDER), 0);
 	assert_int_equal(gm_pmem_free(b, GM_HUGE_2M_ORDER), -EINVAL);
 	gm_test_hugepages_release();
-	huge_unlock(lock);
+	gm_test_huge_unlock(lock);
 	gm_test_assert_no_frames();
 }
 

@@ -179,10 +179,13 @@ static void test_pool_exhausted(void **state)
 	gm_test_assert_no_frames();
 }
 
+static int huge_lock_token = -1;
+
 static int setup(void **state)
 {
 	const char *why;
 
+	huge_lock_token = gm_test_huge_lock();
 	if (gm_test_hugepages_reserve(4, &why))
 		gm_test_skip("hugetlb provider: %s", why);
 	return 0;
@@ -193,6 +196,7 @@ static int setup_one(void **state)
 {
 	const char *why = NULL;
 
+	huge_lock_token = gm_test_huge_lock();
 	*state = gm_test_hugepages_reserve(1, &why) ? (void *)why : NULL;
 	return 0;
 }
@@ -200,6 +204,8 @@ static int setup_one(void **state)
 static int teardown(void **state)
 {
 	gm_test_hugepages_release();
+	gm_test_huge_unlock(huge_lock_token);
+	huge_lock_token = -1;
 	return 0;
 }
 

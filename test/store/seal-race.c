@@ -17,7 +17,7 @@
 #include "store/store.h"
 #include "../common.h"
 
-#define ROUNDS		300
+#define ROUNDS		2000
 #define PG		((size_t)GM_PAGE_SIZE)
 #define GUEST_BYTE	0x5a
 

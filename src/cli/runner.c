@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <guestmem/guest-abi.h>
+
+#include "guest-images.h"
+#include "kvm/caps.h"
+#include "kvm/kvm-uapi.h"
+#include "cli/runner.h"
+
+#define MAX_MEM		(64ULL << 30)
+#define SZ_2M		(2ULL << 20)
+
+struct run_ctx {
+	const struct gm_run_config *cfg;
+	struct gm_run_result *result;
+	struct gm_vm *vm;
+	struct gm_file *boot, *shared, *private;
+	int kvm_fd, owner_vm_fd;	/* a VM that owns the kvm store's file, for emu */
+	_Atomic uint64_t done[GM_GUEST_MAX_VCPUS];
+	_Atomic int64_t frames_peak;
+};
+
+uint64_t gm_run_parse_size(const char *text)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (!text || *text < '0' || *text > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (errno)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > (UINT64_MAX >> shift))
+		return 0;
+	return (uint64_t)v << shift;
+}
+
+static bool needs_private(const struct gm_run_config *cfg)
+{
+	return cfg->private || !strcmp(cfg->workload, "leakcheck") ||
+	       !strcmp(cfg->workload, "convert");
+}
+
+static int64_t free_hugepages_2m(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long long v = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
+{
+	struct gm_kvm_caps caps;
+
+	switch (cfg->store) {
+	case GM_RUN_SHMEM:
+		return 0;
+	case GM_RUN_HUGETLB:
+		if (free_hugepages_2m() < (int64_t)(cfg->mem / SZ_2M)) {
+			snprintf(why, len, "--store hugetlb needs %" PRIu64 " free 2 MiB huge pages, "
+				 "the host has %" PRId64 " (see /proc/sys/vm/nr_hugepages)",
+				 (uint64_t)(cfg->mem / SZ_2M), free_hugepages_2m());
+			return -ENODEV;
+		}
+		if (!strcmp(cfg->workload, "convert") || (cfg->mem / cfg->vcpus) % SZ_2M) {
+			snprintf(why, len, "--store hugetlb converts whole 2 MiB pages only: the "
+				 "convert workload and RAM slices that are not 2 MiB multiples need 4 KiB");
+			return -EINVAL;
+		}
+		return 0;
+	case GM_RUN_KVM:
+		if (gm_kvm_probe(&caps) || !caps.guest_memfd) {
+			snprintf(why, len, "--store kvm needs KVM's guest_memfd: %s",
+				 caps.why ? caps.why : "not offered");
+			return -ENODEV;
+		}
+		if (needs_private(cfg) && !caps.memory_attributes) {
+			snprintf(why, len, "--store kvm cannot hold private memory here: this KVM "
+				 "has no KVM_CAP_MEMORY_ATTRIBUTES for its VMs");
+			return -ENODEV;
+		}
+		return 0;
+	default:
+		snprintf(why, len, "unknown store");
+		return -EINVAL;
+	}
+}
+
+int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
+{
+	const char *reason;
+
+	if (!cfg->mem || cfg->mem % SZ_2M) {
+		snprintf(why, len, "--mem must be a positive multiple of 2M");
+		return -EINVAL;
+	}
+	if (cfg->mem > MAX_MEM || cfg->mem / 4096 > (uint64_t)sysconf(_SC_PHYS_PAGES)) {
+		snprintf(why, len, "--mem %" PRIu64 "M is more than this host can give", cfg->mem >> 20);
+		return -ENOMEM;
+	}
+	if (!cfg->vcpus || cfg->vcpus > GM_GUEST_MAX_VCPUS) {
+		snprintf(why, len, "--vcpus must be between 1 and %d", GM_GUEST_MAX_VCPUS);
+		return -EINVAL;
+	}
+	if (!cfg->workload || !gm_guest_image_find(cfg->workload)) {
+		snprintf(why, len, "unknown workload '%s'", cfg->workload ? cfg->workload : "");
+		return -EINVAL;
+	}
+	if (!strcmp(cfg->workload, "convert") && cfg->mem < (8ULL << 20)) {
+		snprintf(why, len, "the convert workload needs --mem 8M or more");
+		return -EINVAL;
+	}
+	if (!gm_engine_available(cfg->engine, &reason)) {
+		snprintf(why, len, "engine not available: %s", reason);
+		return -ENODEV;
+	}
+	return check_store(cfg, why, len);
+}
+
+/* ---- handlers ---- */
+
+static void on_print(void *opaque, unsigned int vcpu, const char *text, size_t len)
+{
+	struct run_ctx *ctx = opaque;
+
+	if (ctx->cfg->console)
+		fprintf(ctx->cfg->console, "[vcpu %u] %.*s", vcpu, (int)len, text);
+}
+
+static void note_frames(struct run_ctx *ctx)
+{
+	int64_t now = gm_pmem_frames_in_use(GM_POOL_4K) + gm_pmem_frames_in_use(GM_POOL_2M) +
+		      gm_pmem_frames_in_use(GM_POOL_1G);
+	int64_t peak = atomic_load(&ctx->frames_peak);
+
+	while (now > peak && !atomic_compare_exchange_weak(&ctx->frames_peak, &peak, now))
+		;
+}
+
+static void on_progress(void *opaque, unsigned int vcpu, uint64_t done)
+{
+	struct run_ctx *ctx = opaque;
+	uint64_t sum = 0;
+
+	note_frames(ctx);
+	if (vcpu >= GM_GUEST_MAX_VCPUS || !ctx->cfg->progress)
+		return;
+	atomic_store(&ctx->done[vcpu], done);
+	for (unsigned int i = 0; i < GM_GUEST_MAX_VCPUS; i++)
+		sum += atomic_load(&ctx->done[i]);
+	ctx->cfg->progress(ctx->cfg->opaque, sum, ctx->cfg->mem);
+}
+
+/* ---- building the VM ---- */
+
+static int make_sized(const char *name, unsigned int flags, uint64_t size, struct gm_file **f)
+{
+	int ret = gm_memfd_create(name, flags, f);
+
+	if (!ret)
+		ret = gm_ftruncate(*f, (off_t)size);
+	return ret;
+}
+
+static int make_ram_files(struct run_ctx *ctx)
+{
+	const struct gm_run_config *cfg = ctx->cfg;
+	unsigned int huge = cfg->store == GM_RUN_HUGETLB ? GM_MFD_HUGETLB : 0;
+	int vm_fd;
+
+	if (cfg->store == GM_RUN_KVM) {
+		vm_fd = gm_vm_kvm_fd(ctx->vm);
+		if (vm_fd < 0) {
+			/* The emu engine has no KVM VM: make one to own the file. */
+			ctx->kvm_fd = gm_kvm_open();
+			if (ctx->kvm_fd < 0)
+				return ctx->kvm_fd;
+			vm_fd = ctx->owner_vm_fd = gm_kvm_create_vm(ctx->kvm_fd, KVM_X86_DEFAULT_VM);
+			if (vm_fd < 0)
+				return vm_fd;
+		}
+		return gm_guest_memfd_create(vm_fd, cfg->mem, GUEST_MEMFD_FLAG_MMAP |
+					     GUEST_MEMFD_FLAG_INIT_SHARED, &ctx->shared);
+	}
+	return make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared) ?:
+	       make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
+}
+
+static int build_vm(struct run_ctx *ctx)
+{
+	const struct gm_run_config *cfg = ctx->cfg;
+	struct gm_memslot boot = { .slot = 0, .gpa = 0, .size = GM_GUEST_BOOT_SIZE };
+	struct gm_memslot ram = { .slot = 1, .gpa = GM_GUEST_RAM_BASE, .size = cfg->mem };
+	int ret;
+
+	ret = gm_vm_create(cfg->engine, &ctx->vm);
+	if (ret)
+		return ret;
+	ret = make_sized("guestmem-boot", GM_MFD_CLOEXEC, GM_GUEST_BOOT_SIZE, &ctx->boot) ?:
+	      make_ram_files(ctx);
+	if (ret)
+		return ret;
+	boot.shared_file = ctx->boot;
+	ram.shared_file = ctx->shared;
+	ram.private_file = ctx->private;
+	ram.flags = ctx->private ? GM_SLOT_PRIVATE : 0;
+	ret = gm_vm_set_memslot(ctx->vm, &boot) ?: gm_vm_set_memslot(ctx->vm, &ram);
+	if (ret || !cfg->private)
+		return ret;
+	return gm_vm_set_memory_attributes(ctx->vm, GM_GUEST_RAM_BASE, cfg->mem,
+					   GM_MEMORY_ATTRIBUTE_PRIVATE, 0);
+}
+
+static int boot_guest(struct run_ctx *ctx)
+{
+	const struct gm_run_config *cfg = ctx->cfg;
+	const struct gm_guest_image *img = gm_guest_image_find(cfg->workload);
+	struct gm_vm_boot boot = {
+		.code = img->start, .code_size = img->size,
+		.ram_base = GM_GUEST_RAM_BASE, .ram_size = cfg->mem,
+		.flags = cfg->private ? GM_GUEST_F_PRIVATE : 0, .nr_vcpus = cfg->vcpus,
+	};
+
+	/* Shared RAM of a private-capable slot is reached through the shared alias. */
+	if (ctx->private && !cfg->private)
+		boot.ram_base |= GM_GUEST_SHARED_BIT;
+	return gm_vm_boot(ctx->vm, &boot);
+}
+
+static void teardown(struct run_ctx *ctx)
+{
+	gm_vm_destroy(ctx->vm);
+	gm_file_put(ctx->boot);
+	gm_file_put(ctx->shared);
+	gm_file_put(ctx->private);
+	if (ctx->owner_vm_fd >= 0)
+		close(ctx->owner_vm_fd);
+	if (ctx->kvm_fd >= 0)
+		close(ctx->kvm_fd);
+}
+
+/* ---- running and judging ---- */
+
+struct host_args {
+	struct run_ctx *ctx;
+	_Atomic bool stop;
+};
+
+static void *host_thread(void *arg)
+{
+	struct host_args *h = arg;
+
+	h->ctx->cfg->host_thread(h->ctx->cfg->opaque, h->ctx->vm, h->ctx->private,
+				 GM_GUEST_RAM_BASE, h->ctx->cfg->mem, &h->stop);
+	return NULL;
+}
+
+static void describe_exit(struct gm_run_result *r, unsigned int vcpu, const struct gm_exit *e)
+{
+	switch (e->reason) {
+	case GM_EXIT_GUEST_EXIT:
+		snprintf(r->message, sizeof(r->message), "vCPU %u exited with status %" PRId64,
+			 vcpu, e->status);
+		break;
+	case GM_EXIT_MEMORY_FAULT:
+		snprintf(r->message, sizeof(r->message),
+			 "vCPU %u: memory fault at gpa %#" PRIx64 " (%s access, no memslot or the "
+			 "page is %s)", vcpu, e->fault.gpa, e->fault.private ? "private" : "shared",
+			 e->fault.private ? "shared" : "private");
+		break;
+	case GM_EXIT_ERROR:
+		snprintf(r->message, sizeof(r->message), "vCPU %u: engine error: %s", vcpu,
+			 strerror((int)-e->status));
+		break;
+	default:
+		snprintf(r->message, sizeof(r->message), "vCPU %u stopped because another failed",
+			 vcpu);
+		break;
+	}
+}
+
+static void judge(struct gm_run_result *r, const struct gm_exit *exits, unsigned int n)
+{
+	r->pass = true;
+	r->exit_status = (int)exits[0].status;
+	for (unsigned int i = 0; i < n && r->pass; i++) {
+		if (exits[i].reason == GM_EXIT_GUEST_EXIT && exits[i].status == 0)
+			continue;
+		r->pass = false;
+		describe_exit(r, i, &exits[i]);
+	}
+	for (unsigned int i = 0; i < n && r->pass; i++)
+		if (exits[i].reason == GM_EXIT_STOPPED)
+			describe_exit(r, i, &exits[i]);
+	if (r->pass && (r->stats.report[GM_REPORT_MISMATCHES] || r->stats.report[GM_REPORT_NONZERO])) {
+		r->pass = false;
+		snprintf(r->message, sizeof(r->message), "the guest saw %" PRIu64
+			 " mismatched and %" PRIu64 " non-zero words",
+			 r->stats.report[GM_REPORT_MISMATCHES], r->stats.report[GM_REPORT_NONZERO]);
+	}
+}
+
+static int run_guest(struct run_ctx *ctx)
+{
+	struct gm_vm_handlers handlers = {
+		.opaque = ctx, .print = on_print, .progress = on_progress,
+	};
+	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
+	struct host_args host = { .ctx = ctx };
+	pthread_t thread;
+	bool hosted = false;
+	int ret;
+
+	if (ctx->cfg->host_thread)
+		hosted = !pthread_create(&thread, NULL, host_thread, &host);
+	ret = gm_vm_run(ctx->vm, &handlers, exits);
+	if (hosted) {
+		atomic_store(&host.stop, true);
+		pthread_join(thread, NULL);
+	}
+	if (ret && ret != -EIO)
+		return ret;
+	note_frames(ctx);
+	gm_vm_get_stats(ctx->vm, &ctx->result->stats);
+	judge(ctx->result, exits, ctx->cfg->vcpus);
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
+{
+	struct run_ctx *ctx = calloc(1, sizeof(*ctx));
+	double start = now_seconds();
+	int ret;
+
+	memset(result, 0, sizeof(*result));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->cfg = cfg;
+	ctx->result = result;
+	ctx->kvm_fd = ctx->owner_vm_fd = -1;
+	ret = gm_run_check(cfg, result->message, sizeof(result->message));
+	if (ret)
+		goto out;
+	ret = build_vm(ctx) ?: boot_guest(ctx);
+	if (ret) {
+		snprintf(result->message, sizeof(result->message), "could not set up the VM: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	result->engine = gm_vm_engine_name(ctx->vm);
+	ret = run_guest(ctx);
+	if (ret)
+		snprintf(result->message, sizeof(result->message), "could not run the VM: %s",
+			 strerror(-ret));
+out:
+	teardown(ctx);
+	result->frames_peak = atomic_load(&ctx->frames_peak);
+	result->frames_end = gm_pmem_frames_in_use(GM_POOL_4K) + gm_pmem_frames_in_use(GM_POOL_2M) +
+			     gm_pmem_frames_in_use(GM_POOL_1G);
+	result->seconds = now_seconds() - start;
+	free(ctx);
+	return ret;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMM that `guestmem run` and the scenario tests share: build a VM with a
+ * boot slot and a RAM slot from a chosen store, boot a guest program, run it,
+ * and judge the result.
+ */
+#ifndef GM_CLI_RUNNER_H
+#define GM_CLI_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <guestmem/guestmem.h>
+
+enum gm_run_store {
+	GM_RUN_SHMEM,
+	GM_RUN_HUGETLB,
+	GM_RUN_KVM,
+};
+
+struct gm_run_config {
+	enum gm_engine_kind engine;
+	enum gm_run_store store;
+	uint64_t mem;			/* RAM bytes */
+	unsigned int vcpus;
+	const char *workload;		/* a guest image name */
+	bool private;			/* RAM starts private */
+	FILE *console;			/* guest prints go here; NULL: discarded */
+	/* Called on guest progress: done / total bytes, all vCPUs together. */
+	void (*progress)(void *opaque, uint64_t done, uint64_t total);
+	void *opaque;
+	/*
+	 * Called on another thread while the guest runs, with the VM and its
+	 * RAM files (the race scenario punches and converts beneath the guest).
+	 * Return when *stop becomes true.
+	 */
+	void (*host_thread)(void *opaque, struct gm_vm *vm, struct gm_file *private_file,
+			    uint64_t ram_gpa, uint64_t mem, _Atomic bool *stop);
+};
+
+struct gm_run_result {
+	const char *engine;
+	struct gm_vm_stats stats;
+	int64_t frames_peak;		/* pmem frames in use, highest seen */
+	int64_t frames_end;		/* pmem frames in use after teardown */
+	double seconds;
+	bool pass;
+	int exit_status;		/* the first vCPU's GM_HC_EXIT status */
+	char message[256];		/* why it failed, one line */
+};
+
+/* Parse "64M", "1G", "4096": bytes, or 0 for nonsense. */
+uint64_t gm_run_parse_size(const char *text);
+
+/*
+ * gm_run_check - reject a configuration this host cannot run, with a reason
+ * in @why (one line).  Return: 0, -EINVAL (bad argument), -ENODEV (missing
+ * engine or store), -ENOMEM (more memory than the host can give).
+ */
+int gm_run_check(const struct gm_run_config *cfg, char *why, size_t why_len);
+
+/*
+ * gm_run - do it.  Return: 0 when the run happened (pass or fail is in
+ * @result), or a negative errno when it could not be set up (reason in
+ * result->message).  Either way nothing is left behind.
+ */
+int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result);
+
+#endif
