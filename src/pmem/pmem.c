@@ -645,19 +645,26 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val)
 	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
 }
 
+/*
+ * Pins meet removers Dekker-style: a pinner increments the count and then
+ * re-reads the page index; a remover clears the index entry and then reads
+ * the count.  Both sides are seq_cst so that one of them sees the other.
+ */
 void gm_frame_lock(gm_pfn_t pfn)
 {
-	atomic_fetch_add_explicit(&gm_frame_of(pfn)->pins, 1, memory_order_acquire);
+	atomic_fetch_add(&gm_frame_of(pfn)->pins, 1);
 }
 
 void gm_frame_unlock(gm_pfn_t pfn)
 {
 	struct gm_frame *f = gm_frame_of(pfn);
-	uint32_t old = atomic_fetch_sub_explicit(&f->pins, 1, memory_order_release);
+	uint32_t old = atomic_fetch_sub(&f->pins, 1), waiter = GM_PINS_WAITER;
 
-	/* The waiter clears its bit itself once it has seen the count reach 0. */
-	if (old == (GM_PINS_WAITER | 1))
+	/* The last unpin clears the waiter bit and wakes whoever set it. */
+	if (old == (GM_PINS_WAITER | 1)) {
+		atomic_compare_exchange_strong(&f->pins, &waiter, 0);
 		futex(&f->pins, FUTEX_WAKE_PRIVATE, INT_MAX);
+	}
 }
 
 void gm_frame_wait_unlocked(gm_pfn_t pfn)
@@ -666,12 +673,9 @@ void gm_frame_wait_unlocked(gm_pfn_t pfn)
 	uint32_t v;
 
 	for (;;) {
-		v = atomic_load_explicit(&f->pins, memory_order_acquire);
-		if ((v & ~GM_PINS_WAITER) == 0) {
-			if (v)
-				atomic_compare_exchange_strong(&f->pins, &v, 0);
+		v = atomic_load(&f->pins);
+		if ((v & ~GM_PINS_WAITER) == 0)
 			return;
-		}
 		if (!(v & GM_PINS_WAITER) &&
 		    !atomic_compare_exchange_weak(&f->pins, &v, v | GM_PINS_WAITER))
 			continue;
