@@ -38,28 +38,16 @@ void gm_cmd_run_usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", img[i].name, img[i].summary);
 }
 
-static int parse_engine(const char *s, enum gm_engine_kind *e)
+static const char *const engine_names[] = { "auto", "kvm", "emu" };	/* gm_engine_kind */
+static const char *const store_names[] = { "shmem", "hugetlb", "kvm" };	/* gm_run_store */
+
+/* The index of @s in @names, or -1. */
+static int parse_name(const char *s, const char *const *names, int n)
 {
-	static const char *const names[] = { "auto", "kvm", "emu" };
-
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(s, names[i])) {
-			*e = (enum gm_engine_kind)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-static int parse_store(const char *s, enum gm_run_store *store)
-{
-	static const char *const names[] = { "shmem", "hugetlb", "kvm" };
-
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(s, names[i])) {
-			*store = (enum gm_run_store)i;
-			return 0;
-		}
-	return -EINVAL;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
 }
 
 static void on_progress(void *opaque, uint64_t done, uint64_t total)
@@ -88,19 +76,23 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	int c, idx = 0;
 	char *end;
-	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
 		switch (c) {
 		case 'e':
-			if (parse_engine(optarg, &o->cfg.engine))
+			c = parse_name(optarg, engine_names, 3);
+			if (c < 0)
 				goto bad_value;
+			o->cfg.engine = (enum gm_engine_kind)c;
 			break;
 		case 's':
-			if (parse_store(optarg, &o->cfg.store))
+			c = parse_name(optarg, store_names, 3);
+			if (c < 0)
 				goto bad_value;
+			o->cfg.store = (enum gm_run_store)c;
 			break;
 		case 'm':
 			o->cfg.mem = gm_run_parse_size(optarg);
@@ -135,7 +127,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 
 bad_value:
-	gm_cli_error(CMD, "bad value '%s' for %s", optarg, argv[optind - 1]);
+	gm_cli_error(CMD, "bad value '%s' for --%s", optarg, longopts[idx].name);
 	return GM_EXIT_USAGE;
 }
 
@@ -144,7 +136,7 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	const struct gm_vm_stats *s = &r->stats;
 
 	printf("engine          %s\n", r->engine);
-	printf("store           %s\n", (const char *[]){ "shmem", "hugetlb", "kvm" }[o->cfg.store]);
+	printf("store           %s\n", store_names[o->cfg.store]);
 	printf("memory          %" PRIu64 " MiB, %u vCPU%s, %s, workload %s\n",
 	       o->cfg.mem >> 20, o->cfg.vcpus, o->cfg.vcpus > 1 ? "s" : "",
 	       o->cfg.private ? "private" : "shared", o->cfg.workload);
@@ -166,7 +158,7 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 
 	printf("{\"engine\": \"%s\", \"store\": \"%s\", \"mem\": %" PRIu64 ", \"vcpus\": %u, "
 	       "\"workload\": \"%s\", \"private\": %s, ",
-	       r->engine, (const char *[]){ "shmem", "hugetlb", "kvm" }[o->cfg.store],
+	       r->engine, store_names[o->cfg.store],
 	       o->cfg.mem, o->cfg.vcpus, o->cfg.workload, o->cfg.private ? "true" : "false");
 	printf("\"faults\": {\"4k\": %" PRIu64 ", \"2m\": %" PRIu64 ", \"1g\": %" PRIu64 "}, "
 	       "\"retries\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"conversions\": %"
