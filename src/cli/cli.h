@@ -37,5 +37,7 @@ int gm_cmd_info(int argc, char **argv);
 void gm_cmd_info_usage(FILE *out);
 int gm_cmd_run(int argc, char **argv);
 void gm_cmd_run_usage(FILE *out);
+int gm_cmd_bench(int argc, char **argv);
+void gm_cmd_bench_usage(FILE *out);
 
 #endif

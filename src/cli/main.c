@@ -17,6 +17,8 @@ static const struct gm_cmd commands[] = {
 	  "show what this host offers: KVM, guest_memfd, huge pages, engines, stores" },
 	{ "run", gm_cmd_run, gm_cmd_run_usage,
 	  "boot a guest with memory from a chosen store and run a workload" },
+	{ "bench", gm_cmd_bench, gm_cmd_bench_usage,
+	  "measure guestmem's paths beside the kernel's own (DESIGN.md section 3)" },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -134,6 +134,10 @@ int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "the convert workload needs --mem 8M or more");
 		return -EINVAL;
 	}
+	if (cfg->shared_only && needs_private(cfg)) {
+		snprintf(why, len, "a shared-only RAM slot cannot run private memory");
+		return -EINVAL;
+	}
 	if (!gm_engine_available(cfg->engine, &reason)) {
 		snprintf(why, len, "engine not available: %s", reason);
 		return -ENODEV;
@@ -206,6 +210,8 @@ static int make_ram_files(struct run_ctx *ctx)
 		return gm_guest_memfd_create(vm_fd, cfg->mem, GUEST_MEMFD_FLAG_MMAP |
 					     GUEST_MEMFD_FLAG_INIT_SHARED, &ctx->shared);
 	}
+	if (cfg->shared_only)
+		return make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
 	return make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared) ?:
 	       make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
 }
@@ -324,6 +330,14 @@ static void judge(struct gm_run_result *r, const struct gm_exit *exits, unsigned
 	}
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int run_guest(struct run_ctx *ctx)
 {
 	struct gm_vm_handlers handlers = {
@@ -333,11 +347,14 @@ static int run_guest(struct run_ctx *ctx)
 	struct host_args host = { .ctx = ctx };
 	pthread_t thread;
 	bool hosted = false;
+	double start;
 	int ret;
 
 	if (ctx->cfg->host_thread)
 		hosted = !pthread_create(&thread, NULL, host_thread, &host);
+	start = now_seconds();
 	ret = gm_vm_run(ctx->vm, &handlers, exits);
+	ctx->result->guest_seconds = now_seconds() - start;
 	if (hosted) {
 		atomic_store(&host.stop, true);
 		pthread_join(thread, NULL);
@@ -348,14 +365,6 @@ static int run_guest(struct run_ctx *ctx)
 	gm_vm_get_stats(ctx->vm, &ctx->result->stats);
 	judge(ctx->result, exits, ctx->cfg->vcpus);
 	return 0;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)

@@ -26,6 +26,7 @@ struct gm_run_config {
 	unsigned int vcpus;
 	const char *workload;		/* a guest image name */
 	bool private;			/* RAM starts private */
+	bool shared_only;		/* no private file: the kernel's own memfd slot */
 	FILE *console;			/* guest prints go here; NULL: discarded */
 	/* Called on guest progress: done / total bytes, all vCPUs together. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
@@ -44,7 +45,8 @@ struct gm_run_result {
 	struct gm_vm_stats stats;
 	int64_t frames_peak;		/* pmem frames in use, highest seen */
 	int64_t frames_end;		/* pmem frames in use after teardown */
-	double seconds;
+	double seconds;			/* the whole run, set-up and teardown included */
+	double guest_seconds;		/* the vCPUs alone, from start to the last exit */
 	bool pass;
 	int exit_status;		/* the first vCPU's GM_HC_EXIT status */
 	char message[256];		/* why it failed, one line */

@@ -634,7 +634,7 @@ int gm_pmem_map(gm_pfn_t pfn, size_t nr, void *addr, int prot)
 
 	if (pool->fd < 0 || !gm_frame_of(pfn) || !nr)
 		return -EINVAL;
-	p = mmap(addr, nr << GM_PAGE_SHIFT, prot, MAP_SHARED | MAP_FIXED, pool->fd, off);
+	p = mmap(addr, nr << GM_PAGE_SHIFT, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE, pool->fd, off);
 	return p == MAP_FAILED ? -errno : 0;
 }
 
