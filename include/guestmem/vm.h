@@ -69,6 +69,7 @@ struct gm_vm_stats {
 	uint64_t conversions;
 	uint64_t memory_fault_exits;
 	uint64_t mmio_completions;	/* kvm engine: RAM accesses completed by the VMM */
+	uint64_t prefaults;		/* 2 MiB ranges populated ahead of the guest */
 	uint64_t hypercalls;
 	uint64_t frames_mapped;		/* private 4 KiB frames mapped now */
 	uint64_t frames_mapped_peak;

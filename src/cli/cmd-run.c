@@ -146,6 +146,7 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	printf("invalidations   %" PRIu64 "\n", s->invalidations);
 	printf("conversions     %" PRIu64 "\n", s->conversions);
 	printf("mmio completed  %" PRIu64 "\n", s->mmio_completions);
+	printf("populated ahead %" PRIu64 " x 2 MiB\n", s->prefaults);
 	printf("frames in use   peak %" PRId64 ", end %" PRId64 "\n", r->frames_peak, r->frames_end);
 	printf("time            %.3f s\n", r->seconds);
 	printf("result          %s%s%s\n", r->pass ? "pass" : "fail", r->pass ? "" : ": ",
@@ -162,9 +163,9 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	       o->cfg.mem, o->cfg.vcpus, o->cfg.workload, o->cfg.private ? "true" : "false");
 	printf("\"faults\": {\"4k\": %" PRIu64 ", \"2m\": %" PRIu64 ", \"1g\": %" PRIu64 "}, "
 	       "\"retries\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"conversions\": %"
-	       PRIu64 ", \"mmio_completions\": %" PRIu64 ", ",
+	       PRIu64 ", \"mmio_completions\": %" PRIu64 ", \"prefaults\": %" PRIu64 ", ",
 	       s->faults[1], s->faults[2], s->faults[3], s->retries, s->invalidations,
-	       s->conversions, s->mmio_completions);
+	       s->conversions, s->mmio_completions, s->prefaults);
 	printf("\"frames_in_use_peak\": %" PRId64 ", \"frames_in_use_end\": %" PRId64 ", "
 	       "\"seconds\": %.6f, \"result\": \"%s\"", r->frames_peak, r->frames_end, r->seconds,
 	       r->pass ? "pass" : "fail");

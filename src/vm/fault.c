@@ -105,7 +105,7 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 		first = page & ~(uint64_t)(GM_LEAF_PAGES - 1);
 		n = GM_LEAF_PAGES;
 	}
-	if (vm->engine->map)
+	if (vm->engine->map && vcpu)
 		ret = vm->engine->map(vm, vcpu, (s->desc.gpa + (first << GM_PAGE_SHIFT)) | bit,
 				      n << GM_PAGE_SHIFT, s->shared_win + (first << GM_PAGE_SHIFT));
 	if (!ret) {
@@ -139,7 +139,7 @@ static int map_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s
 	ret = gm_pmem_map(pfn, n, hva, PROT_READ | PROT_WRITE);
 	if (ret)
 		return ret;
-	if (vm->engine->map) {
+	if (vm->engine->map && vcpu) {
 		ret = vm->engine->map(vm, vcpu, s->desc.gpa + (first << GM_PAGE_SHIFT),
 				      n << GM_PAGE_SHIFT, hva);
 		if (ret)
@@ -151,7 +151,7 @@ static int map_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s
 		s->s2_level[first + i] = (uint8_t)level;
 	}
 	note_mapped(vm, newly);
-	gm_stat_add(&vm->stats.faults[level], 1);
+	gm_stat_add(vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults, 1);
 	return 0;
 }
 
@@ -210,6 +210,8 @@ retry:
 		complete_access(vm, s->private_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
 	pthread_mutex_unlock(&vm->mmu_lock);
 	s->mem_ops->put_unlock_pfn(pfn);
+	if (!ret && vcpu && level == GM_LEVEL_2M)
+		gm_vm_prefault_hint(vm, s->desc.gpa + ((first + n) << GM_PAGE_SHIFT));
 	return ret;
 }
 

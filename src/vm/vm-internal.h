@@ -69,8 +69,9 @@ struct gm_engine_ops {
 	int (*vcpu_run)(struct gm_vcpu *vcpu);
 	/*
 	 * Make [gpa, gpa + size) (plain or with the shared bit) reachable at
-	 * host address @hva for @vcpu (NULL: the vCPU faulting now).  Called
-	 * under mmu_lock by the fault path.  NULL when the engine needs
+	 * host address @hva for @vcpu, the vCPU faulting now.  Called under
+	 * mmu_lock by the fault path; not called for population ahead of the
+	 * guest (no vCPU), which fills only the window.  NULL when the engine needs
 	 * nothing beyond the window (kvm).
 	 */
 	int (*map)(struct gm_vm *vm, struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size,
@@ -107,6 +108,14 @@ struct gm_vm {
 	unsigned int invalidate_in_progress;
 	uint64_t inval_start, inval_end;	/* union of gpa ranges in progress */
 
+	/* Population ahead of the guest (prefault.c); under prefault_lock. */
+	pthread_mutex_t prefault_lock;
+	pthread_cond_t prefault_cond;
+	pthread_t prefault_thread;
+	uint64_t prefault_next;		/* gpa to populate from; 0: nothing asked */
+	bool prefault_running;
+	bool prefault_stop;
+
 	struct gm_vcpu *vcpus;
 	unsigned int nr_vcpus;
 	const struct gm_vm_handlers *handlers;
@@ -119,6 +128,7 @@ struct gm_vm {
 		_Atomic uint64_t conversions;
 		_Atomic uint64_t memory_fault_exits;
 		_Atomic uint64_t mmio_completions;
+		_Atomic uint64_t prefaults;
 		_Atomic uint64_t hypercalls;
 		_Atomic uint64_t frames_mapped;
 		_Atomic uint64_t frames_mapped_peak;
@@ -157,6 +167,13 @@ extern const struct gm_guest_ops gm_vm_guest_ops;
 /* Drop the mappings of [gpa, gpa + size) in one slot.  No vm lock held. */
 void gm_vm_zap_range(struct gm_vm *vm, struct gm_slot *slot, uint64_t gpa, uint64_t size,
 		     bool private_side);
+
+/* prefault.c: populate private memory ahead of the guest on another thread. */
+void gm_vm_prefault_init(struct gm_vm *vm);
+int gm_vm_prefault_start(struct gm_vm *vm);
+void gm_vm_prefault_stop(struct gm_vm *vm);
+/* A vCPU just faulted a 2 MiB range ending at @gpa: populate what follows. */
+void gm_vm_prefault_hint(struct gm_vm *vm, uint64_t gpa);
 
 /* attr.c: read the shared file under @gpa whatever the page's attribute. */
 int gm_vm_read_host_view(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len);

@@ -84,6 +84,7 @@ int gm_vm_create(enum gm_engine_kind kind, struct gm_vm **vmp)
 	pthread_rwlock_init(&vm->slots_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&vm->mmu_lock, NULL);
+	gm_vm_prefault_init(vm);
 	ret = vm->engine->vm_init(vm);
 	if (ret) {
 		pthread_rwlock_destroy(&vm->slots_lock);
@@ -107,6 +108,8 @@ void gm_vm_destroy(struct gm_vm *vm)
 	vm->engine->vm_destroy(vm);
 	pthread_rwlock_destroy(&vm->slots_lock);
 	pthread_mutex_destroy(&vm->mmu_lock);
+	pthread_mutex_destroy(&vm->prefault_lock);
+	pthread_cond_destroy(&vm->prefault_cond);
 	free(vm);
 }
 
@@ -145,6 +148,8 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 		return -EINVAL;
 	vm->handlers = handlers;
 	atomic_store(&vm->stop, false);
+	/* Without the helper thread the guest only runs slower: not an error. */
+	gm_vm_prefault_start(vm);
 	for (; started < vm->nr_vcpus; started++) {
 		ret = -pthread_create(&vm->vcpus[started].thread, NULL, vcpu_thread,
 				      &vm->vcpus[started]);
@@ -159,6 +164,7 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 		if (!ret && exits[i].reason != GM_EXIT_GUEST_EXIT)
 			ret = -EIO;
 	}
+	gm_vm_prefault_stop(vm);
 	vm->handlers = NULL;
 	return ret;
 }
@@ -173,6 +179,7 @@ void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *st)
 	st->conversions = atomic_load(&vm->stats.conversions);
 	st->memory_fault_exits = atomic_load(&vm->stats.memory_fault_exits);
 	st->mmio_completions = atomic_load(&vm->stats.mmio_completions);
+	st->prefaults = atomic_load(&vm->stats.prefaults);
 	st->hypercalls = atomic_load(&vm->stats.hypercalls);
 	st->frames_mapped = atomic_load(&vm->stats.frames_mapped);
 	st->frames_mapped_peak = atomic_load(&vm->stats.frames_mapped_peak);
