@@ -85,6 +85,14 @@ int gm_pmem_alloc_fresh_chunk(unsigned int order, unsigned int offset,
 int gm_pmem_free(gm_pfn_t pfn, unsigned int order);
 
 /**
+ * gm_pmem_free_run - free @nr consecutive 4 KiB-pool frames, each its own
+ * order-0 block, with one hole punch.
+ * Return: 0, or -EINVAL (some frame is not an allocated order-0 block:
+ * nothing is freed).
+ */
+int gm_pmem_free_run(gm_pfn_t pfn, uint64_t nr);
+
+/**
  * gm_pmem_frames_in_use - 4 KiB frames currently allocated from @pool.
  * Return: the count, or -EINVAL for an unknown pool.
  */

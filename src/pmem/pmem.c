@@ -433,10 +433,22 @@ static bool is_block(struct pool *pool, gm_pfn_t pfn, unsigned int order)
 	return (flags & GM_FRAME_ALLOCATED) && gm_frame_flags_order(flags) == order;
 }
 
+/* Forget the block at @pfn (already punched).  Under pool->lock. */
+static void release_block(struct pool *pool, gm_pfn_t pfn, unsigned int order)
+{
+	uint64_t i = pfn - pool->first_pfn;
+
+	atomic_store(&pool->meta[i].flags, 0);
+	if (pool->chunks)
+		chunk_range_set(&pool->chunks[i / CHUNK_FRAMES], i % CHUNK_FRAMES, 1U << order, false);
+	else
+		pool->slot_used[i >> pool->frame_order] = 0;
+	atomic_fetch_sub(&pool->in_use, (int64_t)1 << order);
+}
+
 int gm_pmem_free(gm_pfn_t pfn, unsigned int order)
 {
 	struct pool *pool = pool_of(pfn);
-	uint64_t i;
 	int ret;
 
 	pthread_mutex_lock(&pool->lock);
@@ -445,16 +457,29 @@ int gm_pmem_free(gm_pfn_t pfn, unsigned int order)
 		goto out;
 	}
 	ret = punch(pool, pfn, 1ULL << order);
-	if (ret)
-		goto out;
-	i = pfn - pool->first_pfn;
-	atomic_store(&pool->meta[i].flags, 0);
-	if (pool->chunks)
-		chunk_range_set(&pool->chunks[i / CHUNK_FRAMES], i % CHUNK_FRAMES, 1U << order, false);
-	else
-		pool->slot_used[i >> pool->frame_order] = 0;
-	atomic_fetch_sub(&pool->in_use, (int64_t)1 << order);
+	if (!ret)
+		release_block(pool, pfn, order);
 out:
+	pthread_mutex_unlock(&pool->lock);
+	return ret;
+}
+
+int gm_pmem_free_run(gm_pfn_t pfn, uint64_t nr)
+{
+	struct pool *pool = &pools[GM_POOL_4K];
+	int ret = 0;
+
+	if (!nr || pfn >= GM_PFN_HUGE_BASE || nr > GM_PFN_HUGE_BASE - pfn)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->lock);
+	for (uint64_t i = 0; i < nr && !ret; i++)
+		if (pool->fd < 0 || !is_block(pool, pfn + i, 0))
+			ret = -EINVAL;
+	/* One hole for the whole run: a syscall per frame is what this saves. */
+	if (!ret)
+		ret = punch(pool, pfn, nr);
+	for (uint64_t i = 0; i < nr && !ret; i++)
+		release_block(pool, pfn + i, 0);
 	pthread_mutex_unlock(&pool->lock);
 	return ret;
 }
