@@ -32,6 +32,8 @@ void gm_cmd_run_usage(FILE *out)
 	      "  --vcpus N               vCPUs, one host thread each (default 1)\n"
 	      "  --workload NAME         guest program (default memtest)\n"
 	      "  --private               RAM starts private (guest-only)\n"
+	      "  --convert-on-fault      a private/shared mismatch converts the page and\n"
+	      "                          resumes (default: the guest stops with the fault)\n"
 	      "  --json                  print the summary as one JSON object\n"
 	      "workloads:\n", out);
 	for (size_t i = 0; i < n; i++)
@@ -72,6 +74,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "vcpus", required_argument, NULL, 'v' },
 		{ "workload", required_argument, NULL, 'w' },
 		{ "private", no_argument, NULL, 'p' },
+		{ "convert-on-fault", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -109,6 +112,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'p':
 			o->cfg.private = true;
+			break;
+		case 'c':
+			o->cfg.convert_on_fault = true;
 			break;
 		case 'j':
 			o->json = true;

@@ -155,6 +155,18 @@ static void on_print(void *opaque, unsigned int vcpu, const char *text, size_t l
 		fprintf(ctx->cfg->console, "[vcpu %u] %.*s", vcpu, (int)len, text);
 }
 
+/* Accesses with no memslot always stop; a mismatch converts when asked to. */
+static int on_memory_fault(void *opaque, struct gm_vm *vm, unsigned int vcpu,
+			   const struct gm_exit *exit)
+{
+	struct run_ctx *ctx = opaque;
+
+	if (!ctx->cfg->convert_on_fault)
+		return -EFAULT;
+	return gm_vm_set_memory_attributes(vm, exit->fault.gpa, exit->fault.size,
+					   exit->fault.private ? GM_MEMORY_ATTRIBUTE_PRIVATE : 0, 0);
+}
+
 static void note_frames(struct run_ctx *ctx)
 {
 	int64_t now = gm_pmem_frames_in_use(GM_POOL_4K) + gm_pmem_frames_in_use(GM_POOL_2M) +
@@ -342,6 +354,7 @@ static int run_guest(struct run_ctx *ctx)
 {
 	struct gm_vm_handlers handlers = {
 		.opaque = ctx, .print = on_print, .progress = on_progress,
+		.memory_fault = on_memory_fault,
 	};
 	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
 	struct host_args host = { .ctx = ctx };

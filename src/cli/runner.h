@@ -27,6 +27,12 @@ struct gm_run_config {
 	const char *workload;		/* a guest image name */
 	bool private;			/* RAM starts private */
 	bool shared_only;		/* no private file: the kernel's own memfd slot */
+	/*
+	 * On a private/shared mismatch, convert the page to what the guest
+	 * asked for and resume (an implicit page-state change), instead of
+	 * stopping the guest.
+	 */
+	bool convert_on_fault;
 	FILE *console;			/* guest prints go here; NULL: discarded */
 	/* Called on guest progress: done / total bytes, all vCPUs together. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
