@@ -156,10 +156,12 @@ struct gm_vm_boot {
 int gm_vm_boot(struct gm_vm *vm, const struct gm_vm_boot *boot);
 
 /**
- * gm_vm_run - run every vCPU (one host thread each) until each exits.
+ * gm_vm_run - run every vCPU (one host thread each) until each exits.  A
+ * VM runs once: its vCPUs start from the state gm_vm_boot() gave them.
  * @exits: one gm_exit per vCPU, filled on return.
  * Return: 0 when every vCPU exited with GM_EXIT_GUEST_EXIT, else a negative
- * errno (-EIO when a guest stopped on an error).
+ * errno (-EIO when a guest stopped on an error; -EINVAL when the VM was
+ * not booted or has run already).
  */
 int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers,
 	      struct gm_exit *exits);

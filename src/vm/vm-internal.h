@@ -120,6 +120,7 @@ struct gm_vm {
 	unsigned int nr_vcpus;
 	const struct gm_vm_handlers *handlers;
 	_Atomic bool stop;		/* a vCPU ended the run */
+	bool ran;			/* gm_vm_run() was called */
 
 	struct {
 		_Atomic uint64_t faults[4];

@@ -144,8 +144,10 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 
 	if (!vm || !exits)
 		return -EFAULT;
-	if (!vm->nr_vcpus)
+	/* vCPUs start from the boot state once; a second run would not. */
+	if (!vm->nr_vcpus || vm->ran)
 		return -EINVAL;
+	vm->ran = true;
 	vm->handlers = handlers;
 	atomic_store(&vm->stop, false);
 	/* Without the helper thread the guest only runs slower: not an error. */
