@@ -31,6 +31,10 @@
 #define GM_GUEST_RAM_BASE	0x40000000
 #define GM_GUEST_SHARED_BIT	0x8000000000	/* bit 39 */
 #define GM_GUEST_MAX_VCPUS	16
+/* A qword in the boot slot that guest and host may both poll (retouch). */
+#define GM_GUEST_MAILBOX	0x800
+#define GM_MAILBOX_TOUCHED	1	/* guest: first pass done */
+#define GM_MAILBOX_PUNCHED	2	/* host: RAM punched, go on */
 
 /* r8 flags at entry. */
 #define GM_GUEST_F_PRIVATE	0x1	/* RAM starts private */

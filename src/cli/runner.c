@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,7 +287,41 @@ static void teardown(struct run_ctx *ctx)
 struct host_args {
 	struct run_ctx *ctx;
 	_Atomic bool stop;
+	double punched_at;
 };
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The host's half of the retouch workload: wait for the guest's first pass,
+ * punch all of RAM (the private file for private RAM, else the kernel
+ * memfd), and let the guest go on.
+ */
+static void *retouch_host(void *arg)
+{
+	struct host_args *h = arg;
+	struct run_ctx *ctx = h->ctx;
+	struct gm_file *ram = ctx->cfg->private ? ctx->private : ctx->shared;
+	uint64_t mailbox = 0;
+
+	while (mailbox != GM_MAILBOX_TOUCHED) {
+		if (atomic_load(&h->stop))
+			return NULL;
+		gm_vm_read_shared(ctx->vm, GM_GUEST_MAILBOX, &mailbox, sizeof(mailbox));
+		sched_yield();
+	}
+	h->punched_at = now_seconds();
+	gm_fallocate(ram, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE, 0, (off_t)ctx->cfg->mem);
+	mailbox = GM_MAILBOX_PUNCHED;
+	gm_vm_write_shared(ctx->vm, GM_GUEST_MAILBOX, &mailbox, sizeof(mailbox));
+	return NULL;
+}
 
 static void *host_thread(void *arg)
 {
@@ -342,14 +377,6 @@ static void judge(struct gm_run_result *r, const struct gm_exit *exits, unsigned
 	}
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int run_guest(struct run_ctx *ctx)
 {
 	struct gm_vm_handlers handlers = {
@@ -358,20 +385,26 @@ static int run_guest(struct run_ctx *ctx)
 	};
 	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
 	struct host_args host = { .ctx = ctx };
+	bool retouch = !strcmp(ctx->cfg->workload, "retouch");
+	double start, end;
 	pthread_t thread;
 	bool hosted = false;
-	double start;
 	int ret;
 
-	if (ctx->cfg->host_thread)
-		hosted = !pthread_create(&thread, NULL, host_thread, &host);
+	if (ctx->cfg->host_thread || retouch)
+		hosted = !pthread_create(&thread, NULL, retouch ? retouch_host : host_thread, &host);
+	if (retouch && !hosted)
+		return -EAGAIN;	/* the guest would wait for the host forever */
 	start = now_seconds();
 	ret = gm_vm_run(ctx->vm, &handlers, exits);
-	ctx->result->guest_seconds = now_seconds() - start;
+	end = now_seconds();
+	ctx->result->guest_seconds = end - start;
 	if (hosted) {
 		atomic_store(&host.stop, true);
 		pthread_join(thread, NULL);
 	}
+	if (host.punched_at)
+		ctx->result->retouch_seconds = end - host.punched_at;
 	if (ret && ret != -EIO)
 		return ret;
 	note_frames(ctx);

@@ -53,6 +53,7 @@ struct gm_run_result {
 	int64_t frames_end;		/* pmem frames in use after teardown */
 	double seconds;			/* the whole run, set-up and teardown included */
 	double guest_seconds;		/* the vCPUs alone, from start to the last exit */
+	double retouch_seconds;		/* retouch: from the host's punch to the last exit */
 	bool pass;
 	int exit_status;		/* the first vCPU's GM_HC_EXIT status */
 	char message[256];		/* why it failed, one line */
