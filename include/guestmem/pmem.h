@@ -112,6 +112,12 @@ int64_t gm_pmem_capacity(enum gm_pool_id pool);
 gm_pfn_t gm_pmem_folio_head(gm_pfn_t pfn);
 
 /**
+ * gm_pmem_huge_free - huge pages of @pool's size that the host has free now.
+ * Return: the count, -EINVAL (not a huge pool), -ENOENT (no such size here).
+ */
+int64_t gm_pmem_huge_free(enum gm_pool_id pool);
+
+/**
  * gm_pmem_huge_available - whether @pool (2M or 1G) can hand out frames now,
  * and if not why, as a static string in @why (may be NULL).
  * Return: 1 (yes), 0 (no).

@@ -60,18 +60,6 @@ static bool needs_private(const struct gm_run_config *cfg)
 	       !strcmp(cfg->workload, "convert");
 }
 
-static int64_t free_hugepages_2m(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long long v = 0;
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
-}
 
 static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 {
@@ -81,10 +69,10 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 	case GM_RUN_SHMEM:
 		return 0;
 	case GM_RUN_HUGETLB:
-		if (free_hugepages_2m() < (int64_t)(cfg->mem / SZ_2M)) {
+		if (gm_pmem_huge_free(GM_POOL_2M) < (int64_t)(cfg->mem / SZ_2M)) {
 			snprintf(why, len, "--store hugetlb needs %" PRIu64 " free 2 MiB huge pages, "
 				 "the host has %" PRId64 " (see /proc/sys/vm/nr_hugepages)",
-				 (uint64_t)(cfg->mem / SZ_2M), free_hugepages_2m());
+				 (uint64_t)(cfg->mem / SZ_2M), gm_pmem_huge_free(GM_POOL_2M));
 			return -ENODEV;
 		}
 		if (!strcmp(cfg->workload, "convert") || (cfg->mem / cfg->vcpus) % SZ_2M) {

@@ -525,34 +525,37 @@ static long read_sysfs_long(const char *path)
 	return v;
 }
 
-int gm_pmem_huge_available(enum gm_pool_id id, const char **why)
+int64_t gm_pmem_huge_free(enum gm_pool_id id)
 {
 	const char *path;
 	long free_pages;
-	const char *dummy;
 
-	if (!why)
-		why = &dummy;
 	if (id == GM_POOL_2M)
 		path = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
 	else if (id == GM_POOL_1G)
 		path = "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages";
-	else {
-		*why = "not a huge pool";
-		return 0;
-	}
+	else
+		return -EINVAL;
 	free_pages = read_sysfs_long(path);
-	if (free_pages < 0) {
+	return free_pages < 0 ? -ENOENT : free_pages;
+}
+
+int gm_pmem_huge_available(enum gm_pool_id id, const char **why)
+{
+	int64_t free_pages = gm_pmem_huge_free(id);
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (free_pages == -EINVAL)
+		*why = "not a huge pool";
+	else if (free_pages < 0)
 		*why = "the host kernel has no huge pages of this size";
-		return 0;
-	}
-	if (free_pages == 0) {
+	else if (free_pages == 0)
 		*why = "no free huge pages of this size (reserve some in /proc/sys/vm/nr_hugepages"
 		       " or /sys/kernel/mm/hugepages/*/nr_hugepages)";
-		return 0;
-	}
-	*why = NULL;
-	return 1;
+	return free_pages > 0;
 }
 
 /* Are frames [first, last] of @pool all allocated?  Takes pool->lock. */
