@@ -71,6 +71,15 @@ static void unmap_overlapping(struct emu_vcpu *e, uint64_t gpa, uint64_t size)
 	}
 }
 
+/* Does an emulator mapping cover @gpa?  Under uc_lock. */
+static bool emu_is_mapped(struct emu_vcpu *e, uint64_t gpa)
+{
+	for (size_t i = 0; i < e->nr_maps; i++)
+		if (gpa >= e->maps[i].gpa && gpa - e->maps[i].gpa < e->maps[i].size)
+			return true;
+	return false;
+}
+
 static int emu_map(struct gm_vm *vm, struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size, void *hva)
 {
 	struct emu_vcpu *e = emu_of(vcpu);
@@ -140,12 +149,21 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
 	struct gm_exit exit = { 0 };
 	int ret;
 
+retry:
 	pthread_mutex_unlock(&e->uc_lock);
 	ret = gm_vm_handle_fault(vcpu->vm, vcpu, &acc, &exit);
 	/* The VMM may fix the cause (convert) and let the access retry. */
 	if (ret == 1 && !gm_vm_memory_fault(vcpu, &exit))
 		ret = 0;
 	pthread_mutex_lock(&e->uc_lock);
+	/*
+	 * Unicorn fails with UC_ERR_MAP when the hook says "handled" and the
+	 * address is still unmapped: a zap may have run since we mapped, or
+	 * the fault path asked for a retry without mapping (converted
+	 * meanwhile).  Fault again until the page is there.
+	 */
+	if (ret == 0 && !emu_is_mapped(e, addr))
+		goto retry;
 	if (ret == 1) {
 		stop_with(vcpu, &exit);
 		return false;

@@ -15,6 +15,7 @@ enum gm_kvm_access_kind gm_kvm_decode_access(int run_ret, struct kvm_run *run,
 		acc->len = mf->size > GM_PAGE_SIZE ? GM_PAGE_SIZE : (unsigned int)mf->size;
 		acc->write = false;
 		acc->data = NULL;
+		acc->completed = false;
 		return GM_KVM_MEMORY_FAULT;
 	}
 	if (run_ret == 0 && run->exit_reason == KVM_EXIT_MMIO) {
@@ -22,6 +23,7 @@ enum gm_kvm_access_kind gm_kvm_decode_access(int run_ret, struct kvm_run *run,
 		acc->len = run->mmio.len;
 		acc->write = run->mmio.is_write;
 		acc->data = run->mmio.data;
+		acc->completed = false;
 		return GM_KVM_MMIO;
 	}
 	return GM_KVM_NOT_MEMORY;

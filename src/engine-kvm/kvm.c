@@ -314,6 +314,9 @@ static int handle_access(struct gm_vcpu *vcpu, struct gm_access *acc)
 
 	for (;;) {
 		ret = gm_vm_handle_fault(vcpu->vm, vcpu, acc, &exit);
+		/* An MMIO exit is over only once the access is made. */
+		if (ret == 0 && acc->data && !acc->completed)
+			continue;
 		if (ret == 0)
 			return 0;
 		if (ret < 0) {

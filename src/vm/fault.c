@@ -86,6 +86,7 @@ static void complete_access(struct gm_vm *vm, uint8_t *hva, struct gm_access *ac
 		memcpy(hva, acc->data, acc->len);
 	else
 		memcpy(acc->data, hva, acc->len);
+	acc->completed = true;
 	gm_stat_add(&vm->stats.mmio_completions, 1);
 }
 
@@ -324,7 +325,8 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 {
 	struct gm_vm *vm = owner;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	/* Under the store's file->lock: bind_lock, never slots_lock (see the order). */
+	pthread_mutex_lock(&vm->bind_lock);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		struct gm_slot *s = &vm->slots[i];
 		uint64_t o, lo, hi;
@@ -339,7 +341,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 		gm_vm_zap_range(vm, s, s->desc.gpa + ((lo - o) << GM_PAGE_SHIFT),
 				(hi - lo) << GM_PAGE_SHIFT, true);
 	}
-	pthread_rwlock_unlock(&vm->slots_lock);
+	pthread_mutex_unlock(&vm->bind_lock);
 	gm_stat_add(&vm->stats.invalidations, 1);
 }
 

@@ -189,8 +189,10 @@ static int slot_delete(struct gm_vm *vm, unsigned int id)
 		return 0;
 	}
 	vm->engine->slot_del(vm, s, id);
+	pthread_mutex_lock(&vm->bind_lock);
 	old = *s;
 	memset(s, 0, sizeof(*s));
+	pthread_mutex_unlock(&vm->bind_lock);
 	last_use = old.desc.private_file && !private_file_in_use(vm, old.desc.private_file, id);
 	pthread_rwlock_unlock(&vm->slots_lock);
 
@@ -246,7 +248,9 @@ static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
 		slot_free_state(s);
 		goto err_unlock;
 	}
+	pthread_mutex_lock(&vm->bind_lock);
 	s->used = true;
+	pthread_mutex_unlock(&vm->bind_lock);
 	pthread_rwlock_unlock(&vm->slots_lock);
 	return 0;
 

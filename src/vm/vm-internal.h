@@ -4,12 +4,14 @@
  *
  * Lock order (outermost first):
  *   vm->slots_lock (rwlock: memslot changes write it; faults, conversions
- *                   and invalidations read it)
+ *                   and checks read it)
  *   file->lock     (store; held by the store around invalidate callbacks)
+ *   vm->bind_lock  (which slots the invalidate callback may see)
  *   vm->mmu_lock   (attributes, the stage-2 map, the invalidation sequence)
  *   engine locks   (emu: each vCPU's uc_lock)
- * The fault path calls get_lock_pfn() holding slots_lock for read and
- * nothing else, so a store may call back into invalidate() at any time.
+ * The invalidate callback runs under file->lock, so it takes bind_lock and
+ * never slots_lock.  The fault path calls get_lock_pfn() holding slots_lock
+ * for read and nothing else.
  */
 #ifndef GM_VM_INTERNAL_H
 #define GM_VM_INTERNAL_H
@@ -101,7 +103,8 @@ struct gm_vm {
 	void *engine_vm;
 
 	pthread_rwlock_t slots_lock;
-	struct gm_slot slots[GM_VM_MAX_SLOTS];
+	struct gm_slot slots[GM_VM_MAX_SLOTS];	/* a slot's .used flips under bind_lock too */
+	pthread_mutex_t bind_lock;
 
 	pthread_mutex_t mmu_lock;
 	uint64_t mmu_seq;		/* bumped by every invalidation */
@@ -151,6 +154,7 @@ struct gm_access {
 	unsigned int len;
 	bool write;
 	void *data;		/* NULL: just map */
+	bool completed;		/* the access was made on the host window */
 };
 
 /*

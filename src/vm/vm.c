@@ -78,17 +78,22 @@ int gm_vm_create(enum gm_engine_kind kind, struct gm_vm **vmp)
 		free(vm);
 		return -ENODEV;
 	}
-	/* Readers may nest (fault -> store -> invalidate): never let a writer block them. */
+	/*
+	 * Readers first (glibc's default, made explicit): a memslot change
+	 * waiting for a long fault must not stall every other vCPU's faults.
+	 */
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
 	pthread_rwlock_init(&vm->slots_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&vm->mmu_lock, NULL);
+	pthread_mutex_init(&vm->bind_lock, NULL);
 	gm_vm_prefault_init(vm);
 	ret = vm->engine->vm_init(vm);
 	if (ret) {
 		pthread_rwlock_destroy(&vm->slots_lock);
 		pthread_mutex_destroy(&vm->mmu_lock);
+		pthread_mutex_destroy(&vm->bind_lock);
 		free(vm);
 		return ret;
 	}
@@ -108,6 +113,7 @@ void gm_vm_destroy(struct gm_vm *vm)
 	vm->engine->vm_destroy(vm);
 	pthread_rwlock_destroy(&vm->slots_lock);
 	pthread_mutex_destroy(&vm->mmu_lock);
+	pthread_mutex_destroy(&vm->bind_lock);
 	pthread_mutex_destroy(&vm->prefault_lock);
 	pthread_cond_destroy(&vm->prefault_cond);
 	free(vm);

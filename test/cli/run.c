@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `guestmem run` as a user runs it (GUESTMEM_BIN, set by test/meson.build):
+ * a small emu run passes with a JSON summary; every bad option exits 2 with
+ * exactly one line on stderr and nothing on stdout; --help exits 0.  The
+ * host-dependent refusals (hugetlb without free huge pages, kvm without
+ * /dev/kvm) are checked only where the host lacks them, and say so otherwise.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common.h"
+
+#define OUT_MAX	65536
+
+static const char *bin;
+
+struct result {
+	int status;
+	char out[OUT_MAX];
+	char err[4096];
+};
+
+static void slurp(FILE *f, char *buf, size_t size)
+{
+	size_t len = 0, n;
+
+	while (len + 1 < size && (n = fread(buf + len, 1, size - 1 - len, f)) > 0)
+		len += n;
+	buf[len] = '\0';
+}
+
+/* Run `guestmem <args>` (a literal from this file) through the shell. */
+static void run_guestmem(const char *args, struct result *r)
+{
+	char cmd[4096], errpath[] = "/tmp/guestmem-test-run-XXXXXX";
+	int fd = mkstemp(errpath);
+	FILE *p, *e;
+	int status;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>'%s'", bin, args, errpath);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	slurp(p, r->out, sizeof(r->out));
+	status = pclose(p);
+	r->status = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	e = fopen(errpath, "r");
+	assert_non_null(e);
+	slurp(e, r->err, sizeof(r->err));
+	fclose(e);
+	unlink(errpath);
+}
+
+static int count_lines(const char *text)
+{
+	int n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+static void expect_usage_error(const char *args)
+{
+	struct result *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	run_guestmem(args, r);
+	if (r->status != 2 || count_lines(r->err) != 1 || r->out[0])
+		fail_msg("'guestmem %s': status %d, stdout '%s', stderr '%s'", args, r->status,
+			 r->out, r->err);
+	printf("  guestmem %-40s -> %s", args, r->err);
+	free(r);
+}
+
+static void test_run_passes(void **state)
+{
+	struct result *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	run_guestmem("run --engine emu --mem 8M --json", r);
+	if (r->status != 0 || !strstr(r->out, "\"result\": \"pass\""))
+		fail_msg("status %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
+	assert_int_equal(r->out[0], '{');
+	assert_int_equal(count_lines(r->out), 1);
+	assert_non_null(strstr(r->out, "\"frames_in_use_end\": 0,"));
+	free(r);
+}
+
+static void test_help(void **state)
+{
+	struct result *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	run_guestmem("run --help", r);
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "--mem"));
+	assert_non_null(strstr(r->out, "memtest"));
+	free(r);
+}
+
+static void test_bad_options(void **state)
+{
+	static const char *const cases[] = {
+		"run --engine emu --mem 0",
+		"run --engine emu --mem 3M",
+		"run --engine emu --mem 1M",
+		"run --engine emu --mem 100T",
+		"run --engine emu --mem 100000G",
+		"run --engine emu --mem x",
+		"run --engine emu --mem",
+		"run --engine emu --store bogus",
+		"run --engine emu --workload bogus",
+		"run --engine emu --vcpus 0",
+		"run --engine emu --vcpus 17",
+		"run --engine emu --vcpus 1x",
+		"run --engine bogus",
+		"run --engine emu --bogus",
+		"run --engine emu extra",
+		"run --engine emu --workload convert --mem 4M",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_usage_error(cases[i]);
+}
+
+static long free_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long n = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+static void test_hugetlb_without_pages(void **state)
+{
+	int lock = gm_test_huge_lock();
+	long nr = free_hugepages();
+
+	if (nr == 0)
+		expect_usage_error("run --engine emu --store hugetlb --mem 2M");
+	gm_test_huge_unlock(lock);
+	if (nr != 0) {
+		printf("SKIP: %ld huge pages are free here: cannot check the refusal\n", nr);
+		skip();
+	}
+}
+
+static void test_kvm_without_dev_kvm(void **state)
+{
+	const char *why;
+
+	if (gm_test_have_kvm(&why)) {
+		printf("SKIP: /dev/kvm works here: cannot check --engine kvm's refusal\n");
+		skip();
+	}
+	expect_usage_error("run --engine kvm --mem 2M");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_passes),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_hugetlb_without_pages),
+		cmocka_unit_test(test_kvm_without_dev_kvm),
+	};
+
+	bin = getenv("GUESTMEM_BIN");
+	if (!bin || !*bin)
+		gm_test_skip("GUESTMEM_BIN is not set (run through meson test)");
+	if (strchr(bin, '\'') || access(bin, X_OK) != 0)
+		gm_test_skip("GUESTMEM_BIN '%s' is not a program this test can run", bin);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gm_vm_set_memory_attributes: KVM_SET_MEMORY_ATTRIBUTES' checks and errno,
+ * all or nothing, and conversion freeing the side no longer in use (to
+ * private: the shared file's range is punched; to shared: the private
+ * file's frames are freed).  On an emu VM; the attribute logic is the vm
+ * layer's, whatever the engine.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "vmtest.h"
+
+#define SLOT_SIZE	(4 * MiB)
+#define PLAIN		(GM_GUEST_RAM_BASE + 8 * MiB)	/* a slot without a private file */
+#define PLAIN_SIZE	(2 * MiB)
+
+static struct vmtest t;
+static struct gm_file *plain_file;
+
+static int setup(void **state)
+{
+	struct gm_memslot plain = { .slot = 2, .gpa = PLAIN, .size = PLAIN_SIZE };
+
+	vmtest_create(&t, GM_ENGINE_EMU, SLOT_SIZE, true);
+	plain_file = vmtest_file(GM_MFD_CLOEXEC, PLAIN_SIZE);
+	plain.shared_file = plain_file;
+	assert_int_equal(gm_vm_set_memslot(t.vm, &plain), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vmtest_destroy(&t);
+	gm_file_put(plain_file);
+	gm_test_assert_no_frames();
+	return 0;
+}
+
+/* One byte per page of the private slot: 1 if private. */
+static void snapshot(uint8_t *attrs)
+{
+	for (uint64_t i = 0; i < SLOT_SIZE / GM_PAGE_SIZE; i++) {
+		int64_t a = gm_vm_get_memory_attributes(t.vm, GM_GUEST_RAM_BASE + i * GM_PAGE_SIZE);
+
+		assert_true(a == 0 || a == PRIVATE);
+		attrs[i] = a == PRIVATE;
+	}
+}
+
+static const struct {
+	const char *name;
+	uint64_t gpa, size, attributes, flags;
+	int err;
+} bad[] = {
+	{ "flags != 0", GM_GUEST_RAM_BASE, GM_PAGE_SIZE, PRIVATE, 1, -EINVAL },
+	{ "flags high bit", GM_GUEST_RAM_BASE, GM_PAGE_SIZE, 0, 1ULL << 63, -EINVAL },
+	{ "unknown attribute bit 0", GM_GUEST_RAM_BASE, GM_PAGE_SIZE, 1, 0, -EINVAL },
+	{ "unknown attribute bit 4", GM_GUEST_RAM_BASE, GM_PAGE_SIZE, PRIVATE | 16, 0, -EINVAL },
+	{ "size 0", GM_GUEST_RAM_BASE, 0, PRIVATE, 0, -EINVAL },
+	{ "gpa + size overflows", ~0xfffULL, 0x2000, PRIVATE, 0, -EINVAL },
+	{ "gpa + size wraps to 0", ~0xfffULL + 1 - 0x1000, 0x1000 + (~0xfffULL + 1), PRIVATE, 0,
+	  -EINVAL },
+	{ "misaligned gpa", GM_GUEST_RAM_BASE + 0x800, GM_PAGE_SIZE, PRIVATE, 0, -EINVAL },
+	{ "misaligned size", GM_GUEST_RAM_BASE, 0x800, PRIVATE, 0, -EINVAL },
+	{ "no slot", GM_GUEST_RAM_BASE + 16 * MiB, GM_PAGE_SIZE, PRIVATE, 0, -EINVAL },
+	{ "slot without a private file", PLAIN, GM_PAGE_SIZE, PRIVATE, 0, -EINVAL },
+	{ "private slot, then past its end", GM_GUEST_RAM_BASE + 2 * MiB, 4 * MiB, PRIVATE, 0,
+	  -EINVAL },
+	{ "private slot, then a plain slot", GM_GUEST_RAM_BASE, 8 * MiB + GM_PAGE_SIZE, PRIVATE, 0,
+	  -EINVAL },
+	{ "to shared, past the slot's end", GM_GUEST_RAM_BASE, SLOT_SIZE + GM_PAGE_SIZE, 0, 0,
+	  -EINVAL },
+};
+
+static void test_errors(void **state)
+{
+	uint8_t before[SLOT_SIZE / GM_PAGE_SIZE], after[SLOT_SIZE / GM_PAGE_SIZE];
+
+	/* A mixed starting state, so that "nothing changed" means something. */
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE + MiB, MiB,
+						     PRIVATE, 0), 0);
+	snapshot(before);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = gm_vm_set_memory_attributes(t.vm, bad[i].gpa, bad[i].size,
+						      bad[i].attributes, bad[i].flags);
+
+		if (ret != bad[i].err)
+			fail_msg("%s: %d, expected %d", bad[i].name, ret, bad[i].err);
+		snapshot(after);
+		if (memcmp(before, after, sizeof(before)))
+			fail_msg("%s: refused, yet attributes changed", bad[i].name);
+	}
+	assert_int_equal(gm_vm_set_memory_attributes(NULL, GM_GUEST_RAM_BASE, GM_PAGE_SIZE,
+						     PRIVATE, 0), -EFAULT);
+	/* Pages outside any private slot read as shared. */
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, PLAIN), 0);
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, GM_GUEST_RAM_BASE + 16 * MiB), 0);
+	gm_test_assert_no_frames();
+}
+
+/* Exactly the range converts; the default is shared; converting twice is fine. */
+static void test_range_exact(void **state)
+{
+	uint64_t lo = GM_GUEST_RAM_BASE + 3 * GM_PAGE_SIZE, len = 5 * GM_PAGE_SIZE;
+
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo), 0);
+	for (int round = 0; round < 2; round++)
+		assert_int_equal(gm_vm_set_memory_attributes(t.vm, lo, len, PRIVATE, 0), 0);
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo - GM_PAGE_SIZE), 0);
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo), PRIVATE);
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo + len - GM_PAGE_SIZE), PRIVATE);
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo + len), 0);
+	/* The shared alias names the same page. */
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo | GM_GUEST_SHARED_BIT), PRIVATE);
+	for (int round = 0; round < 2; round++)
+		assert_int_equal(gm_vm_set_memory_attributes(t.vm, lo, len, 0, 0), 0);
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, lo), 0);
+	gm_test_assert_no_frames();
+}
+
+static int is_zero(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* To private: the shared copy is punched (reads zero), and the host cannot reach it. */
+static void test_to_private_frees_shared(void **state)
+{
+	static uint8_t buf[2 * GM_PAGE_SIZE], back[2 * GM_PAGE_SIZE];
+	uint64_t gpa = GM_GUEST_RAM_BASE + 2 * MiB;
+
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(gm_vm_write_shared(t.vm, gpa, buf, sizeof(buf)), 0);
+	assert_int_equal(gm_pread(t.shared, back, sizeof(back), 2 * MiB), (ssize_t)sizeof(back));
+	assert_memory_equal(back, buf, sizeof(buf));
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, gpa, GM_PAGE_SIZE, PRIVATE, 0), 0);
+	assert_int_equal(gm_pread(t.shared, back, sizeof(back), 2 * MiB), (ssize_t)sizeof(back));
+	assert_true(is_zero(back, GM_PAGE_SIZE));
+	/* The neighbour stays shared and keeps its data. */
+	assert_memory_equal(back + GM_PAGE_SIZE, buf, GM_PAGE_SIZE);
+	assert_int_equal(gm_vm_read_shared(t.vm, gpa, back, 8), -EPERM);
+	assert_int_equal(gm_vm_write_shared(t.vm, gpa, buf, 8), -EPERM);
+	assert_int_equal(gm_vm_read_shared(t.vm, gpa + GM_PAGE_SIZE, back, 8), 0);
+	/* Back to shared: reads zero, not the old data. */
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, gpa, GM_PAGE_SIZE, 0, 0), 0);
+	assert_int_equal(gm_vm_read_shared(t.vm, gpa, back, GM_PAGE_SIZE), 0);
+	assert_true(is_zero(back, GM_PAGE_SIZE));
+	gm_test_assert_no_frames();
+}
+
+/* To shared: the private file's frames for the range are freed. */
+static void test_to_shared_frees_private(void **state)
+{
+	uint64_t off = MiB, len = 16 * GM_PAGE_SIZE;
+	uint64_t held;
+
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE, SLOT_SIZE,
+						     PRIVATE, 0), 0);
+	/* Populate the whole private file, as a guest touching it all would. */
+	assert_int_equal(gm_fallocate(t.private, GM_FALLOC_KEEP_SIZE, 0, SLOT_SIZE), 0);
+	held = gm_file_pages_held(t.private);
+	assert_int_equal(held, SLOT_SIZE / GM_PAGE_SIZE);
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE + off, len, 0, 0), 0);
+	assert_int_equal(gm_file_pages_held(t.private), held - len / GM_PAGE_SIZE);
+	/* All or nothing: a refused conversion frees nothing. */
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE + 2 * MiB, 4 * MiB,
+						     0, 0), -EINVAL);
+	assert_int_equal(gm_file_pages_held(t.private), held - len / GM_PAGE_SIZE);
+	/* The rest, then nothing is held. */
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE, SLOT_SIZE, 0, 0), 0);
+	assert_int_equal(gm_file_pages_held(t.private), 0);
+	gm_test_assert_no_frames();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_to_private_frees_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_to_shared_frees_private, setup, teardown),
+	};
+
+	vmtest_require(GM_ENGINE_EMU);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
