@@ -373,12 +373,14 @@ static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 static void kvm_stop(struct gm_vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct kvm_vcpu_state *c = vm->vcpus[i].engine;
+		struct gm_vcpu *v = &vm->vcpus[i];
+		struct kvm_vcpu_state *c = v->engine;
 
-		if (!c || !vm->vcpus[i].thread)
+		/* A vCPU not started yet sees vm->stop before it enters KVM_RUN. */
+		if (!atomic_load_explicit(&v->started, memory_order_acquire))
 			continue;
 		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
-		pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+		pthread_kill(v->self, KICK_SIGNAL);
 	}
 }
 

@@ -91,7 +91,9 @@ struct gm_engine_ops {
 struct gm_vcpu {
 	struct gm_vm *vm;
 	unsigned int index;
-	pthread_t thread;
+	pthread_t thread;		/* for the thread that runs gm_vm_run() */
+	pthread_t self;			/* for others: valid once started is set */
+	_Atomic bool started;
 	struct gm_exit exit;
 	void *engine;			/* engine's own vCPU state */
 	uint64_t entry_regs[5];		/* rdi, rsi, rdx, rcx, r8 */

@@ -130,6 +130,8 @@ static void *vcpu_thread(void *arg)
 	struct gm_vm *vm = vcpu->vm;
 	int ret;
 
+	vcpu->self = pthread_self();
+	atomic_store_explicit(&vcpu->started, true, memory_order_release);
 	memset(&vcpu->exit, 0, sizeof(vcpu->exit));
 	ret = vm->engine->vcpu_run(vcpu);
 	if (ret < 0 && vcpu->exit.reason == GM_EXIT_NONE) {
