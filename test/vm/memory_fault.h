@@ -171,11 +171,39 @@ static void test_handler_converts(void **state)
 		}
 }
 
+/*
+ * One vCPU's fault ends the run for all: vCPU 0 reads an address with no
+ * memslot while vCPU 1 spins in guest code without ever exiting on its own.
+ */
+static void test_fault_stops_other_vcpus(void **state)
+{
+	static const uint8_t code[] = {
+		0x48, 0x85, 0xd2,			/* test %rdx, %rdx (vCPU index) */
+		0x75, 0x09,				/* jnz spin */
+		0x48, 0x8b, 0x04, 0x25,			/* mov NO_SLOT, %rax */
+		(uint8_t)NO_SLOT, (uint8_t)(NO_SLOT >> 8), (uint8_t)(NO_SLOT >> 16),
+		(uint8_t)(NO_SLOT >> 24),
+		0xf4,					/* hlt */
+		0xeb, 0xfe,				/* spin: jmp spin */
+	};
+	struct gm_exit e[2];
+	struct vmtest t;
+
+	vmtest_create(&t, engine, RAM_SIZE, true);
+	vmtest_boot(&t, code, sizeof(code), 2, 0, 0);
+	assert_int_equal(gm_vm_run(t.vm, NULL, e), -EIO);
+	assert_fault(&e[0], NO_SLOT, true);
+	assert_int_equal(e[1].reason, GM_EXIT_STOPPED);
+	vmtest_destroy(&t);
+	gm_test_assert_no_frames();
+}
+
 static int memory_fault_main(enum gm_engine_kind kind)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stops),
 		cmocka_unit_test(test_handler_converts),
+		cmocka_unit_test(test_fault_stops_other_vcpus),
 	};
 
 	engine = kind;
