@@ -11,10 +11,12 @@
 #include "common.h"
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+#define NR_HUGEPAGES_1G "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
 
 #define HUGE_LOCK "/tmp/guestmem-test-hugepages.lock"
 
 static long hugepages_before = -1;
+static const char *hugepages_path = NR_HUGEPAGES;
 
 int gm_test_huge_lock(void)
 {
@@ -68,9 +70,9 @@ int gm_test_have_kvm(const char **why)
 	return 1;
 }
 
-static long read_nr_hugepages(void)
+static long read_nr_hugepages(const char *path)
 {
-	FILE *f = fopen(NR_HUGEPAGES, "r");
+	FILE *f = fopen(path, "r");
 	long nr = -1;
 
 	if (!f)
@@ -81,9 +83,9 @@ static long read_nr_hugepages(void)
 	return nr;
 }
 
-static int write_nr_hugepages(long nr)
+static int write_nr_hugepages(const char *path, long nr)
 {
-	FILE *f = fopen(NR_HUGEPAGES, "w");
+	FILE *f = fopen(path, "w");
 	int ret = 0;
 
 	if (!f)
@@ -95,20 +97,21 @@ static int write_nr_hugepages(long nr)
 	return ret;
 }
 
-int gm_test_hugepages_reserve(unsigned long nr, const char **why)
+static int reserve(const char *path, unsigned long nr, const char **why)
 {
-	long now = read_nr_hugepages();
+	long now = read_nr_hugepages(path);
 
 	if (now < 0) {
-		*why = "cannot read " NR_HUGEPAGES;
+		*why = "the host has no huge pages of this size to reserve";
 		return -ENOENT;
 	}
 	if (geteuid() != 0) {
-		*why = "not root: cannot reserve huge pages through " NR_HUGEPAGES;
+		*why = "not root: cannot reserve huge pages";
 		return -EPERM;
 	}
+	hugepages_path = path;
 	hugepages_before = now;
-	if (write_nr_hugepages(now + (long)nr) < 0 || read_nr_hugepages() < now + (long)nr) {
+	if (write_nr_hugepages(path, now + (long)nr) < 0 || read_nr_hugepages(path) < now + (long)nr) {
 		gm_test_hugepages_release();
 		*why = "the kernel could not reserve the huge pages asked for";
 		return -ENOMEM;
@@ -116,9 +119,19 @@ int gm_test_hugepages_reserve(unsigned long nr, const char **why)
 	return 0;
 }
 
+int gm_test_hugepages_reserve(unsigned long nr, const char **why)
+{
+	return reserve(NR_HUGEPAGES, nr, why);
+}
+
+int gm_test_hugepages_reserve_1g(unsigned long nr, const char **why)
+{
+	return reserve(NR_HUGEPAGES_1G, nr, why);
+}
+
 void gm_test_hugepages_release(void)
 {
 	if (hugepages_before >= 0)
-		write_nr_hugepages(hugepages_before);
+		write_nr_hugepages(hugepages_path, hugepages_before);
 	hugepages_before = -1;
 }

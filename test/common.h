@@ -35,6 +35,9 @@ void gm_test_huge_unlock(int token);
  * back.  Return: 0, or -EPERM/-ENOMEM with the reason in *why.
  */
 int gm_test_hugepages_reserve(unsigned long nr, const char **why);
+/* The same for 1 GiB pages (which a fragmented host may fail to find). */
+int gm_test_hugepages_reserve_1g(unsigned long nr, const char **why);
+/* Give back what the last reserve took. */
 void gm_test_hugepages_release(void);
 
 #endif

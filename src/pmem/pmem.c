@@ -729,8 +729,10 @@ void gm_frame_set_owner(gm_pfn_t pfn, uint32_t file_id, uint32_t index)
 int gm_frame_owner(gm_pfn_t pfn, uint32_t *file_id, uint32_t *index)
 {
 	struct gm_frame *f = gm_frame_of(pfn);
+	/* A huge folio's flags live on its head frame only. */
+	struct gm_frame *head = gm_frame_of(gm_pmem_folio_head(pfn));
 
-	if (!f || !(atomic_load(&f->flags) & GM_FRAME_ALLOCATED))
+	if (!f || !(atomic_load(&head->flags) & GM_FRAME_ALLOCATED))
 		return -ENOENT;
 	*file_id = atomic_load_explicit(&f->file_id, memory_order_relaxed);
 	*index = atomic_load_explicit(&f->index, memory_order_relaxed);
