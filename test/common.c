@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -49,6 +50,17 @@ void gm_test_assert_no_frames(void)
 {
 	for (int pool = 0; pool < GM_NR_POOLS; pool++)
 		assert_int_equal(gm_pmem_frames_in_use(pool), 0);
+}
+
+const char *gm_test_guestmem_bin(void)
+{
+	const char *bin = getenv("GUESTMEM_BIN");
+
+	if (!bin || !*bin)
+		gm_test_skip("GUESTMEM_BIN is not set (run through meson test)");
+	if (strchr(bin, '\'') || access(bin, X_OK) != 0)
+		gm_test_skip("GUESTMEM_BIN '%s' is not a program this test can run", bin);
+	return bin;
 }
 
 int gm_test_have_kvm(const char **why)

@@ -18,6 +18,12 @@ void gm_test_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 
 /* Fail the current test unless no pmem frame is in use (leak check). */
 void gm_test_assert_no_frames(void);
 
+/*
+ * The guestmem program that meson built (env GUESTMEM_BIN), safe to quote
+ * in a shell command; skips (77) when there is none.
+ */
+const char *gm_test_guestmem_bin(void);
+
 /* 1 when /dev/kvm opens and creates a VM, else 0 with the reason in *why. */
 int gm_test_have_kvm(const char **why);
 

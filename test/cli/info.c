@@ -247,10 +247,6 @@ int main(void)
 		cmocka_unit_test(test_probe_errors),
 	};
 
-	bin = getenv("GUESTMEM_BIN");
-	if (!bin || !*bin)
-		gm_test_skip("GUESTMEM_BIN is not set (run through meson test)");
-	if (strchr(bin, '\'') || access(bin, X_OK) != 0)
-		gm_test_skip("GUESTMEM_BIN '%s' is not a program this test can run", bin);
+	bin = gm_test_guestmem_bin();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <guestmem/pmem.h>
+
 #include "../common.h"
 
 #define OUT_MAX	65536
@@ -130,23 +132,10 @@ static void test_bad_options(void **state)
 		expect_usage_error(cases[i]);
 }
 
-static long free_hugepages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long n = 0;
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = 0;
-	fclose(f);
-	return n;
-}
-
 static void test_hugetlb_without_pages(void **state)
 {
 	int lock = gm_test_huge_lock();
-	long nr = free_hugepages();
+	long nr = (long)gm_pmem_huge_free(GM_POOL_2M);
 
 	if (nr == 0)
 		expect_usage_error("run --engine emu --store hugetlb --mem 2M");
@@ -178,10 +167,6 @@ int main(void)
 		cmocka_unit_test(test_kvm_without_dev_kvm),
 	};
 
-	bin = getenv("GUESTMEM_BIN");
-	if (!bin || !*bin)
-		gm_test_skip("GUESTMEM_BIN is not set (run through meson test)");
-	if (strchr(bin, '\'') || access(bin, X_OK) != 0)
-		gm_test_skip("GUESTMEM_BIN '%s' is not a program this test can run", bin);
+	bin = gm_test_guestmem_bin();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

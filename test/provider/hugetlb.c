@@ -20,7 +20,6 @@
 #define MiB		(1ULL << 20)
 #define PAGES_2M	512U
 #define PUNCH		(GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE)
-#define FREE_2M		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 
 struct owner {
 	unsigned int calls;
@@ -37,19 +36,6 @@ static void record_invalidate(struct gm_file *file, void *p, uint64_t start, uin
 }
 
 static const struct gm_guest_ops ops = { .invalidate_page_range = record_invalidate };
-
-static long free_huge_pages(void)
-{
-	FILE *f = fopen(FREE_2M, "r");
-	long n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
 
 static struct gm_file *huge_file(uint64_t size)
 {
@@ -135,7 +121,7 @@ static void test_pool_exhausted(void **state)
 	struct owner o = { 0 };
 	gm_pfn_t a, b = GM_PFN_NONE;
 	unsigned int order = 0;
-	long free_now = free_huge_pages();
+	long free_now = gm_pmem_huge_free(GM_POOL_2M);
 
 	if (*state) {
 		print_message("SKIP exhaustion: %s\n", (const char *)*state);

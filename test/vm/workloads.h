@@ -145,18 +145,4 @@ static void wl_run_case(const struct gm_run_config *cfg, const struct gm_kvm_cap
 	gm_test_assert_no_frames();
 }
 
-/* Free 2 MiB huge pages now (caller holds gm_test_huge_lock). */
-static inline long wl_free_hugepages(void)
-{
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long n = 0;
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = 0;
-	fclose(f);
-	return n;
-}
-
 #endif
