@@ -96,8 +96,9 @@ struct gm_file *gm_file_get(struct gm_file *file);
 void gm_file_put(struct gm_file *file);
 
 /**
- * gm_ftruncate - set the size.  Shrinking frees the pages past the end and
- * tells the registered guest first.
+ * gm_ftruncate - set the size.  As shmem, a truncate that does not grow the
+ * file frees every page past the new end (those that fallocate with
+ * GM_FALLOC_KEEP_SIZE put there too), telling the registered guest first.
  *
  * Return: 0, or -EINVAL (negative length; guest-only: not page aligned),
  * -EPERM (GM_SEAL_GROW/GM_SEAL_SHRINK forbid it), -EFBIG (past what the

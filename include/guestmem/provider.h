@@ -21,10 +21,12 @@ extern "C" {
 /* The owner's side: what the provider calls. */
 struct gm_guest_ops {
 	/*
-	 * Pages [@start, @end) (page indexes of @file) are about to lose their
-	 * frames: drop every mapping of them.  Called without provider locks
-	 * that the owner could need, inside an RCU read-side section: it must
-	 * not sleep for long nor call gm_unregister_guest().
+	 * Pages [@start, @end) (4 KiB page indexes of @file) are about to lose
+	 * their frames: drop every mapping of them before returning; the
+	 * frames are freed after.  Called with @file's lock held and inside an
+	 * RCU read-side section: it must not fault holes of @file in (nor wait
+	 * for a thread that does), and must not call gm_unregister_guest().
+	 * Frames it still sees pinned are waited for after it returns.
 	 */
 	void (*invalidate_page_range)(struct gm_file *file, void *owner,
 				      uint64_t start, uint64_t end);
