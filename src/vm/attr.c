@@ -54,13 +54,29 @@ static int check_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64
 	return 0;
 }
 
-static void set_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n, bool private)
+/*
+ * Set the attribute of @n pages from @first.  Going shared, the shared
+ * window opens in the same critical section: a fault that sees the page
+ * shared (under mmu_lock) may map or complete an access through the window
+ * at once, so the window must never be PROT_NONE by then.  Going private,
+ * the caller closes the window after: an access that saw the page shared
+ * happened before the conversion.
+ */
+static int set_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n, bool private)
 {
+	int ret = 0;
+
 	pthread_mutex_lock(&vm->mmu_lock);
-	memset(s->private_attr + first, private, n);
-	/* Faults that checked the old attribute must not map. */
-	vm->mmu_seq++;
+	if (!private && mprotect(s->shared_win + (first << GM_PAGE_SHIFT), n << GM_PAGE_SHIFT,
+				 PROT_READ | PROT_WRITE) < 0)
+		ret = -errno;
+	if (!ret) {
+		memset(s->private_attr + first, private, n);
+		/* Faults that checked the old attribute must not map. */
+		vm->mmu_seq++;
+	}
 	pthread_mutex_unlock(&vm->mmu_lock);
+	return ret;
 }
 
 static int convert_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
@@ -70,7 +86,9 @@ static int convert_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint
 	uint64_t off = gpa - s->desc.gpa;
 	int ret;
 
-	set_attr(vm, s, off >> GM_PAGE_SHIFT, size >> GM_PAGE_SHIFT, to_private);
+	ret = set_attr(vm, s, off >> GM_PAGE_SHIFT, size >> GM_PAGE_SHIFT, to_private);
+	if (ret)
+		return ret;
 	if (to_private) {
 		gm_vm_zap_range(vm, s, gpa, size, false);
 		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE,
@@ -78,13 +96,8 @@ static int convert_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint
 		return ret == -EOPNOTSUPP ? 0 : ret;	/* a store that cannot punch keeps its zeroes */
 	}
 	gm_vm_zap_range(vm, s, gpa, size, true);
-	ret = gm_fallocate(s->desc.private_file, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE,
-			   (off_t)(s->desc.private_offset + off), (off_t)size);
-	if (ret)
-		return ret;
-	if (mprotect(s->shared_win + off, size, PROT_READ | PROT_WRITE) < 0)
-		return -errno;
-	return 0;
+	return gm_fallocate(s->desc.private_file, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE,
+			    (off_t)(s->desc.private_offset + off), (off_t)size);
 }
 
 int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
