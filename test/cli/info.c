@@ -143,10 +143,17 @@ static void test_bad_usage(void **state)
 	}
 }
 
+/* /dev/kvm, or skip this test where it is missing or is not KVM. */
 static int kvm_or_skip(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *why;
+	int fd;
 
+	if (!gm_test_have_kvm(&why)) {
+		print_message("SKIP: %s\n", why);
+		skip();
+	}
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		skip();
 	return fd;
