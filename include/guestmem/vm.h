@@ -109,7 +109,8 @@ int gm_vm_kvm_fd(struct gm_vm *vm);
 
 /**
  * gm_vm_set_memslot - create or delete (size 0) a memslot.
- * Return: 0, or -EINVAL (unaligned gpa/size/offset, bad flags, file range
+ * Return: 0, or -EINVAL (no such slot to delete, unaligned gpa/size/offset,
+ * bad flags, file range
  * past the file's end, a private slot changed rather than deleted, missing
  * files, slot number out of range), -EEXIST (guest range overlaps another
  * slot, or the file range is already bound), -EPERM (private file not

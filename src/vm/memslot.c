@@ -184,9 +184,10 @@ static int slot_delete(struct gm_vm *vm, unsigned int id)
 	bool last_use;
 
 	pthread_rwlock_wrlock(&vm->slots_lock);
+	/* As KVM_SET_USER_MEMORY_REGION: deleting a slot that is not there is an error. */
 	if (!s->used) {
 		pthread_rwlock_unlock(&vm->slots_lock);
-		return 0;
+		return -EINVAL;
 	}
 	vm->engine->slot_del(vm, s, id);
 	pthread_mutex_lock(&vm->bind_lock);
@@ -298,5 +299,6 @@ int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
 void gm_vm_slots_release(struct gm_vm *vm)
 {
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
-		slot_delete(vm, i);
+		if (vm->slots[i].used)
+			slot_delete(vm, i);
 }

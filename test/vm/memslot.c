@@ -6,8 +6,12 @@
  * later valid slot is accepted).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <guestmem/guest-abi.h>
 #include <guestmem/guestmem.h>
@@ -244,6 +248,38 @@ static void test_delete_and_readd(void **state)
 	gm_test_assert_no_frames();
 }
 
+/* KVM's own answer to deleting a memslot that does not exist, or 0 without KVM. */
+static int kvm_delete_missing_slot(void)
+{
+	struct kvm_userspace_memory_region r = { .slot = 5, .memory_size = 0 };
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, ret;
+	const char *why;
+
+	if (!gm_test_have_kvm(&why) || kvm < 0) {
+		if (kvm >= 0)
+			close(kvm);
+		printf("  (no KVM to compare with: %s)\n", why);
+		return 0;
+	}
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ret = ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+	close(vm);
+	close(kvm);
+	return ret;
+}
+
+/* Deleting a slot that is not there is -EINVAL, as KVM says on this host. */
+static void test_delete_missing(void **state)
+{
+	struct gm_memslot del = { .slot = 5 };
+	int kernel = kvm_delete_missing_slot();
+
+	assert_int_equal(gm_vm_set_memslot(fx.vm, &del), -EINVAL);
+	if (kernel)
+		assert_int_equal(kernel, -EINVAL);
+	assert_unchanged("after deleting a missing slot");
+}
+
 /* Once the other VM lets go of its private file, this VM may bind it. */
 static void test_held_file_released(void **state)
 {
@@ -284,6 +320,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_and_readd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_file_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_slots_one_private_file, setup, teardown),
 	};
