@@ -33,7 +33,8 @@ void gm_cmd_run_usage(FILE *out)
 	      "  --workload NAME         guest program (default memtest)\n"
 	      "  --private               RAM starts private (guest-only)\n"
 	      "  --convert-on-fault      a private/shared mismatch converts the page and\n"
-	      "                          resumes (default: the guest stops with the fault)\n"
+	      "                          resumes (default: the guest stops with the fault);\n"
+	      "                          with --private, pages turn private on first touch\n"
 	      "  --json                  print the summary as one JSON object\n"
 	      "workloads:\n", out);
 	for (size_t i = 0; i < n; i++)
@@ -151,6 +152,7 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	printf("retries         %" PRIu64 "\n", s->retries);
 	printf("invalidations   %" PRIu64 "\n", s->invalidations);
 	printf("conversions     %" PRIu64 "\n", s->conversions);
+	printf("memory faults   %" PRIu64 "\n", s->memory_fault_exits);
 	printf("mmio completed  %" PRIu64 "\n", s->mmio_completions);
 	printf("populated ahead %" PRIu64 " x 2 MiB\n", s->prefaults);
 	printf("frames in use   peak %" PRId64 ", end %" PRId64 "\n", r->frames_peak, r->frames_end);
@@ -169,9 +171,10 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	       o->cfg.mem, o->cfg.vcpus, o->cfg.workload, o->cfg.private ? "true" : "false");
 	printf("\"faults\": {\"4k\": %" PRIu64 ", \"2m\": %" PRIu64 ", \"1g\": %" PRIu64 "}, "
 	       "\"retries\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"conversions\": %"
-	       PRIu64 ", \"mmio_completions\": %" PRIu64 ", \"prefaults\": %" PRIu64 ", ",
+	       PRIu64 ", \"mmio_completions\": %" PRIu64 ", \"prefaults\": %" PRIu64 ", "
+	       "\"memory_fault_exits\": %" PRIu64 ", ",
 	       s->faults[1], s->faults[2], s->faults[3], s->retries, s->invalidations,
-	       s->conversions, s->mmio_completions, s->prefaults);
+	       s->conversions, s->mmio_completions, s->prefaults, s->memory_fault_exits);
 	printf("\"frames_in_use_peak\": %" PRId64 ", \"frames_in_use_end\": %" PRId64 ", "
 	       "\"seconds\": %.6f, \"result\": \"%s\"", r->frames_peak, r->frames_end, r->seconds,
 	       r->pass ? "pass" : "fail");

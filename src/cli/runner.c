@@ -236,7 +236,8 @@ static int build_vm(struct run_ctx *ctx)
 	ram.private_file = ctx->private;
 	ram.flags = ctx->private ? GM_SLOT_PRIVATE : 0;
 	ret = gm_vm_set_memslot(ctx->vm, &boot) ?: gm_vm_set_memslot(ctx->vm, &ram);
-	if (ret || !cfg->private)
+	/* With convert_on_fault, private RAM becomes private page by page, on first touch. */
+	if (ret || !cfg->private || cfg->convert_on_fault)
 		return ret;
 	return gm_vm_set_memory_attributes(ctx->vm, GM_GUEST_RAM_BASE, cfg->mem,
 					   GM_MEMORY_ATTRIBUTE_PRIVATE, 0);

@@ -30,7 +30,8 @@ struct gm_run_config {
 	/*
 	 * On a private/shared mismatch, convert the page to what the guest
 	 * asked for and resume (an implicit page-state change), instead of
-	 * stopping the guest.
+	 * stopping the guest.  With @private, RAM then starts shared and each
+	 * page turns private when the guest first touches it.
 	 */
 	bool convert_on_fault;
 	FILE *console;			/* guest prints go here; NULL: discarded */

@@ -106,6 +106,29 @@ static void test_run_passes(void **state)
 	free(r);
 }
 
+/*
+ * --private --convert-on-fault: RAM starts shared and the guest's private
+ * accesses fault; the runner converts each page on its first touch (one
+ * memory-fault exit and one conversion per 4 KiB page) and the guest passes.
+ */
+static void test_convert_on_fault(void **state)
+{
+	struct result *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	run_guestmem("run --mem 2M --workload touch --private --convert-on-fault --json", r);
+	if (r->status != 0 || !strstr(r->out, "\"result\": \"pass\""))
+		fail_msg("status %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
+	assert_non_null(strstr(r->out, "\"conversions\": 512,"));
+	assert_non_null(strstr(r->out, "\"memory_fault_exits\": 512,"));
+	/* Without the flag the same guest needs no conversion but the first. */
+	run_guestmem("run --mem 2M --workload touch --private --json", r);
+	assert_int_equal(r->status, 0);
+	assert_non_null(strstr(r->out, "\"conversions\": 1,"));
+	assert_non_null(strstr(r->out, "\"memory_fault_exits\": 0,"));
+	free(r);
+}
+
 static void test_help(void **state)
 {
 	struct result *r = malloc(sizeof(*r));
@@ -172,6 +195,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_passes),
+		cmocka_unit_test(test_convert_on_fault),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_hugetlb_without_pages),
