@@ -28,11 +28,13 @@
 #include "vmtest.h"
 
 /*
- * rdi = RAM base (private alias), rsi = RAM size, r8 = rounds.  Each round
- * visits every page: read the first qword, which must be 0 or the page's
- * address, then store the page's address there.  On anything else: report
- * the value read (GM_REPORT_VALUE) and exit with the page's address as the
- * status; else exit 0.
+ * rdi = RAM base (private alias), rsi = RAM size.  Each round visits every
+ * page: read the first qword, which must be 0 or the page's address, then
+ * store the page's address there.  Rounds go on until the host has done its
+ * share of operations and set the mailbox (GM_GUEST_MAILBOX) to
+ * GM_MAILBOX_PUNCHED, so the race happens however the threads are
+ * scheduled.  On a bad value: report it (GM_REPORT_VALUE) and exit with the
+ * page's address as the status; else exit 0.
  */
 static const uint8_t race_guest[] = {
 	0x48, 0x89, 0xfb,			/* mov %rdi, %rbx */
@@ -57,8 +59,9 @@ static const uint8_t race_guest[] = {
 	0x49, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00, /* add $0x1000, %r14 */
 	0x49, 0x39, 0xee,			/* cmp %rbp, %r14 */
 	0x72, 0xc6,				/* jb 2b */
-	0x49, 0xff, 0xc8,			/* dec %r8 */
-	0x75, 0xbe,				/* jnz 1b */
+	0x48, 0x83, 0x3c, 0x25, 0x00, 0x08, 0x00, 0x00, 0x02,
+						/* cmpq $GM_MAILBOX_PUNCHED, GM_GUEST_MAILBOX */
+	0x75, 0xb8,				/* jne 1b */
 	GUEST_EXIT_OK,
 };
 
@@ -69,6 +72,7 @@ struct race_host {
 	bool convert;			/* also convert (needs a memory-fault handler) */
 	_Atomic bool *stop;
 	unsigned int seed;
+	uint64_t release_after;		/* set the guest's mailbox after this many ops (0: never) */
 	/* results */
 	uint64_t ops, punches_4k, punches_2m, conversions;
 	int failed_op;			/* first failure: 0, or a negative errno */
@@ -118,6 +122,12 @@ static inline void race_host_loop(struct race_host *h)
 {
 	while (!atomic_load(h->stop)) {
 		race_host_op(h);
+		if (h->ops == h->release_after) {
+			uint64_t go = GM_MAILBOX_PUNCHED;
+
+			if (gm_vm_write_shared(h->vm, GM_GUEST_MAILBOX, &go, sizeof(go)))
+				race_fail(h, "setting the mailbox", -EIO);
+		}
 		/* Let the guest make progress between operations. */
 		if (h->ops % 4 == 0)
 			sched_yield();
@@ -152,16 +162,18 @@ static inline void race_report(const char *name, const struct race_host *h,
 }
 
 /*
- * The hand-built VM: @vcpus run race_guest for @rounds over @mem of private
- * RAM while the host thread punches and converts.
+ * The hand-built VM: @vcpus run race_guest over @mem of private RAM while
+ * the host thread punches and converts, @ops operations before it lets the
+ * guest finish.
  */
 static inline void race_by_hand(enum gm_engine_kind engine, uint64_t mem,
-				unsigned int vcpus, uint64_t rounds, unsigned int seed)
+				unsigned int vcpus, uint64_t ops, unsigned int seed)
 {
 	struct gm_vm_handlers handlers = { .memory_fault = race_on_fault };
 	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
 	_Atomic bool stop = false;
-	struct race_host h = { .mem = mem, .convert = true, .stop = &stop, .seed = seed };
+	struct race_host h = { .mem = mem, .convert = true, .stop = &stop, .seed = seed,
+			       .release_after = ops };
 	struct gm_vm_stats s;
 	struct vmtest t;
 	pthread_t thread;
@@ -169,7 +181,7 @@ static inline void race_by_hand(enum gm_engine_kind engine, uint64_t mem,
 
 	vmtest_create(&t, engine, mem, true);
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE, mem, PRIVATE, 0), 0);
-	vmtest_boot(&t, race_guest, sizeof(race_guest), vcpus, 0, rounds);
+	vmtest_boot(&t, race_guest, sizeof(race_guest), vcpus, 0, 0);
 	h.vm = t.vm;
 	h.private = t.private;
 	assert_int_equal(pthread_create(&thread, NULL, race_host_thread, &h), 0);
@@ -190,7 +202,7 @@ static inline void race_by_hand(enum gm_engine_kind engine, uint64_t mem,
 				 " over vCPUs: %#" PRIx64 ")", i, (uint64_t)exits[i].status,
 				 s.report[GM_REPORT_VALUE]);
 	assert_int_equal(gm_vm_check_stage2(t.vm), 0);
-	assert_true(h.ops > 0);
+	assert_true(h.ops >= ops);
 	assert_true(s.invalidations > 0);
 	vmtest_destroy(&t);
 	gm_test_assert_no_frames();
