@@ -172,8 +172,8 @@ static void test_unregister_races_invalidate(void **state)
 
 		assert_int_equal(gm_register_guest(c.file, o, &ops, &mem), 0);
 		assert_ptr_equal(mem, c.mem);
-		/* Let at least one callback in (up to 1 s), then a little more. */
-		for (int i = 0; i < 10000 && !atomic_load(&o->calls); i++)
+		/* Let at least one callback in (up to 10 s: CI may be slow), then a little more. */
+		for (int i = 0; i < 100000 && !atomic_load(&o->calls); i++)
 			sleep_us(100);
 		sleep_us(50 + (round % 7) * 30);
 		assert_int_equal(gm_unregister_guest(c.file, o), 0);

@@ -93,8 +93,12 @@ static void run_case(int truncate)
 
 	r.file = o.file;
 	assert_int_equal(pthread_create(&t, NULL, remove_thread, &r), 0);
+	/* However slowly the remover gets going: first it tells the owner... */
+	for (int i = 0; i < 10000 && !atomic_load(&o.calls); i++)
+		sleep_ms(1);
+	assert_int_equal(atomic_load(&o.calls), 1);
+	/* ...then it waits for the pin, however long that takes. */
 	sleep_ms(WAIT_MS);
-	/* Still waiting for the pin, after telling the owner. */
 	assert_int_equal(atomic_load(&r.done), 0);
 	assert_int_equal(atomic_load(&o.calls), 1);
 	/* The pinned frame is still allocated and still the file's page 3. */
