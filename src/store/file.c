@@ -61,7 +61,6 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 			  !huge ? 12 : (flags & GM_MFD_HUGE_1GB) ? 30 : 21);
 	if (!file)
 		return -ENOMEM;
-	file->creation_flags = flags;
 	if (flags & GM_MFD_GUEST) {
 		/* As memfd_create: no F_SEAL_SEAL only when sealing is allowed. */
 		atomic_store(&file->seals, (flags & GM_MFD_ALLOW_SEALING) ? 0 : GM_SEAL_SEAL);

@@ -34,7 +34,6 @@ int gm_guest_memfd_create(int vm_fd, uint64_t size, uint64_t flags, struct gm_fi
 	file->page_shift = GM_PAGE_SHIFT;
 	file->id = gm_pmem_new_owner_id();
 	file->fd = fd;
-	file->creation_flags = (unsigned int)flags;
 	pthread_mutex_init(&file->lock, NULL);
 	atomic_store(&file->size, (int64_t)size);
 	*filep = file;

@@ -52,7 +52,6 @@ struct gm_file {
 	enum gm_store_kind store;
 	uint32_t id;
 	unsigned int page_shift;	/* 12, 21 or 30 */
-	unsigned int creation_flags;
 
 	pthread_mutex_t lock;		/* serialises every change below */
 	_Atomic bool guest;		/* guest-only; never cleared */

@@ -47,14 +47,12 @@ struct gm_slot {
 	uint8_t *private_win;
 	void *private_reservation;	/* what to munmap: aligned window inside */
 	size_t private_reservation_len;
-	bool shared_is_gm_mmap;		/* unmapped through gm_munmap() */
 
 	/* Private slots: under vm->mmu_lock. */
 	uint8_t *private_attr;		/* per page: 1 = private */
 	gm_pfn_t *s2_pfn;		/* per page: GM_PFN_NONE when not mapped */
 	uint8_t *s2_level;		/* per page: gm_level of its mapping */
 	const struct gm_mem_ops *mem_ops;
-	void *engine_slot;		/* engine's own per-slot state */
 };
 
 /* An engine runs vCPUs over the VM's host windows. */
