@@ -177,8 +177,9 @@ void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *stats);
 int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level *level);
 
 /**
- * gm_vm_check_stage2 - verify that every private mapping points at a frame
- * that its file still holds at that index.  Return: 0, or -EUCLEAN.
+ * gm_vm_check_stage2 - verify that every private mapping points at a live
+ * frame owned by its file's page at that index (frames are freed only after
+ * the invalidation that unmaps them).  Return: 0, or -EUCLEAN.
  */
 int gm_vm_check_stage2(struct gm_vm *vm);
 

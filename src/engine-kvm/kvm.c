@@ -26,7 +26,6 @@
 #include "engine-kvm/exit.h"
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
-#include "store/store.h"
 #include "vm/vm-internal.h"
 
 #define KICK_SIGNAL SIGUSR1

@@ -264,16 +264,6 @@ uint64_t gm_file_pages_held(struct gm_file *file)
 	return atomic_load(&file->pages_held);
 }
 
-void gm_file_lock(struct gm_file *file)
-{
-	pthread_mutex_lock(&file->lock);
-}
-
-void gm_file_unlock(struct gm_file *file)
-{
-	pthread_mutex_unlock(&file->lock);
-}
-
 /* ---- the binding to a guest (set by the provider layer) ---- */
 
 struct gm_file_binding *gm_file_binding(struct gm_file *file)

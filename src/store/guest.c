@@ -253,16 +253,6 @@ void gm_file_put_unlock_pfn(gm_pfn_t pfn)
 	gm_frame_unlock(gm_pmem_folio_head(pfn));
 }
 
-gm_pfn_t gm_file_peek_pfn(struct gm_file *file, uint64_t index)
-{
-	gm_pfn_t pfn;
-
-	gm_rcu_read_lock();
-	pfn = table_lookup(file, index);
-	gm_rcu_read_unlock();
-	return pfn;
-}
-
 /* Is the aligned 2 MiB range holding @index one whole chunk, in order? */
 static bool range_on_one_chunk(struct gm_file *file, uint64_t index)
 {

@@ -95,8 +95,6 @@ int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 void gm_file_put_unlock_pfn(gm_pfn_t pfn);
 /* The largest gm_level mapping at @index (4 KiB index), or -EINVAL. */
 int gm_file_mapping_level(struct gm_file *file, uint64_t index);
-/* The frame now held at @index, or GM_PFN_NONE; no pin is taken. */
-gm_pfn_t gm_file_peek_pfn(struct gm_file *file, uint64_t index);
 
 /*
  * gm_file_guest_write / gm_file_guest_read - copy bytes into or out of a
@@ -107,10 +105,6 @@ gm_pfn_t gm_file_peek_pfn(struct gm_file *file, uint64_t index);
  */
 int gm_file_guest_write(struct gm_file *file, uint64_t offset, const void *buf, size_t len);
 int gm_file_guest_read(struct gm_file *file, uint64_t offset, void *buf, size_t len);
-
-/* Hold off every change to the file (for consistency checks above). */
-void gm_file_lock(struct gm_file *file);
-void gm_file_unlock(struct gm_file *file);
 
 /* Binding, for the provider layer. */
 struct gm_file_binding *gm_file_binding(struct gm_file *file);

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "store/store.h"
 #include "vm/vm-internal.h"
 
 /* Call @fn on each slot piece of [gpa, gpa + size).  Caller holds slots_lock. */

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "store/store.h"
 #include "vm/vm-internal.h"
 
 const struct gm_guest_ops gm_vm_guest_ops = {
@@ -52,11 +51,11 @@ static bool attr_uniform(const struct gm_slot *s, uint64_t first, uint64_t n, bo
 static enum gm_level slot_max_level(const struct gm_slot *s, uint64_t page, bool private)
 {
 	uint64_t offset = private ? s->desc.private_offset : s->desc.shared_offset;
-	uint64_t first = page & ~(uint64_t)(GM_LEAF_PAGES - 1);
+	uint64_t first = page & ~(uint64_t)(GM_2M_PAGES - 1);
 
 	if ((s->desc.gpa - offset) & (GM_2M - 1))
 		return GM_LEVEL_4K;
-	if (!attr_uniform(s, first, GM_LEAF_PAGES, private))
+	if (!attr_uniform(s, first, GM_2M_PAGES, private))
 		return GM_LEVEL_4K;
 	return GM_LEVEL_2M;
 }
@@ -103,8 +102,8 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 		return 0;	/* converted meanwhile: let the guest retry */
 	}
 	if (slot_max_level(s, page, false) == GM_LEVEL_2M) {
-		first = page & ~(uint64_t)(GM_LEAF_PAGES - 1);
-		n = GM_LEAF_PAGES;
+		first = page & ~(uint64_t)(GM_2M_PAGES - 1);
+		n = GM_2M_PAGES;
 	}
 	if (vm->engine->map && vcpu)
 		ret = vm->engine->map(vm, vcpu, (s->desc.gpa + (first << GM_PAGE_SHIFT)) | bit,
@@ -365,7 +364,11 @@ int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level
 	return ret;
 }
 
-/* Every stage-2 entry names a frame its file holds at that index.  Under mmu_lock. */
+/*
+ * Every stage-2 entry names a live frame that its file's page at that index
+ * owns (frame metadata, pmem).  Under mmu_lock: a frame is freed only after
+ * the invalidation that clears its entries, which needs that lock.
+ */
 static int check_slot_stage2(const struct gm_slot *s)
 {
 	uint32_t id = gm_file_id(s->desc.private_file), fid, index;
@@ -378,8 +381,6 @@ static int check_slot_stage2(const struct gm_slot *s)
 		if (gm_frame_owner(pfn, &fid, &index) || fid != id ||
 		    index != (s->desc.private_offset >> GM_PAGE_SHIFT) + i)
 			return -EUCLEAN;
-		if (gm_file_peek_pfn(s->desc.private_file, index) != pfn)
-			return -EUCLEAN;
 	}
 	return 0;
 }
@@ -389,18 +390,11 @@ int gm_vm_check_stage2(struct gm_vm *vm)
 	int ret = 0;
 
 	pthread_rwlock_rdlock(&vm->slots_lock);
-	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++) {
-		struct gm_slot *s = &vm->slots[i];
-
-		if (!s->used || !s->s2_pfn)
-			continue;
-		/* The file lock keeps its index and our map in step meanwhile. */
-		gm_file_lock(s->desc.private_file);
-		pthread_mutex_lock(&vm->mmu_lock);
-		ret = check_slot_stage2(s);
-		pthread_mutex_unlock(&vm->mmu_lock);
-		gm_file_unlock(s->desc.private_file);
-	}
+	pthread_mutex_lock(&vm->mmu_lock);
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
+		if (vm->slots[i].used && vm->slots[i].s2_pfn)
+			ret = check_slot_stage2(&vm->slots[i]);
+	pthread_mutex_unlock(&vm->mmu_lock);
 	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }

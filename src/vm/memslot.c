@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "store/store.h"
 #include "vm/vm-internal.h"
 
 static bool aligned(uint64_t v)

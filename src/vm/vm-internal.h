@@ -28,6 +28,7 @@
 #define GM_PAGE_MASK		(GM_PAGE_SIZE - 1)
 #define GM_2M			(1ULL << 21)
 #define GM_1G			(1ULL << 30)
+#define GM_2M_PAGES		(GM_2M >> GM_PAGE_SHIFT)
 /* Host windows are aligned so that 1 GiB folios can be mapped in them. */
 #define GM_WINDOW_ALIGN		GM_1G
 
