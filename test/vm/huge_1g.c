@@ -70,16 +70,7 @@ static void run_on(enum gm_engine_kind engine)
 
 static void test_1g(void **state)
 {
-	const char *why;
-
-	if (gm_engine_available(GM_ENGINE_EMU, &why))
-		run_on(GM_ENGINE_EMU);
-	else
-		printf("  emu engine not run: %s\n", why);
-	if (gm_test_have_kvm(&why))
-		run_on(GM_ENGINE_KVM);
-	else
-		printf("  kvm engine not run: %s\n", why);
+	vmtest_each_engine(run_on);
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <guestmem/guest-abi.h>
@@ -85,6 +86,21 @@ static inline void vmtest_destroy(struct vmtest *t)
 	gm_file_put(t->shared);
 	gm_file_put(t->private);
 	memset(t, 0, sizeof(*t));
+}
+
+/* Run @fn on every engine this host has, saying which it could not. */
+static inline void vmtest_each_engine(void (*fn)(enum gm_engine_kind engine))
+{
+	const char *why;
+
+	if (gm_engine_available(GM_ENGINE_EMU, &why))
+		fn(GM_ENGINE_EMU);
+	else
+		printf("  emu engine not run: %s\n", why);
+	if (gm_test_have_kvm(&why))
+		fn(GM_ENGINE_KVM);
+	else
+		printf("  kvm engine not run: %s\n", why);
 }
 
 /* Skip the program (77) unless @engine runs here. */
