@@ -147,3 +147,9 @@ void gm_test_hugepages_release(void)
 		write_nr_hugepages(hugepages_path, hugepages_before);
 	hugepages_before = -1;
 }
+
+int gm_test_hugepages_teardown(void **state)
+{
+	gm_test_hugepages_release();
+	return 0;
+}

@@ -45,5 +45,7 @@ int gm_test_hugepages_reserve(unsigned long nr, const char **why);
 int gm_test_hugepages_reserve_1g(unsigned long nr, const char **why);
 /* Give back what the last reserve took. */
 void gm_test_hugepages_release(void);
+/* The same, as a cmocka teardown (for a test that fails half-way). */
+int gm_test_hugepages_teardown(void **state);
 
 #endif

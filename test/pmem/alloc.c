@@ -317,12 +317,6 @@ static void test_huge_reserved(void **state)
 	gm_test_assert_no_frames();
 }
 
-static int release_huge(void **state)
-{
-	gm_test_hugepages_release();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,7 +330,7 @@ int main(void)
 		cmocka_unit_test(test_meta_size),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_huge_absent),
-		cmocka_unit_test_teardown(test_huge_reserved, release_huge),
+		cmocka_unit_test_teardown(test_huge_reserved, gm_test_hugepages_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -175,18 +175,12 @@ static void test_with_huge_pages(void **state)
 	gm_test_assert_no_frames();
 }
 
-static int release_huge(void **state)
-{
-	gm_test_hugepages_release();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alignment),
 		cmocka_unit_test(test_no_huge_pages),
-		cmocka_unit_test_teardown(test_with_huge_pages, release_huge),
+		cmocka_unit_test_teardown(test_with_huge_pages, gm_test_hugepages_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
