@@ -51,7 +51,8 @@ static void build_tables(uint64_t *pt, uint64_t nr_gb)
 
 static int write_page_tables(struct gm_vm *vm, uint64_t top)
 {
-	uint64_t nr_gb = (top + GM_1G - 1) / GM_1G;
+	/* The first GiB (boot slot included) is mapped even for a guest with no RAM. */
+	uint64_t nr_gb = top > GM_1G ? (top + GM_1G - 1) / GM_1G : 1;
 	size_t len = (size_t)(3 + 2 * nr_gb) * 0x1000;
 	uint64_t *pt;
 	int ret;
