@@ -242,6 +242,43 @@ out:
 	return ret;
 }
 
+int gm_vm_peek_page(struct gm_vm *vm, uint64_t gpa, void *buf)
+{
+	uint64_t page_gpa = gm_canonical_gpa(gpa) & ~GM_PAGE_MASK;
+	struct gm_slot *s;
+	gm_pfn_t pfn = GM_PFN_NONE;
+	bool private, mapped;
+	uint64_t page;
+	int ret;
+
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	s = gm_vm_find_slot(vm, gpa);
+	if (!s || ((gpa & GM_GUEST_SHARED_BIT) && !(s->desc.flags & GM_SLOT_PRIVATE))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	private = is_private_access(s, gpa);
+	page = (page_gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
+	pthread_mutex_lock(&vm->mmu_lock);
+	if (private)
+		pfn = s->s2_pfn[page];
+	mapped = private ? pfn != GM_PFN_NONE : !(s->private_attr && s->private_attr[page]);
+	pthread_mutex_unlock(&vm->mmu_lock);
+	if (!mapped) {
+		ret = -ENOENT;
+		goto out;
+	}
+	/* Copies, through the files: a page freed meanwhile reads zero, never faults. */
+	if (private)
+		ret = gm_pmem_read(pfn, 0, buf, GM_PAGE_SIZE) ? -ENOENT : 0;
+	else
+		ret = gm_pread(s->desc.shared_file, buf, GM_PAGE_SIZE,
+			       (off_t)(s->desc.shared_offset + (page << GM_PAGE_SHIFT))) < 0 ? -EFAULT : 0;
+out:
+	pthread_rwlock_unlock(&vm->slots_lock);
+	return ret;
+}
+
 /* ---- invalidation ---- */
 
 /* Widen [*first, *end) to whole huge mappings it cuts.  Under mmu_lock. */

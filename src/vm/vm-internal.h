@@ -167,6 +167,12 @@ struct gm_access {
  */
 int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
 		       struct gm_exit *exit);
+/*
+ * A copy of the page that a guest access at @gpa (either alias) would reach
+ * now, in @buf (4 KiB), without touching the host window.  Return: 0, or
+ * -ENOENT (nothing mapped there: the access would fault), -EFAULT (no slot).
+ */
+int gm_vm_peek_page(struct gm_vm *vm, uint64_t gpa, void *buf);
 /* The provider's invalidate callback (owner = the vm). */
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end);
 extern const struct gm_guest_ops gm_vm_guest_ops;

@@ -9,12 +9,12 @@
 
 static void test_race_by_hand_1vcpu(void **state)
 {
-	race_by_hand(GM_ENGINE_EMU, 4 * MiB, 1, 300, 1);
+	race_by_hand(GM_ENGINE_EMU, 4 * MiB, 1, 300, 1, -1);
 }
 
 static void test_race_by_hand_2vcpus(void **state)
 {
-	race_by_hand(GM_ENGINE_EMU, 4 * MiB, 2, 300, 2);
+	race_by_hand(GM_ENGINE_EMU, 4 * MiB, 2, 300, 2, -1);
 }
 
 static void test_race_through_runner(void **state)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "cli/runner.h"
+#include "engine-kvm/kvm.h"
 #include "vmtest.h"
 
 /*
@@ -164,10 +165,10 @@ static inline void race_report(const char *name, const struct race_host *h,
 /*
  * The hand-built VM: @vcpus run race_guest over @mem of private RAM while
  * the host thread punches and converts, @ops operations before it lets the
- * guest finish.
+ * guest finish; kvm guests at privilege level @cpl (-1: the default).
  */
 static inline void race_by_hand(enum gm_engine_kind engine, uint64_t mem,
-				unsigned int vcpus, uint64_t ops, unsigned int seed)
+				unsigned int vcpus, uint64_t ops, unsigned int seed, int cpl)
 {
 	struct gm_vm_handlers handlers = { .memory_fault = race_on_fault };
 	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
@@ -180,6 +181,9 @@ static inline void race_by_hand(enum gm_engine_kind engine, uint64_t mem,
 	int ret;
 
 	vmtest_create(&t, engine, mem, true);
+	/* kvm: the guest's privilege level picks the engine's fault path (-1: default). */
+	if (cpl >= 0)
+		assert_int_equal(gm_kvm_set_guest_cpl(t.vm, (unsigned int)cpl), 0);
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE, mem, PRIVATE, 0), 0);
 	vmtest_boot(&t, race_guest, sizeof(race_guest), vcpus, 0, 0);
 	h.vm = t.vm;

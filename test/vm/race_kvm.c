@@ -9,12 +9,18 @@
 
 static void test_race_by_hand_1vcpu(void **state)
 {
-	race_by_hand(GM_ENGINE_KVM, 4 * MiB, 1, 100, 1);
+	race_by_hand(GM_ENGINE_KVM, 4 * MiB, 1, 300, 1, -1);
+}
+
+/* At CPL 0 this KVM reports empty windows as MMIO exits: the other fault path. */
+static void test_race_by_hand_cpl0(void **state)
+{
+	race_by_hand(GM_ENGINE_KVM, 4 * MiB, 2, 100, 3, 0);
 }
 
 static void test_race_by_hand_2vcpus(void **state)
 {
-	race_by_hand(GM_ENGINE_KVM, 4 * MiB, 2, 100, 2);
+	race_by_hand(GM_ENGINE_KVM, 4 * MiB, 2, 300, 2, -1);
 }
 
 static void test_race_through_runner(void **state)
@@ -27,6 +33,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_race_by_hand_1vcpu),
 		cmocka_unit_test(test_race_by_hand_2vcpus),
+		cmocka_unit_test(test_race_by_hand_cpl0),
 		cmocka_unit_test(test_race_through_runner),
 	};
 
