@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up, build, and boot a demo guest: `guestmem info`, then `guestmem run`
 # with its defaults (kvm where /dev/kvm works, else the emulator; shmem
-# store; memtest over 8 MiB), then the same guest on private memory.
+# store; memtest over 32 MiB), then leakcheck on private memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh

@@ -28,7 +28,7 @@ void gm_cmd_run_usage(FILE *out)
 	fputs("usage: guestmem run [options]\n"
 	      "  --engine kvm|emu|auto   CPU engine (default auto: kvm where /dev/kvm works)\n"
 	      "  --store shmem|hugetlb|kvm  backing store for guest RAM (default shmem)\n"
-	      "  --mem SIZE              guest RAM, a multiple of 2M (default 8M)\n"
+	      "  --mem SIZE              guest RAM, a multiple of 2M (default 32M)\n"
 	      "  --vcpus N               vCPUs, one host thread each (default 1)\n"
 	      "  --workload NAME         guest program (default memtest)\n"
 	      "  --private               RAM starts private (guest-only)\n"
@@ -188,7 +188,7 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 int gm_cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {
-		.cfg = { .engine = GM_ENGINE_AUTO, .store = GM_RUN_SHMEM, .mem = 8ULL << 20,
+		.cfg = { .engine = GM_ENGINE_AUTO, .store = GM_RUN_SHMEM, .mem = 32ULL << 20,
 			 .vcpus = 1, .workload = "memtest" },
 		.last_percent = -1,
 	};
