@@ -326,11 +326,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
-			if (!strcmp(optarg, "kvm"))
-				o->engine = GM_ENGINE_KVM;
-			else if (!strcmp(optarg, "emu"))
-				o->engine = GM_ENGINE_EMU;
-			else if (strcmp(optarg, "auto"))
+			if (gm_run_parse_engine(optarg, &o->engine))
 				goto bad_value;
 			break;
 		case 'm':

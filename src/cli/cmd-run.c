@@ -41,7 +41,6 @@ void gm_cmd_run_usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", img[i].name, img[i].summary);
 }
 
-static const char *const engine_names[] = { "auto", "kvm", "emu" };	/* gm_engine_kind */
 static const char *const store_names[] = { "shmem", "hugetlb", "kvm" };	/* gm_run_store */
 
 /* The index of @s in @names, or -1. */
@@ -87,10 +86,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
 		switch (c) {
 		case 'e':
-			c = parse_name(optarg, engine_names, 3);
-			if (c < 0)
+			if (gm_run_parse_engine(optarg, &o->cfg.engine))
 				goto bad_value;
-			o->cfg.engine = (enum gm_engine_kind)c;
 			break;
 		case 's':
 			c = parse_name(optarg, store_names, 3);

@@ -54,6 +54,19 @@ uint64_t gm_run_parse_size(const char *text)
 	return (uint64_t)v << shift;
 }
 
+int gm_run_parse_engine(const char *text, enum gm_engine_kind *engine)
+{
+	/* In enum gm_engine_kind's order. */
+	static const char *const names[] = { "auto", "kvm", "emu" };
+
+	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(text, names[i])) {
+			*engine = (enum gm_engine_kind)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static bool needs_private(const struct gm_run_config *cfg)
 {
 	return cfg->private || !strcmp(cfg->workload, "leakcheck") ||
@@ -156,10 +169,19 @@ static int on_memory_fault(void *opaque, struct gm_vm *vm, unsigned int vcpu,
 					   exit->fault.private ? GM_MEMORY_ATTRIBUTE_PRIVATE : 0, 0);
 }
 
+/* 4 KiB frames in use in every pool. */
+static int64_t frames_in_use(void)
+{
+	int64_t sum = 0;
+
+	for (int pool = 0; pool < GM_NR_POOLS; pool++)
+		sum += gm_pmem_frames_in_use(pool);
+	return sum;
+}
+
 static void note_frames(struct run_ctx *ctx)
 {
-	int64_t now = gm_pmem_frames_in_use(GM_POOL_4K) + gm_pmem_frames_in_use(GM_POOL_2M) +
-		      gm_pmem_frames_in_use(GM_POOL_1G);
+	int64_t now = frames_in_use();
 	int64_t peak = atomic_load(&ctx->frames_peak);
 
 	while (now > peak && !atomic_compare_exchange_weak(&ctx->frames_peak, &peak, now))
@@ -431,8 +453,7 @@ int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
 out:
 	teardown(ctx);
 	result->frames_peak = atomic_load(&ctx->frames_peak);
-	result->frames_end = gm_pmem_frames_in_use(GM_POOL_4K) + gm_pmem_frames_in_use(GM_POOL_2M) +
-			     gm_pmem_frames_in_use(GM_POOL_1G);
+	result->frames_end = frames_in_use();
 	result->seconds = now_seconds() - start;
 	free(ctx);
 	return ret;

@@ -63,6 +63,9 @@ struct gm_run_result {
 /* Parse "64M", "1G", "4096": bytes, or 0 for nonsense. */
 uint64_t gm_run_parse_size(const char *text);
 
+/* Parse "auto", "kvm" or "emu".  Return: 0, or -EINVAL. */
+int gm_run_parse_engine(const char *text, enum gm_engine_kind *engine);
+
 /*
  * gm_run_check - reject a configuration this host cannot run, with a reason
  * in @why (one line).  Return: 0, -EINVAL (bad argument), -ENODEV (missing

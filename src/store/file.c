@@ -20,7 +20,7 @@
 /* memfd_create(2) takes names of at most 249 bytes ("memfd:" + 249 = 255). */
 #define MFD_NAME_MAX 249
 
-static struct gm_file *file_alloc(enum gm_store_kind store, unsigned int page_shift)
+struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift)
 {
 	struct gm_file *file = calloc(1, sizeof(*file));
 
@@ -57,7 +57,7 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 		return -EINVAL;
 	if ((flags & GM_MFD_HUGE_1GB) && !huge)
 		return -EINVAL;
-	file = file_alloc(huge ? GM_STORE_HUGETLB : GM_STORE_SHMEM,
+	file = gm_file_alloc(huge ? GM_STORE_HUGETLB : GM_STORE_SHMEM,
 			  !huge ? 12 : (flags & GM_MFD_HUGE_1GB) ? 30 : 21);
 	if (!file)
 		return -ENOMEM;

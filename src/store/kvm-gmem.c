@@ -24,17 +24,12 @@ int gm_guest_memfd_create(int vm_fd, uint64_t size, uint64_t flags, struct gm_fi
 	fd = ioctl(vm_fd, KVM_CREATE_GUEST_MEMFD, &args);
 	if (fd < 0)
 		return -errno;
-	file = calloc(1, sizeof(*file));
+	file = gm_file_alloc(GM_STORE_KVM, GM_PAGE_SHIFT);
 	if (!file) {
 		close(fd);
 		return -ENOMEM;
 	}
-	atomic_init(&file->refcount, 1);
-	file->store = GM_STORE_KVM;
-	file->page_shift = GM_PAGE_SHIFT;
-	file->id = gm_pmem_new_owner_id();
 	file->fd = fd;
-	pthread_mutex_init(&file->lock, NULL);
 	atomic_store(&file->size, (int64_t)size);
 	*filep = file;
 	return 0;

@@ -67,6 +67,9 @@ struct gm_file {
 	struct gm_file_binding *_Atomic binding;	/* RCU */
 };
 
+/* file.c: a new file of @store with one reference, no fd and no pages, or NULL. */
+struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift);
+
 /* ordinary.c: files backed by a kernel memfd. */
 int gm_ordinary_create(const char *name, unsigned int flags, struct gm_file *file);
 int gm_ordinary_ftruncate(struct gm_file *file, off_t length);

@@ -215,6 +215,21 @@ retry:
 	return ret;
 }
 
+/*
+ * The slot an access at @gpa (either alias) reaches, and in *@private
+ * whether the access is private; NULL when no slot serves it (the shared
+ * alias of a shared-only slot included).  Caller holds slots_lock.
+ */
+static struct gm_slot *slot_for_access(struct gm_vm *vm, uint64_t gpa, bool *private)
+{
+	struct gm_slot *s = gm_vm_find_slot(vm, gpa);
+
+	if (!s || ((gpa & GM_GUEST_SHARED_BIT) && !(s->desc.flags & GM_SLOT_PRIVATE)))
+		return NULL;
+	*private = is_private_access(s, gpa);
+	return s;
+}
+
 int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
 		       struct gm_exit *exit)
 {
@@ -223,12 +238,11 @@ int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access 
 	int ret;
 
 	pthread_rwlock_rdlock(&vm->slots_lock);
-	s = gm_vm_find_slot(vm, acc->gpa);
-	if (!s || ((acc->gpa & GM_GUEST_SHARED_BIT) && !(s->desc.flags & GM_SLOT_PRIVATE))) {
+	s = slot_for_access(vm, acc->gpa, &private);
+	if (!s) {
 		ret = fill_memory_fault(vm, exit, acc->gpa, !(acc->gpa & GM_GUEST_SHARED_BIT));
 		goto out;
 	}
-	private = is_private_access(s, acc->gpa);
 	pthread_mutex_lock(&vm->mmu_lock);
 	attr_private = s->private_attr && s->private_attr[slot_page(s, acc->gpa)];
 	pthread_mutex_unlock(&vm->mmu_lock);
@@ -252,12 +266,11 @@ int gm_vm_peek_page(struct gm_vm *vm, uint64_t gpa, void *buf)
 	int ret;
 
 	pthread_rwlock_rdlock(&vm->slots_lock);
-	s = gm_vm_find_slot(vm, gpa);
-	if (!s || ((gpa & GM_GUEST_SHARED_BIT) && !(s->desc.flags & GM_SLOT_PRIVATE))) {
+	s = slot_for_access(vm, gpa, &private);
+	if (!s) {
 		ret = -EFAULT;
 		goto out;
 	}
-	private = is_private_access(s, gpa);
 	page = (page_gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
 	pthread_mutex_lock(&vm->mmu_lock);
 	if (private)
