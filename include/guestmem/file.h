@@ -10,6 +10,17 @@
  * ordinary empty file sealed with GM_SEAL_GUEST) are backed by pmem frames:
  * the host can size, allocate, punch and seal them, but never read, write or
  * map their contents.
+ *
+ * Bad pointers.  No call crashes on a NULL struct gm_file * or on a NULL
+ * pointer it would write through or read from; each checks its pointers
+ * before anything else, so NULL wins over every other error:
+ *  - calls that return int, ssize_t or int64_t return -EFAULT;
+ *  - gm_file_get(NULL) returns NULL and gm_file_put(NULL) does nothing, as
+ *    free(NULL);
+ *  - the getters whose type cannot carry an errno return what no file has:
+ *    GM_STORE_NONE, page shift 0, id 0, and 0 frames held.
+ * An address that is not a pointer to an object (gm_munmap's @addr) is
+ * checked as a value instead.
  */
 #ifndef GUESTMEM_FILE_H
 #define GUESTMEM_FILE_H
@@ -57,6 +68,7 @@ static inline unsigned int gm_level_order(enum gm_level level)
 }
 
 enum gm_store_kind {
+	GM_STORE_NONE = -1,	/* gm_file_store(NULL) only */
 	GM_STORE_SHMEM,		/* 4 KiB pages */
 	GM_STORE_HUGETLB,	/* 2 MiB or 1 GiB pages */
 	GM_STORE_KVM,		/* the host kernel's guest_memfd */
@@ -64,9 +76,21 @@ enum gm_store_kind {
 
 /**
  * gm_memfd_create - create a memory file.
- * @name: a name for debugging (as memfd_create's), at most 249 bytes.
+ * @name: a name for debugging (as memfd_create's), at most 249 bytes.  As
+ *	the kernel does, at most 250 bytes are read: a name with no NUL in
+ *	its first 250 bytes is too long, terminated or not.
  * @flags: GM_MFD_*.
  * @filep: the new file, with one reference.
+ *
+ * Without GM_MFD_ALLOW_SEALING the file carries GM_SEAL_SEAL and takes no
+ * seal, whatever the host's vm.memfd_noexec says.  An ordinary file's
+ * kernel memfd is created with neither MFD_EXEC nor MFD_NOEXEC_SEAL, so it
+ * follows that setting: under 0 it is executable; under 1 or 2 it is not
+ * and carries F_SEAL_EXEC, which the kernel's MFD_NOEXEC_SEAL pairs with
+ * "sealing allowed" (guestmem adds F_SEAL_SEAL back, and gm_get_seals
+ * never shows F_SEAL_EXEC).  Linux 6.18 refuses only MFD_EXEC under 2; a
+ * kernel that refuses every memfd_create() without MFD_NOEXEC_SEAL there
+ * makes this call fail with its -EACCES.
  *
  * Return: 0, or -EFAULT (NULL argument), -EINVAL (unknown flag, name too
  * long, GM_MFD_HUGE_1GB without GM_MFD_HUGETLB), -ENOMEM, or the negative
@@ -86,7 +110,7 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 int gm_guest_memfd_create(int vm_fd, uint64_t size, uint64_t flags,
 			  struct gm_file **filep);
 
-/** gm_file_get - take another reference on @file; returns @file. */
+/** gm_file_get - take another reference on @file; returns @file (or NULL). */
 struct gm_file *gm_file_get(struct gm_file *file);
 
 /**
@@ -137,12 +161,21 @@ ssize_t gm_pwrite(struct gm_file *file, const void *buf, size_t count, off_t off
  */
 int gm_add_seals(struct gm_file *file, unsigned int seals);
 
-/** gm_get_seals - the seals, or -EFAULT for NULL. */
+/**
+ * gm_get_seals - the seals, or -EFAULT for NULL.  Bit 0x20 is GM_SEAL_GUEST,
+ * set exactly when the file is guest-only: the kernel's F_SEAL_EXEC, which
+ * shares the value, is never reported.
+ */
 int gm_get_seals(struct gm_file *file);
 
 /**
- * gm_mmap / gm_munmap - host mappings of an ordinary file.
- * Return: 0 and *@addrp, or -EPERM (guest-only), -EINVAL, or mmap's errno.
+ * gm_mmap / gm_munmap - host mappings of an ordinary file.  gm_munmap takes
+ * back one whole mapping that gm_mmap of the same file made and that is
+ * still mapped: @addr as gm_mmap returned it, @length as given to gm_mmap
+ * (or any length that rounds up to as many of the file's pages).  Anything
+ * else, a part of a mapping included, is -EINVAL and stays mapped.
+ * Return: 0 and *@addrp, or -EPERM (guest-only), -EINVAL, -ENOMEM, or
+ * mmap's/munmap's errno.
  */
 int gm_mmap(struct gm_file *file, size_t length, int prot, int flags,
 	    off_t offset, void **addrp);
@@ -150,7 +183,7 @@ int gm_munmap(struct gm_file *file, void *addr, size_t length);
 
 /**
  * gm_file_fd - the kernel fd of an ordinary file (owned by the file: dup it
- * to keep it).  Return: the fd, or -EPERM for a guest-only file.
+ * to keep it).  Return: the fd, or -EPERM for a guest-only file, -EFAULT.
  */
 int gm_file_fd(struct gm_file *file);
 
@@ -160,16 +193,22 @@ int64_t gm_file_size(struct gm_file *file);
 /** gm_file_is_guest - 1 when the file is guest-only, 0 if not, -EFAULT. */
 int gm_file_is_guest(struct gm_file *file);
 
-/** gm_file_store - the store that backs @file. */
+/** gm_file_store - the store that backs @file (NULL: GM_STORE_NONE). */
 enum gm_store_kind gm_file_store(struct gm_file *file);
 
-/** gm_file_page_shift - log2 of the file's page size (12, 21 or 30). */
+/** gm_file_page_shift - log2 of the page size: 12, 21 or 30 (NULL: 0). */
 unsigned int gm_file_page_shift(struct gm_file *file);
 
-/** gm_file_id - a small number that names the file in frame metadata. */
+/**
+ * gm_file_id - a small number that names the file in frame metadata
+ * (NULL: 0).
+ */
 uint32_t gm_file_id(struct gm_file *file);
 
-/** gm_file_pages_held - 4 KiB frames the file holds now (guest-only). */
+/**
+ * gm_file_pages_held - 4 KiB frames the file holds now (guest-only;
+ * NULL: 0).
+ */
 uint64_t gm_file_pages_held(struct gm_file *file);
 
 #ifdef __cplusplus

@@ -20,6 +20,13 @@
 /* memfd_create(2) takes names of at most 249 bytes ("memfd:" + 249 = 255). */
 #define MFD_NAME_MAX 249
 
+/* A live gm_mmap(): gm_munmap() takes back these and nothing else. */
+struct gm_host_map {
+	struct gm_host_map *next;
+	void *addr;
+	size_t length;		/* rounded up to the file's page size */
+};
+
 struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift)
 {
 	struct gm_file *file = calloc(1, sizeof(*file));
@@ -37,6 +44,13 @@ struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift)
 
 static void file_free(struct gm_file *file)
 {
+	struct gm_host_map *map;
+
+	/* Mappings the caller never took back stay; the kernel holds the memfd. */
+	while ((map = file->host_maps)) {
+		file->host_maps = map->next;
+		free(map);
+	}
 	if (atomic_load(&file->guest))
 		gm_guest_release(file);
 	if (file->fd >= 0)
@@ -53,7 +67,8 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 
 	if (!name || !filep)
 		return -EFAULT;
-	if ((flags & ~KNOWN_MFD_FLAGS) || strlen(name) > MFD_NAME_MAX)
+	/* strnlen: never read past the 250 bytes the kernel would. */
+	if ((flags & ~KNOWN_MFD_FLAGS) || strnlen(name, MFD_NAME_MAX + 1) > MFD_NAME_MAX)
 		return -EINVAL;
 	if ((flags & GM_MFD_HUGE_1GB) && !huge)
 		return -EINVAL;
@@ -78,7 +93,8 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 
 struct gm_file *gm_file_get(struct gm_file *file)
 {
-	atomic_fetch_add(&file->refcount, 1);
+	if (file)
+		atomic_fetch_add(&file->refcount, 1);
 	return file;
 }
 
@@ -169,46 +185,84 @@ int gm_get_seals(struct gm_file *file)
 	return gm_ordinary_get_seals(file);
 }
 
+/* @length as the kernel maps it: whole pages of the file; 0 stays 0. */
+static size_t map_length(struct gm_file *file, size_t length)
+{
+	size_t mask = ((size_t)1 << file->page_shift) - 1;
+
+	return length > SIZE_MAX - mask ? 0 : (length + mask) & ~mask;
+}
+
 int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offset,
 	    void **addrp)
 {
-	void *p;
+	struct gm_host_map *map;
 	int ret = 0;
 
 	if (!file || !addrp)
 		return -EFAULT;
+	/* Allocated first, so that a mapping made is always recorded. */
+	map = malloc(sizeof(*map));
+	if (!map)
+		return -ENOMEM;
 	pthread_mutex_lock(&file->lock);
 	if (atomic_load(&file->guest)) {
 		ret = -EPERM;
-		goto out;
+		goto err_free;
 	}
-	p = mmap(NULL, length, prot, flags, file->fd, offset);
-	if (p == MAP_FAILED) {
+	map->addr = mmap(NULL, length, prot, flags, file->fd, offset);
+	if (map->addr == MAP_FAILED) {
 		ret = -errno;
-		goto out;
+		goto err_free;
 	}
+	map->length = map_length(file, length);
+	map->next = file->host_maps;
+	file->host_maps = map;
 	file->host_mappings++;
-	*addrp = p;
-out:
+	*addrp = map->addr;
 	pthread_mutex_unlock(&file->lock);
+	return 0;
+err_free:
+	pthread_mutex_unlock(&file->lock);
+	free(map);
 	return ret;
+}
+
+/*
+ * Only a whole mapping that gm_mmap() of this file made: munmap() of any
+ * other range would take memory from whoever owns it.  Caller holds lock.
+ */
+static struct gm_host_map **find_host_map(struct gm_file *file, void *addr, size_t length)
+{
+	struct gm_host_map **link;
+
+	length = map_length(file, length);
+	for (link = &file->host_maps; *link; link = &(*link)->next)
+		if ((*link)->addr == addr && (*link)->length == length)
+			return link;
+	return NULL;
 }
 
 int gm_munmap(struct gm_file *file, void *addr, size_t length)
 {
+	struct gm_host_map **link, *map;
 	int ret = 0;
 
 	if (!file)
 		return -EFAULT;
 	pthread_mutex_lock(&file->lock);
-	if (!file->host_mappings) {
+	link = find_host_map(file, addr, length);
+	if (!link) {
 		ret = -EINVAL;
 		goto out;
 	}
-	if (munmap(addr, length) < 0) {
+	map = *link;
+	if (munmap(map->addr, map->length) < 0) {
 		ret = -errno;
 		goto out;
 	}
+	*link = map->next;
+	free(map);
 	file->host_mappings--;
 out:
 	pthread_mutex_unlock(&file->lock);
@@ -244,24 +298,25 @@ int gm_file_is_guest(struct gm_file *file)
 	return atomic_load(&file->guest) ? 1 : 0;
 }
 
+/* The getters below cannot return -EFAULT: NULL gets what no file has (file.h). */
 enum gm_store_kind gm_file_store(struct gm_file *file)
 {
-	return file->store;
+	return file ? file->store : GM_STORE_NONE;
 }
 
 unsigned int gm_file_page_shift(struct gm_file *file)
 {
-	return file->page_shift;
+	return file ? file->page_shift : 0;
 }
 
 uint32_t gm_file_id(struct gm_file *file)
 {
-	return file->id;
+	return file ? file->id : 0;
 }
 
 uint64_t gm_file_pages_held(struct gm_file *file)
 {
-	return atomic_load(&file->pages_held);
+	return file ? atomic_load(&file->pages_held) : 0;
 }
 
 /* ---- the binding to a guest (set by the provider layer) ---- */

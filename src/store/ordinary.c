@@ -15,6 +15,8 @@
 
 #define KERNEL_SEALS (GM_SEAL_SEAL | GM_SEAL_SHRINK | GM_SEAL_GROW | GM_SEAL_WRITE | \
 		      GM_SEAL_FUTURE_WRITE)
+/* Linux 6.3's F_SEAL_EXEC has GM_SEAL_GUEST's value; it must never pose as it. */
+#define KERNEL_SEAL_EXEC 0x0020
 /* What the old kernel memfd is sealed with when its file turns guest-only. */
 #define SEALED_SHUT (GM_SEAL_SEAL | GM_SEAL_SHRINK | GM_SEAL_GROW | GM_SEAL_WRITE)
 
@@ -31,11 +33,31 @@ static unsigned int memfd_flags(unsigned int flags)
 	return kflags;
 }
 
+/*
+ * Under vm.memfd_noexec 1 or 2 the kernel makes a memfd_create() without
+ * MFD_EXEC an MFD_NOEXEC_SEAL one, and that allows sealing whatever
+ * MFD_ALLOW_SEALING says.  Add the F_SEAL_SEAL that the kernel gives such a
+ * memfd under 0, so that a file created without GM_MFD_ALLOW_SEALING takes
+ * no seal under any setting, not even through the fd the caller may keep.
+ */
+static int forbid_sealing(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0)
+		return -errno;
+	if (seals & GM_SEAL_SEAL)
+		return 0;
+	return fcntl(fd, F_ADD_SEALS, GM_SEAL_SEAL) < 0 ? -errno : 0;
+}
+
 int gm_ordinary_create(const char *name, unsigned int flags, struct gm_file *file)
 {
 	/* The library's own copy is always close-on-exec. */
 	file->fd = memfd_create(name, memfd_flags(flags) | MFD_CLOEXEC);
-	return file->fd < 0 ? -errno : 0;
+	if (file->fd < 0)
+		return -errno;
+	return (flags & GM_MFD_ALLOW_SEALING) ? 0 : forbid_sealing(file->fd);
 }
 
 int gm_ordinary_ftruncate(struct gm_file *file, off_t length)
@@ -48,11 +70,12 @@ int gm_ordinary_fallocate(struct gm_file *file, int mode, off_t offset, off_t le
 	return fallocate(file->fd, mode, offset, len) < 0 ? -errno : 0;
 }
 
+/* The guest seal is file->guest's alone: the kernel's F_SEAL_EXEC is masked. */
 int gm_ordinary_get_seals(struct gm_file *file)
 {
 	int seals = fcntl(file->fd, F_GET_SEALS);
 
-	return seals < 0 ? -errno : seals;
+	return seals < 0 ? -errno : seals & ~KERNEL_SEAL_EXEC;
 }
 
 int gm_ordinary_add_seals(struct gm_file *file, unsigned int seals)

@@ -65,6 +65,9 @@ struct gm_file {
 	_Atomic uint64_t pages_held;
 
 	struct gm_file_binding *_Atomic binding;	/* RCU */
+
+	/* The live gm_mmap()s, all that gm_munmap() unmaps (file.c); under lock. */
+	struct gm_host_map *host_maps;
 };
 
 /* file.c: a new file of @store with one reference, no fd and no pages, or NULL. */
