@@ -8,7 +8,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <guestmem/pmem.h>
 #include "common.h"
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -48,8 +47,7 @@ void gm_test_skip(const char *fmt, ...)
 
 void gm_test_assert_no_frames(void)
 {
-	for (int pool = 0; pool < GM_NR_POOLS; pool++)
-		assert_int_equal(gm_pmem_frames_in_use(pool), 0);
+	assert_int_equal(gm_frames_in_use(), 0);
 }
 
 const char *gm_test_guestmem_bin(void)

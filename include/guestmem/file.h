@@ -54,6 +54,12 @@ struct gm_file;
 #define GM_FALLOC_KEEP_SIZE	0x01
 #define GM_FALLOC_PUNCH_HOLE	0x02
 
+#define GM_PAGE_SHIFT		12
+#define GM_PAGE_SIZE		(1UL << GM_PAGE_SHIFT)
+/* Orders (log2 of 4 KiB pages) of the huge folios. */
+#define GM_HUGE_2M_ORDER	9
+#define GM_HUGE_1G_ORDER	18
+
 /* Mapping levels, as KVM counts them. */
 enum gm_level {
 	GM_LEVEL_4K = 1,
@@ -210,6 +216,32 @@ uint32_t gm_file_id(struct gm_file *file);
  * NULL: 0).
  */
 uint64_t gm_file_pages_held(struct gm_file *file);
+
+/**
+ * gm_frames_in_use - 4 KiB pages held now by all guest-only files of the
+ * shmem and hugetlb stores together (a leak check for VMMs and tests).
+ */
+int64_t gm_frames_in_use(void);
+
+/**
+ * gm_frames_meta_bytes - bytes of per-page metadata that guest-only files
+ * hold now (at most 4 per 4 KiB page held, given back with the pages).
+ */
+int64_t gm_frames_meta_bytes(void);
+
+/**
+ * gm_hugetlb_free_pages - huge pages of 2^@page_shift bytes (21 or 30) that
+ * the host has free now.  Return: the count, -EINVAL (another size),
+ * -ENOENT (the host kernel has no huge pages of that size).
+ */
+int64_t gm_hugetlb_free_pages(unsigned int page_shift);
+
+/**
+ * gm_hugetlb_available - whether the hugetlb store can hold pages of
+ * 2^@page_shift bytes now; if not, why in *@why (a static string; @why may
+ * be NULL).  Return: 1 or 0.
+ */
+int gm_hugetlb_available(unsigned int page_shift, const char **why);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,6 @@
 #ifndef GUESTMEM_GUESTMEM_H
 #define GUESTMEM_GUESTMEM_H
 
-#include <guestmem/pmem.h>
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 #include <guestmem/vm.h>

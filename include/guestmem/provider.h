@@ -4,19 +4,30 @@
  *
  * Each store registers as a provider.  A consumer hands a guest-only file to
  * gm_register_guest(); the registry finds the file's provider and returns its
- * memory operations.  The provider calls the owner back whenever a range of
- * the file loses its pages, before the frames can be reused.
+ * memory operations.  Those are the consumer's only way to the file's pages:
+ * it maps a range once (map_range), and when its guest first touches a page
+ * it asks get_lock_pfn() for it and lets the page into its mapping.  The
+ * provider calls the owner back whenever a range of the file loses its
+ * pages, and then punches them out of every mapping before reusing them.
  */
 #ifndef GUESTMEM_PROVIDER_H
 #define GUESTMEM_PROVIDER_H
 
 #include <stdint.h>
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * A frame number: one 4 KiB page of the memory a provider serves, unique in
+ * the process while the page is held.  Only the provider that returned it
+ * knows what it names.
+ */
+typedef uint64_t gm_pfn_t;
+/* An impossible pfn, for "no frame". */
+#define GM_PFN_NONE	UINT64_MAX
 
 /* The owner's side: what the provider calls. */
 struct gm_guest_ops {
@@ -49,6 +60,17 @@ struct gm_mem_ops {
 	 * a gm_level, or -EINVAL past the end.
 	 */
 	int (*pfn_mapping_level)(struct gm_file *file, uint64_t index);
+	/*
+	 * Map bytes [@offset, @offset + @len) of @file at the fixed host
+	 * address @addr (over whatever is there), shared and read-write,
+	 * populating nothing: the consumer's one window onto the file.  It
+	 * must be a mapping of a shmem or hugetlbfs file, so that the consumer
+	 * can resolve first touches with userfaultfd's missing and minor
+	 * modes.  A page shows in it only once get_lock_pfn() made it present,
+	 * and leaves it when the provider punches it, before any reuse.
+	 * Return: 0, -EINVAL (unaligned, not this provider's), or mmap's errno.
+	 */
+	int (*map_range)(struct gm_file *file, uint64_t offset, uint64_t len, void *addr);
 };
 
 struct gm_provider {

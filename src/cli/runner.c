@@ -82,10 +82,10 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 	case GM_RUN_SHMEM:
 		return 0;
 	case GM_RUN_HUGETLB:
-		if (gm_pmem_huge_free(GM_POOL_2M) < (int64_t)(cfg->mem / SZ_2M)) {
+		if (gm_hugetlb_free_pages(21) < (int64_t)(cfg->mem / SZ_2M)) {
 			snprintf(why, len, "--store hugetlb needs %" PRIu64 " free 2 MiB huge pages, "
 				 "the host has %" PRId64 " (see /proc/sys/vm/nr_hugepages)",
-				 (uint64_t)(cfg->mem / SZ_2M), gm_pmem_huge_free(GM_POOL_2M));
+				 (uint64_t)(cfg->mem / SZ_2M), gm_hugetlb_free_pages(21));
 			return -ENODEV;
 		}
 		if (!strcmp(cfg->workload, "convert") || (cfg->mem / cfg->vcpus) % SZ_2M) {
@@ -172,11 +172,7 @@ static int on_memory_fault(void *opaque, struct gm_vm *vm, unsigned int vcpu,
 /* 4 KiB frames in use in every pool. */
 static int64_t frames_in_use(void)
 {
-	int64_t sum = 0;
-
-	for (int pool = 0; pool < GM_NR_POOLS; pool++)
-		sum += gm_pmem_frames_in_use(pool);
-	return sum;
+	return gm_frames_in_use();
 }
 
 static void note_frames(struct run_ctx *ctx)

@@ -43,6 +43,15 @@ static inline void gm_rcu_read_unlock(void)
 	urcu_bp_read_unlock();
 }
 
+/*
+ * Call @fn(@head) after a grace period, on liburcu's call_rcu thread.  @fn
+ * must start with gm_tsan_acquire(), as gm_rcu_synchronize() does.
+ */
+static inline void gm_rcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *))
+{
+	urcu_bp_call_rcu(head, fn);
+}
+
 static inline void gm_rcu_synchronize(void)
 {
 	urcu_bp_synchronize_rcu();

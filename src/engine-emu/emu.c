@@ -2,15 +2,25 @@
 /*
  * The emu engine: each vCPU is a unicorn CPU emulator in 64-bit mode
  * (flat, so guest virtual = guest physical, both aliases included).
- * Unicorn's unmapped-memory hook is the fault path; invalidations unmap
- * from every vCPU's emulator before the store may free the frames.
+ *
+ * Every host window is one unicorn region, mapped when its slot appears:
+ * unicorn's region count (it aborts past about 4,096) never depends on
+ * what the guest does.  Pages reach the windows through userfaultfd (the
+ * vm layer), so a first touch simply blocks the emulator's access until the
+ * fault thread lets the page in.
+ *
+ * Stage 2's other job, stopping an access whose private/shared kind does
+ * not match the page's attribute before it takes effect, is done by access
+ * hooks on the ranges of private-capable slots, which read the attribute
+ * (one relaxed byte load) and report a memory-fault exit.  A conversion
+ * waits (sync) until every vCPU is past any access checked against the old
+ * attribute, so the check and the access are as one.
  *
  * Locking: each vCPU's uc_lock is held by its thread while unicorn runs,
- * and dropped inside hooks around anything that may block (the fault path,
- * hypercalls).  Another thread that must change the vCPU's memory map (a
- * zap) raises kick, then takes uc_lock: the vCPU yields it at its next
- * block boundary, or already has inside a hook.  Unicorn allows memory map
- * changes from hooks, and the lock orders them with the emulation.
+ * and dropped inside hooks around anything that may block (the VMM's fault
+ * handler, hypercalls).  Another thread that must change the vCPU's regions
+ * or wait for it (sync) raises kick, then takes uc_lock: the vCPU yields it
+ * at its next block boundary, or already has inside a hook.
  */
 #include <errno.h>
 #include <sched.h>
@@ -20,16 +30,19 @@
 
 #include "vm/vm-internal.h"
 
-struct emu_map {
-	uint64_t gpa, size;
+/* What an access hook needs: its vCPU and its slot. */
+struct emu_slot_hook {
+	struct gm_vcpu *vcpu;
+	struct gm_slot *slot;
+	uc_hook hooks[2];		/* private and shared alias; 0: none */
+	bool mapped;
 };
 
 struct emu_vcpu {
 	uc_engine *uc;
 	pthread_mutex_t uc_lock;
 	_Atomic unsigned int kick;
-	struct emu_map *maps;		/* under uc_lock */
-	size_t nr_maps, cap_maps;
+	struct emu_slot_hook slots[GM_VM_MAX_SLOTS];	/* under uc_lock */
 	uc_hook hooks[3];
 };
 
@@ -54,59 +67,6 @@ static int emu_errno(uc_err err)
 	}
 }
 
-/* Drop every emulator mapping that overlaps [gpa, gpa + size).  Under uc_lock. */
-static void unmap_overlapping(struct emu_vcpu *e, uint64_t gpa, uint64_t size)
-{
-	size_t i = 0;
-
-	while (i < e->nr_maps) {
-		struct emu_map *m = &e->maps[i];
-
-		if (m->gpa < gpa + size && gpa < m->gpa + m->size) {
-			uc_mem_unmap(e->uc, m->gpa, m->size);
-			*m = e->maps[--e->nr_maps];
-			continue;
-		}
-		i++;
-	}
-}
-
-/* Does an emulator mapping cover @gpa?  Under uc_lock. */
-static bool emu_is_mapped(struct emu_vcpu *e, uint64_t gpa)
-{
-	for (size_t i = 0; i < e->nr_maps; i++)
-		if (gpa >= e->maps[i].gpa && gpa - e->maps[i].gpa < e->maps[i].size)
-			return true;
-	return false;
-}
-
-static int emu_map(struct gm_vm *vm, struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size, void *hva)
-{
-	struct emu_vcpu *e = emu_of(vcpu);
-	int ret;
-
-	pthread_mutex_lock(&e->uc_lock);
-	if (e->nr_maps == e->cap_maps) {
-		size_t cap = e->cap_maps ? 2 * e->cap_maps : 64;
-		struct emu_map *p = realloc(e->maps, cap * sizeof(*p));
-
-		if (!p) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		e->maps = p;
-		e->cap_maps = cap;
-	}
-	/* A smaller mapping of the same range may be there: same memory. */
-	unmap_overlapping(e, gpa, size);
-	ret = emu_errno(uc_mem_map_ptr(e->uc, gpa, size, UC_PROT_ALL, hva));
-	if (!ret)
-		e->maps[e->nr_maps++] = (struct emu_map){ gpa, size };
-out:
-	pthread_mutex_unlock(&e->uc_lock);
-	return ret;
-}
-
 /* Take @e's uc_lock from another thread, kicking the vCPU out of guest code. */
 static void lock_kicked(struct emu_vcpu *e)
 {
@@ -120,17 +80,6 @@ static void unlock_kicked(struct emu_vcpu *e)
 	atomic_fetch_sub(&e->kick, 1);
 }
 
-static void emu_zap(struct gm_vm *vm, uint64_t gpa, uint64_t size)
-{
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
-
-		lock_kicked(e);
-		unmap_overlapping(e, gpa, size);
-		unlock_kicked(e);
-	}
-}
-
 /* ---- hooks (run on the vCPU thread, uc_lock held on entry) ---- */
 
 static void stop_with(struct gm_vcpu *vcpu, const struct gm_exit *exit)
@@ -139,6 +88,24 @@ static void stop_with(struct gm_vcpu *vcpu, const struct gm_exit *exit)
 	uc_emu_stop(emu_of(vcpu)->uc);
 }
 
+/* Does a window of a slot mapped here cover @addr?  Under uc_lock. */
+static bool emu_covers(struct emu_vcpu *e, uint64_t addr)
+{
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		const struct emu_slot_hook *h = &e->slots[i];
+		uint64_t gpa;
+
+		if (!h->mapped)
+			continue;
+		gpa = (addr & GM_GUEST_SHARED_BIT) && (h->slot->desc.flags & GM_SLOT_PRIVATE) ?
+		      gm_canonical_gpa(addr) : addr;
+		if (gpa >= h->slot->desc.gpa && gpa - h->slot->desc.gpa < h->slot->desc.size)
+			return true;
+	}
+	return false;
+}
+
+/* An access that no window serves: a memory-fault exit, which the VMM may fix. */
 static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 			int64_t value, void *opaque)
 {
@@ -149,32 +116,70 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
 	struct gm_exit exit = { 0 };
 	int ret;
 
-retry:
 	pthread_mutex_unlock(&e->uc_lock);
 	ret = gm_vm_handle_fault(vcpu->vm, vcpu, &acc, &exit);
-	/* The VMM may fix the cause (convert) and let the access retry. */
 	if (ret == 1 && !gm_vm_memory_fault(vcpu, &exit))
 		ret = 0;
 	pthread_mutex_lock(&e->uc_lock);
-	/*
-	 * Unicorn fails with UC_ERR_MAP when the hook says "handled" and the
-	 * address is still unmapped: a zap may have run since we mapped, or
-	 * the fault path asked for a retry without mapping (converted
-	 * meanwhile).  Fault again until the page is there.
-	 */
-	if (ret == 0 && !emu_is_mapped(e, addr))
-		goto retry;
-	if (ret == 1) {
-		stop_with(vcpu, &exit);
-		return false;
-	}
-	if (ret < 0) {
+	/* Handled only if a window covers it now, else unicorn would fail anyway. */
+	if (ret == 0 && emu_covers(e, addr))
+		return true;
+	if (ret >= 0) {
+		exit.reason = GM_EXIT_MEMORY_FAULT;
+	} else {
 		exit.reason = GM_EXIT_ERROR;
 		exit.status = ret;
-		stop_with(vcpu, &exit);
-		return false;
 	}
-	return true;
+	stop_with(vcpu, &exit);
+	return false;
+}
+
+/*
+ * The first page of [addr, addr + size) inside @s whose attribute does not
+ * match the access's kind, or UINT64_MAX.  A part past the slot's end is the
+ * next slot's hook's business.
+ */
+static uint64_t mismatched_page(const struct gm_slot *s, uint64_t addr, int size)
+{
+	bool private = !(addr & GM_GUEST_SHARED_BIT);
+	uint64_t first = (gm_canonical_gpa(addr) - s->desc.gpa) >> GM_PAGE_SHIFT;
+	uint64_t last = (gm_canonical_gpa(addr + (uint64_t)size - 1) - s->desc.gpa) >> GM_PAGE_SHIFT;
+
+	if (last >= s->nr_pages)
+		last = s->nr_pages - 1;
+	for (uint64_t p = first; p <= last; p++)
+		if (gm_slot_page_private(s, p) != private)
+			return p;
+	return UINT64_MAX;
+}
+
+/* Every access to a private-capable slot: is its kind the page's attribute? */
+static void on_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+		      int64_t value, void *opaque)
+{
+	struct emu_slot_hook *h = opaque;
+	struct gm_vcpu *vcpu = h->vcpu;
+	struct emu_vcpu *e = emu_of(vcpu);
+	struct gm_exit exit;
+	uint64_t page;
+	int ret;
+
+	while ((page = mismatched_page(h->slot, addr, size)) != UINT64_MAX) {
+		gm_vm_mismatch_exit(vcpu->vm, h->slot->desc.gpa + (page << GM_PAGE_SHIFT),
+				    !(addr & GM_GUEST_SHARED_BIT), &exit);
+		pthread_mutex_unlock(&e->uc_lock);
+		ret = gm_vm_memory_fault(vcpu, &exit);
+		pthread_mutex_lock(&e->uc_lock);
+		if (ret) {
+			/*
+			 * Stopped before the access takes effect on guest
+			 * memory: it lands, if at all, on the page the fault
+			 * thread lets in for it, which goes with the VM.
+			 */
+			stop_with(vcpu, &exit);
+			return;
+		}
+	}
 }
 
 static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
@@ -215,12 +220,80 @@ static void on_block(uc_engine *uc, uint64_t address, uint32_t size, void *opaqu
 	pthread_mutex_lock(&e->uc_lock);
 }
 
+/* ---- windows as regions ---- */
+
+static int map_region(struct emu_vcpu *e, uint64_t gpa, uint64_t size, void *hva)
+{
+	return emu_errno(uc_mem_map_ptr(e->uc, gpa, size, UC_PROT_ALL, hva));
+}
+
+static void unmap_slot(struct emu_vcpu *e, unsigned int id)
+{
+	struct emu_slot_hook *h = &e->slots[id];
+	const struct gm_memslot *m;
+
+	if (!h->mapped)
+		return;
+	m = &h->slot->desc;
+	for (int i = 0; i < 2; i++)
+		if (h->hooks[i])
+			uc_hook_del(e->uc, h->hooks[i]);
+	uc_mem_unmap(e->uc, m->gpa, m->size);
+	if (m->flags & GM_SLOT_PRIVATE)
+		uc_mem_unmap(e->uc, m->gpa | GM_GUEST_SHARED_BIT, m->size);
+	memset(h, 0, sizeof(*h));
+}
+
+static int add_access_hooks(struct emu_vcpu *e, struct emu_slot_hook *h)
+{
+	const struct gm_memslot *m = &h->slot->desc;
+	int types = UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE | UC_HOOK_MEM_FETCH;
+	uint64_t base[2] = { m->gpa, m->gpa | GM_GUEST_SHARED_BIT };
+	uc_err err = UC_ERR_OK;
+
+	for (int i = 0; i < 2 && !err; i++)
+		err = uc_hook_add(e->uc, &h->hooks[i], types, (void *)on_access, h,
+				  base[i], base[i] + m->size - 1);
+	return emu_errno(err);
+}
+
+/* Map slot @id's windows into one vCPU's emulator.  Under its uc_lock. */
+static int map_slot(struct gm_vcpu *vcpu, struct gm_slot *s, unsigned int id)
+{
+	struct emu_vcpu *e = emu_of(vcpu);
+	struct emu_slot_hook *h = &e->slots[id];
+	const struct gm_memslot *m = &s->desc;
+	int ret;
+
+	h->vcpu = vcpu;
+	h->slot = s;
+	if (!(m->flags & GM_SLOT_PRIVATE)) {
+		ret = map_region(e, m->gpa, m->size, s->shared_win);
+		h->mapped = !ret;
+		return ret;
+	}
+	ret = map_region(e, m->gpa, m->size, s->private_win);
+	if (ret)
+		return ret;
+	ret = map_region(e, m->gpa | GM_GUEST_SHARED_BIT, m->size, s->shared_win);
+	if (ret) {
+		uc_mem_unmap(e->uc, m->gpa, m->size);
+		return ret;
+	}
+	h->mapped = true;
+	ret = add_access_hooks(e, h);
+	if (ret)
+		unmap_slot(e, id);
+	return ret;
+}
+
 /* ---- the engine ---- */
 
 static int emu_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
 {
 	struct emu_vcpu *e = calloc(1, sizeof(*e));
 	uc_err err;
+	int ret = 0;
 
 	if (!e)
 		return -ENOMEM;
@@ -238,14 +311,20 @@ static int emu_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
 				  UC_X86_INS_OUT);
 	if (!err)
 		err = uc_hook_add(e->uc, &e->hooks[2], UC_HOOK_BLOCK, (void *)on_block, vcpu, 1, 0);
-	if (err) {
+	ret = emu_errno(err);
+	/* The slots that exist already. */
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
+		if (vm->slots[i].used)
+			ret = map_slot(vcpu, &vm->slots[i], i);
+	pthread_rwlock_unlock(&vm->slots_lock);
+	if (ret) {
 		uc_close(e->uc);
 		pthread_mutex_destroy(&e->uc_lock);
 		free(e);
 		vcpu->engine = NULL;
-		return emu_errno(err);
 	}
-	return 0;
+	return ret;
 }
 
 static void emu_vcpu_destroy(struct gm_vcpu *vcpu)
@@ -256,7 +335,6 @@ static void emu_vcpu_destroy(struct gm_vcpu *vcpu)
 		return;
 	uc_close(e->uc);
 	pthread_mutex_destroy(&e->uc_lock);
-	free(e->maps);
 	free(e);
 	vcpu->engine = NULL;
 }
@@ -302,24 +380,58 @@ static void emu_vm_destroy(struct gm_vm *vm)
 {
 }
 
+/* Called with no vm lock held (memslot_lock only). */
 static int emu_slot_add(struct gm_vm *vm, struct gm_slot *slot, unsigned int id)
 {
-	return 0;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++) {
+		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+
+		lock_kicked(e);
+		ret = map_slot(&vm->vcpus[i], slot, id);
+		unlock_kicked(e);
+	}
+	for (unsigned int i = 0; ret && i < vm->nr_vcpus; i++) {
+		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+
+		lock_kicked(e);
+		unmap_slot(e, id);
+		unlock_kicked(e);
+	}
+	return ret;
 }
 
 static void emu_slot_del(struct gm_vm *vm, struct gm_slot *slot, unsigned int id)
 {
-	uint64_t gpa = slot->desc.gpa, size = slot->desc.size;
-
-	/* Called under slots_lock (write): no fault can map meanwhile. */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
 
 		lock_kicked(e);
-		unmap_overlapping(e, gpa, size);
-		unmap_overlapping(e, gpa | GM_GUEST_SHARED_BIT, size);
+		unmap_slot(e, id);
 		unlock_kicked(e);
 	}
+}
+
+/* Every vCPU is between accesses (or in a hook) once it has given up uc_lock. */
+static void emu_sync(struct gm_vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+
+		lock_kicked(e);
+		unlock_kicked(e);
+	}
+}
+
+/*
+ * A mismatched access that reached a window: either it was checked before
+ * a conversion that now waits in emu_sync() for it to finish, or its vCPU
+ * has already been told to stop (on_access).  Either way let it finish.
+ */
+static int emu_mismatch(struct gm_vm *vm, pid_t tid, const struct gm_exit *exit)
+{
+	return 0;
 }
 
 const struct gm_engine_ops gm_emu_engine = {
@@ -331,6 +443,6 @@ const struct gm_engine_ops gm_emu_engine = {
 	.vcpu_init = emu_vcpu_init,
 	.vcpu_destroy = emu_vcpu_destroy,
 	.vcpu_run = emu_vcpu_run,
-	.map = emu_map,
-	.zap = emu_zap,
+	.sync = emu_sync,
+	.mismatch = emu_mismatch,
 };

@@ -6,9 +6,13 @@
  * private window at gpa and its shared window at gpa | GM_GUEST_SHARED_BIT;
  * a shared-only slot registers its shared window at gpa; a kvm-store slot
  * binds the kernel's guest_memfd natively (KVM_SET_USER_MEMORY_REGION2).
- * Frames reach the private window on demand through the VM's fault path and
- * leave it on invalidation; replacing the window's pages is enough for KVM,
- * whose MMU notifier drops its own mappings.
+ * Pages reach the windows on demand: KVM's own fault path waits on the
+ * VM's userfaultfd while the fault thread lets the page in, so a first
+ * touch costs the guest no exit.  Pages leave when the store punches them,
+ * and KVM's MMU notifier drops its own mappings of them.  An access whose
+ * kind the page's attribute forbids is handed back by the fault thread
+ * (kvm_mismatch) as a memory-fault exit; upstream KVM's
+ * KVM_EXIT_MEMORY_FAULT and MMIO exits are decoded too (exit.c).
  *
  * To stop a running vCPU the engine sets immediate_exit and sends SIGUSR1
  * (its handler does nothing; it only interrupts KVM_RUN).  The handler is
@@ -25,9 +29,6 @@
 
 #include "engine-kvm/exit.h"
 #include "engine-kvm/kvm.h"
-#if GM_HAVE_EMU
-#include "engine-kvm/replay.h"
-#endif
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
 #include "vm/vm-internal.h"
@@ -45,24 +46,20 @@ struct kvm_vm_state {
 struct kvm_vcpu_state {
 	int fd;
 	struct kvm_run *run;
-#if GM_HAVE_EMU
-	struct gm_kvm_replay *replay;
-#endif
+	/* A memory-fault exit the fault thread found for this vCPU (below). */
+	pthread_mutex_t pending_lock;
+	struct gm_exit pending;
 };
 
 /*
  * The guest's privilege level.  This workplace's KVM (kvm_pvm) emulates
  * every instruction of CPL-0 guest code but runs CPL-3 code natively, some
- * 500 times faster.  At CPL 3 an empty window shows up as a bare -EFAULT,
- * which only a replay of the instruction (replay.h, needs unicorn) can
- * place; without unicorn guests run at CPL 0, where it is an MMIO exit.
- * The guest programs need no privilege: IOPL 3 lets them make hypercalls.
+ * 500 times faster.  The guest programs need no privilege: IOPL 3 lets
+ * them make hypercalls.  Either way a first touch of a window page is
+ * resolved inside KVM's own fault path, which waits on userfaultfd while
+ * the VMM lets the page in: no exit reaches the engine.
  */
-#if GM_HAVE_EMU
 #define DEFAULT_CPL	3
-#else
-#define DEFAULT_CPL	0
-#endif
 
 static struct kvm_vm_state *kvm_of(struct gm_vm *vm)
 {
@@ -149,8 +146,6 @@ int gm_kvm_set_guest_cpl(struct gm_vm *vm, unsigned int cpl)
 {
 	if (!vm || vm->engine != &gm_kvm_engine || (cpl != 0 && cpl != 3) || vm->nr_vcpus)
 		return -EINVAL;
-	if (cpl == 3 && !GM_HAVE_EMU)
-		return -EOPNOTSUPP;
 	kvm_of(vm)->cpl = cpl;
 	return 0;
 }
@@ -288,6 +283,7 @@ static int kvm_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
 	ret = set_entry_state(vm, vcpu, c->fd);
 	if (ret)
 		goto err_unmap;
+	pthread_mutex_init(&c->pending_lock, NULL);
 	vcpu->engine = c;
 	return 0;
 
@@ -308,9 +304,7 @@ static void kvm_vcpu_destroy(struct gm_vcpu *vcpu)
 		return;
 	munmap(c->run, (size_t)kvm_of(vcpu->vm)->run_size);
 	close(c->fd);
-#if GM_HAVE_EMU
-	gm_kvm_replay_free(c->replay);
-#endif
+	pthread_mutex_destroy(&c->pending_lock);
 	free(c);
 	vcpu->engine = NULL;
 }
@@ -368,23 +362,33 @@ static int handle_access(struct gm_vcpu *vcpu, struct gm_access *acc)
 	}
 }
 
-/* Bare -EFAULTs in a row that no replay could place: then it is a real error. */
-#define MAX_STALE_FAULTS	1000
-
-/* A bare -EFAULT: which access was it?  Return: 0 with @acc, or -errno. */
-static int find_fault(struct gm_vcpu *vcpu, struct kvm_vcpu_state *c, struct gm_access *acc)
+/* Take the memory-fault exit the fault thread left for us, if any. */
+static bool take_pending(struct kvm_vcpu_state *c, struct gm_exit *exit)
 {
-#if GM_HAVE_EMU
-	return gm_kvm_replay_fault(vcpu, c->fd, &c->replay, acc);
-#else
-	return -ENOENT;
-#endif
+	bool found;
+
+	pthread_mutex_lock(&c->pending_lock);
+	found = c->pending.reason != GM_EXIT_NONE;
+	*exit = c->pending;
+	c->pending.reason = GM_EXIT_NONE;
+	pthread_mutex_unlock(&c->pending_lock);
+	return found;
+}
+
+/* A pending mismatch: the VMM may fix it (convert); else the run stops on it. */
+static int handle_pending(struct gm_vcpu *vcpu, struct kvm_vcpu_state *c)
+{
+	struct gm_exit exit;
+
+	if (!take_pending(c, &exit) || !gm_vm_memory_fault(vcpu, &exit))
+		return 0;
+	vcpu->exit = exit;
+	return 1;
 }
 
 static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 {
 	struct kvm_vcpu_state *c = vcpu->engine;
-	unsigned int stale_faults = 0;
 	struct gm_access acc;
 	bool done = false;
 	int ret;
@@ -397,23 +401,10 @@ static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 		ret = ioctl(c->fd, KVM_RUN, 0) < 0 ? -errno : 0;
 		if (ret == -EINTR || ret == -EAGAIN) {
 			__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_RELAXED);
+			done = handle_pending(vcpu, c);
 			continue;
 		}
 		if (gm_kvm_decode_access(ret, c->run, &acc) != GM_KVM_NOT_MEMORY) {
-			done = handle_access(vcpu, &acc);
-			continue;
-		}
-		if (ret == -EFAULT) {
-			ret = find_fault(vcpu, c, &acc);
-			/*
-			 * Nothing unmapped any more: another thread (the
-			 * prefault helper, another vCPU) mapped it since.
-			 */
-			if (ret == -ENOENT && ++stale_faults < MAX_STALE_FAULTS)
-				continue;
-			if (ret)
-				return ret == -ENOENT ? -EFAULT : ret;
-			stale_faults = 0;
 			done = handle_access(vcpu, &acc);
 			continue;
 		}
@@ -448,6 +439,30 @@ static void kvm_stop(struct gm_vm *vm)
 	}
 }
 
+/*
+ * KVM, faulting a window page for the vCPU on thread @tid, found the page's
+ * attribute against the access.  Leave the exit for that vCPU and interrupt
+ * its KVM_RUN: the wait in the fault ends with the signal, KVM_RUN returns
+ * -EINTR, and the vCPU reports the exit.
+ */
+static int kvm_mismatch(struct gm_vm *vm, pid_t tid, const struct gm_exit *exit)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct gm_vcpu *v = &vm->vcpus[i];
+		struct kvm_vcpu_state *c = v->engine;
+
+		if (atomic_load(&v->tid) != tid)
+			continue;
+		pthread_mutex_lock(&c->pending_lock);
+		c->pending = *exit;
+		pthread_mutex_unlock(&c->pending_lock);
+		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_kill(v->self, KICK_SIGNAL);
+		return 1;
+	}
+	return 0;	/* not a vCPU (the VMM itself): let it have the page */
+}
+
 const struct gm_engine_ops gm_kvm_engine = {
 	.name = "kvm",
 	.vm_init = kvm_vm_init,
@@ -457,5 +472,6 @@ const struct gm_engine_ops gm_kvm_engine = {
 	.vcpu_init = kvm_vcpu_init,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_run = kvm_vcpu_run,
+	.mismatch = kvm_mismatch,
 	.stop = kvm_stop,
 };

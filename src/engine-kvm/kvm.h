@@ -6,12 +6,10 @@
 #include <guestmem/vm.h>
 
 /*
- * gm_kvm_set_guest_cpl - run @vm's guests at CPL 0 or 3 (the default where
- * unicorn is built in: see kvm.c); before gm_vm_boot().  At CPL 0 this
- * workplace's KVM reports empty windows as MMIO exits, at CPL 3 as bare
- * -EFAULTs, so the choice selects which of the engine's paths runs.
- * Return: 0, -EINVAL (not a kvm VM, bad level, vCPUs made), -EOPNOTSUPP
- * (CPL 3 without unicorn).
+ * gm_kvm_set_guest_cpl - run @vm's guests at CPL 0 or 3 (the default: see
+ * kvm.c); before gm_vm_boot().  This workplace's KVM emulates CPL-0 code
+ * and runs CPL-3 code natively; faults take the same path at both.
+ * Return: 0, -EINVAL (not a kvm VM, bad level, vCPUs made).
  */
 int gm_kvm_set_guest_cpl(struct gm_vm *vm, unsigned int cpl);
 

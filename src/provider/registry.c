@@ -49,7 +49,8 @@ int gm_provider_register(const struct gm_provider *provider)
 	if (!provider || !provider->name || !provider->owns || !provider->mem_ops)
 		return -EINVAL;
 	ops = provider->mem_ops;
-	if (!ops->get_lock_pfn || !ops->put_unlock_pfn || !ops->pfn_mapping_level)
+	if (!ops->get_lock_pfn || !ops->put_unlock_pfn || !ops->pfn_mapping_level ||
+	    !ops->map_range)
 		return -EINVAL;
 	pthread_once(&builtin_once, register_builtin);
 	pthread_mutex_lock(&registry_lock);

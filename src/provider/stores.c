@@ -28,6 +28,7 @@ static const struct gm_mem_ops pmem_mem_ops = {
 	.get_lock_pfn = gm_file_get_lock_pfn,
 	.put_unlock_pfn = gm_file_put_unlock_pfn,
 	.pfn_mapping_level = gm_file_mapping_level,
+	.map_range = gm_file_map_range,
 };
 
 /* The kernel does not lend guest_memfd's pages out by frame number. */
@@ -51,10 +52,17 @@ static int kvm_mapping_level(struct gm_file *file, uint64_t index)
 	return GM_LEVEL_4K;
 }
 
+/* Its pages are never in a host mapping: KVM binds the file itself. */
+static int kvm_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void *addr)
+{
+	return -EOPNOTSUPP;
+}
+
 static const struct gm_mem_ops kvm_mem_ops = {
 	.get_lock_pfn = kvm_get_lock_pfn,
 	.put_unlock_pfn = kvm_put_unlock_pfn,
 	.pfn_mapping_level = kvm_mapping_level,
+	.map_range = kvm_map_range,
 };
 
 static const struct gm_provider shmem_provider = {

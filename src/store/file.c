@@ -2,7 +2,7 @@
 /*
  * The memory-file object and the calls named after system calls.  Each call
  * checks its arguments, then sends the file to its kind: ordinary.c (a kernel
- * memfd does the work) or guest.c (pmem frames, Linux's semantics rebuilt).
+ * memfd does the work) or guest.c (a pmem backing, Linux's semantics rebuilt).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +27,19 @@ struct gm_host_map {
 	size_t length;		/* rounded up to the file's page size */
 };
 
+/* Ids name files in messages and tests; 0 is never one. */
+static _Atomic uint32_t next_file_id = 1;
+
+static uint32_t new_file_id(void)
+{
+	uint32_t id;
+
+	do
+		id = atomic_fetch_add(&next_file_id, 1);
+	while (!id);
+	return id;
+}
+
 struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift)
 {
 	struct gm_file *file = calloc(1, sizeof(*file));
@@ -36,7 +49,7 @@ struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift)
 	atomic_init(&file->refcount, 1);
 	file->store = store;
 	file->page_shift = page_shift;
-	file->id = gm_pmem_new_owner_id();
+	file->id = new_file_id();
 	file->fd = -1;
 	pthread_mutex_init(&file->lock, NULL);
 	return file;

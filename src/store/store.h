@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
+#include <guestmem/provider.h>
+
+struct gm_backing;
 
 /*
  * The binding of a file to its guest, set and cleared by the provider layer.
@@ -25,27 +27,9 @@ struct gm_file_binding {
 			   uint64_t start, uint64_t end);
 };
 
-/* Page index of a guest-only file: 512 slots per leaf, one leaf per 2 MiB. */
-#define GM_LEAF_SHIFT	9
-#define GM_LEAF_PAGES	(1U << GM_LEAF_SHIFT)
-
-struct gm_leaf {
-	_Atomic gm_pfn_t pfn[GM_LEAF_PAGES];	/* GM_PFN_NONE: hole */
-};
-
 /*
- * The page index.  Readers (the guest's fault path) walk it under
- * rcu_read_lock() without the file lock; writers hold file->lock.  A grown
- * table replaces the old one and the old one is freed after a grace period.
- */
-struct gm_page_table {
-	uint64_t nr_leaves;
-	struct gm_leaf *_Atomic leaves[];
-};
-
-/*
- * Lock order: file->lock, then the pmem allocator's lock.  The guest's fast
- * path (gm_file_get_lock_pfn on a populated page) takes neither.
+ * Lock order: file->lock, then pmem's id lock.  The guest's fast path
+ * (gm_file_get_lock_pfn on a populated page) takes neither.
  */
 struct gm_file {
 	_Atomic unsigned int refcount;
@@ -60,8 +44,8 @@ struct gm_file {
 	int fd;				/* kernel memfd / guest_memfd, or -1 */
 	unsigned int host_mappings;	/* live gm_mmap()s; under lock */
 
-	/* Guest-only files: protected by lock, read under RCU. */
-	struct gm_page_table *_Atomic table;
+	/* Guest-only files: their pages (pmem), changed under lock. */
+	struct gm_backing *backing;
 	_Atomic uint64_t pages_held;
 
 	struct gm_file_binding *_Atomic binding;	/* RCU */
@@ -82,7 +66,7 @@ int gm_ordinary_get_seals(struct gm_file *file);
 /* Turn an empty, unmapped ordinary file guest-only (GM_SEAL_GUEST). */
 int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals);
 
-/* guest.c: guest-only files backed by pmem frames. */
+/* guest.c: guest-only files backed by pmem.  Init creates the backing. */
 int gm_guest_init(struct gm_file *file);
 void gm_guest_release(struct gm_file *file);
 int gm_guest_ftruncate(struct gm_file *file, off_t length);
@@ -101,6 +85,12 @@ int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 void gm_file_put_unlock_pfn(gm_pfn_t pfn);
 /* The largest gm_level mapping at @index (4 KiB index), or -EINVAL. */
 int gm_file_mapping_level(struct gm_file *file, uint64_t index);
+/*
+ * Map bytes [@offset, @offset + @len) of a guest-only file's backing at the
+ * fixed host address @addr (a VM window); no page is populated by it.
+ * Return: 0, -EINVAL (not guest-only, unaligned), or mmap's errno.
+ */
+int gm_file_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void *addr);
 
 /*
  * gm_file_guest_write / gm_file_guest_read - copy bytes into or out of a

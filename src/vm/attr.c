@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private/shared attributes and conversions.  Converting a range drops its
- * mappings and frees the side no longer in use, so a guest never holds two
- * copies of a page: to private punches the shared file, to shared punches
- * the private file (whose provider then invalidates what we mapped).
+ * Private/shared attributes and conversions.  Converting a range frees the
+ * side no longer in use, so a guest never holds two copies of a page: to
+ * private punches the shared file, to shared punches the private file
+ * (whose provider invalidates what we let in before it punches).  Punching
+ * is also what takes the pages out of the windows: no window is remapped
+ * or reprotected, whatever the guest converts.
  */
 #include <errno.h>
 #include <string.h>
@@ -36,67 +38,92 @@ static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, piece_f
 	return 0;
 }
 
-/* Can this piece change attribute?  Whole folios of both files, private-capable. */
+/* Can the side that a conversion frees be punched?  A write seal forbids it. */
+static int check_punchable(struct gm_file *file)
+{
+	int seals = gm_get_seals(file);
+
+	if (seals < 0)
+		return seals;
+	return (seals & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE)) ? -EPERM : 0;
+}
+
+/*
+ * Can this piece change attribute?  Whole folios of both files,
+ * private-capable, and the side to free punchable: all is checked before
+ * anything changes, so that a conversion is all or nothing.
+ */
 static int check_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size, void *arg)
 {
+	bool to_private = *(bool *)arg;
 	uint64_t off = gpa - s->desc.gpa;
-	uint64_t pmask = (1ULL << gm_file_page_shift(s->desc.private_file ?
-				s->desc.private_file : s->desc.shared_file)) - 1;
-	uint64_t smask = (1ULL << gm_file_page_shift(s->desc.shared_file)) - 1;
+	uint64_t pmask, smask;
 
 	if (!(s->desc.flags & GM_SLOT_PRIVATE))
 		return -EINVAL;
+	pmask = (1ULL << gm_file_page_shift(s->desc.private_file)) - 1;
+	smask = (1ULL << gm_file_page_shift(s->desc.shared_file)) - 1;
 	if (((s->desc.private_offset + off) | size) & pmask)
 		return -EINVAL;
 	if (((s->desc.shared_offset + off) | size) & smask)
 		return -EINVAL;
+	if (gm_file_store(s->desc.shared_file) == GM_STORE_KVM)
+		return 0;	/* a store that cannot punch keeps its zeroes */
+	return check_punchable(to_private ? s->desc.shared_file : s->desc.private_file);
+}
+
+/* Set the attribute of a piece.  Faults that checked the old one retry. */
+static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
+			  void *arg)
+{
+	bool to_private = *(bool *)arg;
+	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
+
+	pthread_mutex_lock(&vm->mmu_lock);
+	for (uint64_t i = first; i < first + n; i++)
+		atomic_store_explicit(&s->private_attr[i], to_private, memory_order_relaxed);
+	vm->mmu_seq++;
+	pthread_mutex_unlock(&vm->mmu_lock);
 	return 0;
 }
 
 /*
- * Set the attribute of @n pages from @first.  Going shared, the shared
- * window opens in the same critical section: a fault that sees the page
- * shared (under mmu_lock) may map or complete an access through the window
- * at once, so the window must never be PROT_NONE by then.  Going private,
- * the caller closes the window after: an access that saw the page shared
- * happened before the conversion.
+ * Free the side no longer in use.  The punch takes its pages out of the
+ * window; for the private side the store first tells us (invalidate).
  */
-static int set_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n, bool private)
-{
-	int ret = 0;
-
-	pthread_mutex_lock(&vm->mmu_lock);
-	if (!private && mprotect(s->shared_win + (first << GM_PAGE_SHIFT), n << GM_PAGE_SHIFT,
-				 PROT_READ | PROT_WRITE) < 0)
-		ret = -errno;
-	if (!ret) {
-		memset(s->private_attr + first, private, n);
-		/* Faults that checked the old attribute must not map. */
-		vm->mmu_seq++;
-	}
-	pthread_mutex_unlock(&vm->mmu_lock);
-	return ret;
-}
-
-static int convert_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
-			 void *arg)
+static int punch_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
+		       void *arg)
 {
 	bool to_private = *(bool *)arg;
 	uint64_t off = gpa - s->desc.gpa;
 	int ret;
 
-	ret = set_attr(vm, s, off >> GM_PAGE_SHIFT, size >> GM_PAGE_SHIFT, to_private);
-	if (ret)
-		return ret;
 	if (to_private) {
-		gm_vm_zap_range(vm, s, gpa, size, false);
 		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE,
 				   (off_t)(s->desc.shared_offset + off), (off_t)size);
-		return ret == -EOPNOTSUPP ? 0 : ret;	/* a store that cannot punch keeps its zeroes */
+		return ret == -EOPNOTSUPP ? 0 : ret;
 	}
-	gm_vm_zap_range(vm, s, gpa, size, true);
 	return gm_fallocate(s->desc.private_file, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE,
 			    (off_t)(s->desc.private_offset + off), (off_t)size);
+}
+
+/*
+ * Convert: attributes first, then wait until no vCPU is inside an access
+ * that saw the old ones (engine sync), then punch.  An access that began
+ * before the change therefore lands on the old side before it is freed,
+ * and any access after it is checked against the new attribute.
+ */
+static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
+{
+	int ret;
+
+	ret = for_each_piece(vm, gpa, size, check_piece, &to_private);
+	if (ret)
+		return ret == -EFAULT ? -EINVAL : ret;	/* no slot: nothing could become private */
+	for_each_piece(vm, gpa, size, set_piece_attr, &to_private);
+	if (vm->engine->sync)
+		vm->engine->sync(vm);
+	return for_each_piece(vm, gpa, size, punch_piece, &to_private);
 }
 
 int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
@@ -114,13 +141,12 @@ int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
 		return -EINVAL;
 	if ((gpa | size) & GM_PAGE_MASK)
 		return -EINVAL;
+	/* One at a time: two conversions of one page must not interleave. */
+	pthread_mutex_lock(&vm->convert_lock);
 	pthread_rwlock_rdlock(&vm->slots_lock);
-	ret = for_each_piece(vm, gpa, size, check_piece, NULL);
-	if (ret == -EFAULT)
-		ret = -EINVAL;	/* no slot: nothing that could become private */
-	if (!ret)
-		ret = for_each_piece(vm, gpa, size, convert_piece, &to_private);
+	ret = convert(vm, gpa, size, to_private);
 	pthread_rwlock_unlock(&vm->slots_lock);
+	pthread_mutex_unlock(&vm->convert_lock);
 	if (!ret)
 		gm_stat_add(&vm->stats.conversions, 1);
 	return ret;
@@ -135,12 +161,9 @@ int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa)
 		return -EFAULT;
 	pthread_rwlock_rdlock(&vm->slots_lock);
 	s = gm_vm_find_slot(vm, gpa);
-	if (s && s->private_attr) {
-		pthread_mutex_lock(&vm->mmu_lock);
-		if (s->private_attr[(gm_canonical_gpa(gpa) - s->desc.gpa) >> GM_PAGE_SHIFT])
-			ret = GM_MEMORY_ATTRIBUTE_PRIVATE;
-		pthread_mutex_unlock(&vm->mmu_lock);
-	}
+	if (s && s->private_attr &&
+	    gm_slot_page_private(s, (gm_canonical_gpa(gpa) - s->desc.gpa) >> GM_PAGE_SHIFT))
+		ret = GM_MEMORY_ATTRIBUTE_PRIVATE;
 	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }
@@ -165,7 +188,7 @@ static int io_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t 
 		uint64_t last = (off + size - 1) >> GM_PAGE_SHIFT;
 
 		for (uint64_t p = first; p <= last; p++)
-			if (s->private_attr[p])
+			if (gm_slot_page_private(s, p))
 				return -EPERM;
 	}
 	n = io->write ? gm_pwrite(s->desc.shared_file, io->buf, size, pos)

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fault path and invalidation: KVM's mmu_invalidate_seq protocol.
+ * The fault path and invalidation: KVM's mmu_invalidate_seq protocol over
+ * windows that are mapped once.
  *
  * A private fault snapshots vm->mmu_seq, calls get_lock_pfn() with no vm
- * lock held, then maps only if no invalidation ran or is running over the
- * range meanwhile; otherwise it drops the pin and retries.  An invalidation
- * clears the stage-2 entries and bumps the sequence under mmu_lock, then
- * makes the host pages unreachable (engine mappings first, then the
- * window) before it returns, and the store frees frames only after that.
+ * lock held, then, under mmu_lock, lets the pages into the window only if
+ * no invalidation ran or is running over the range meanwhile; otherwise it
+ * drops the pin and retries.  An invalidation clears the stage-2 record and
+ * bumps the sequence under mmu_lock; the store punches the pages after it,
+ * which takes them out of the window (and out of KVM's own mappings, through
+ * its MMU notifier), so nothing needs unmapping here.
+ *
+ * The stage-2 record (s2_pfn, s2_level) says which private pages this VM
+ * let in and at what level: for counters, gm_vm_translate() and checks.
  */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vm/vm-internal.h"
 
@@ -31,7 +37,7 @@ static bool range_busy(struct gm_vm *vm, uint64_t start, uint64_t end)
 	return vm->invalidate_in_progress && start < vm->inval_end && vm->inval_start < end;
 }
 
-/* Are pages [first, first + n) all inside @s with attribute @private?  Under mmu_lock. */
+/* Are pages [first, first + n) all inside @s with attribute @private? */
 static bool attr_uniform(const struct gm_slot *s, uint64_t first, uint64_t n, bool private)
 {
 	if (first + n > s->nr_pages)
@@ -39,13 +45,13 @@ static bool attr_uniform(const struct gm_slot *s, uint64_t first, uint64_t n, bo
 	if (!s->private_attr)
 		return !private;
 	for (uint64_t i = first; i < first + n; i++)
-		if (s->private_attr[i] != private)
+		if (gm_slot_page_private(s, i) != private)
 			return false;
 	return true;
 }
 
 /*
- * The largest level at which @page may be mapped given the slot's alignment
+ * The largest level at which @page may be let in given the slot's alignment
  * (guest address and file offset congruent) and uniform attributes.
  */
 static enum gm_level slot_max_level(const struct gm_slot *s, uint64_t page, bool private)
@@ -65,15 +71,19 @@ static bool is_private_access(const struct gm_slot *s, uint64_t gpa)
 	return (s->desc.flags & GM_SLOT_PRIVATE) && !(gpa & GM_GUEST_SHARED_BIT);
 }
 
-static int fill_memory_fault(struct gm_vm *vm, struct gm_exit *exit, uint64_t gpa, bool private)
+static void fill_memory_fault(struct gm_exit *exit, uint64_t gpa, bool private)
 {
 	memset(exit, 0, sizeof(*exit));
 	exit->reason = GM_EXIT_MEMORY_FAULT;
 	exit->fault.gpa = gm_canonical_gpa(gpa) & ~GM_PAGE_MASK;
 	exit->fault.size = GM_PAGE_SIZE;
 	exit->fault.private = private;
+}
+
+void gm_vm_mismatch_exit(struct gm_vm *vm, uint64_t gpa, bool private, struct gm_exit *exit)
+{
+	fill_memory_fault(exit, gpa, private);
 	gm_stat_add(&vm->stats.memory_fault_exits, 1);
-	return 1;
 }
 
 /* Complete an access the guest could not make (kvm MMIO exits).  Under mmu_lock. */
@@ -89,31 +99,47 @@ static void complete_access(struct gm_vm *vm, uint8_t *hva, struct gm_access *ac
 	gm_stat_add(&vm->stats.mmio_completions, 1);
 }
 
+/*
+ * Shared pages: the shared file's own pages.  The file gets them first (as
+ * a fault on a plain mapping would have), then they are let in, unless a
+ * conversion made them private meanwhile.  @force: let them in whatever
+ * the attribute (see gm_engine_ops.mismatch).
+ */
+/* Return (both): 0, -EAGAIN (converted or punched meanwhile: look again), -errno. */
 static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
-			struct gm_access *acc)
+			struct gm_access *acc, bool force)
 {
-	uint64_t page = slot_page(s, acc->gpa), first = page, n = 1;
-	uint64_t bit = acc->gpa & GM_GUEST_SHARED_BIT;
-	int ret = 0;
+	uint64_t folio = 1ULL << (gm_file_page_shift(s->desc.shared_file) - GM_PAGE_SHIFT);
+	uint64_t page = slot_page(s, acc->gpa), n = folio, first;
+	int ret;
 
-	pthread_mutex_lock(&vm->mmu_lock);
-	if (!attr_uniform(s, page, 1, false)) {
-		pthread_mutex_unlock(&vm->mmu_lock);
-		return 0;	/* converted meanwhile: let the guest retry */
-	}
-	if (slot_max_level(s, page, false) == GM_LEVEL_2M) {
-		first = page & ~(uint64_t)(GM_2M_PAGES - 1);
+	if (n < GM_2M_PAGES && slot_max_level(s, page, false) == GM_LEVEL_2M)
 		n = GM_2M_PAGES;
+	first = page & ~(n - 1);
+	if (s->uffd_registered) {
+		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_KEEP_SIZE,
+				   (off_t)(s->desc.shared_offset + (first << GM_PAGE_SHIFT)),
+				   (off_t)(n << GM_PAGE_SHIFT));
+		if (ret)
+			return ret;
 	}
-	if (vm->engine->map && vcpu)
-		ret = vm->engine->map(vm, vcpu, (s->desc.gpa + (first << GM_PAGE_SHIFT)) | bit,
-				      n << GM_PAGE_SHIFT, s->shared_win + (first << GM_PAGE_SHIFT));
+	pthread_mutex_lock(&vm->mmu_lock);
+	if (!force && !attr_uniform(s, page, 1, false)) {
+		pthread_mutex_unlock(&vm->mmu_lock);
+		return -EAGAIN;	/* converted meanwhile */
+	}
+	ret = 0;
+	if (s->uffd_registered)
+		ret = gm_vm_uffd_let_in(vm, s->shared_win + (first << GM_PAGE_SHIFT),
+					n << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
 	if (!ret) {
-		gm_stat_add(&vm->stats.faults[n == 1 ? GM_LEVEL_4K : GM_LEVEL_2M], 1);
+		gm_stat_add(vcpu ? &vm->stats.faults[n == 1 ? GM_LEVEL_4K : GM_LEVEL_2M]
+				 : &vm->stats.prefaults, 1);
 		complete_access(vm, s->shared_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
 	}
 	pthread_mutex_unlock(&vm->mmu_lock);
-	return ret;
+	/* Punched by a conversion between fallocate and here: try again. */
+	return ret == -ENOENT ? -EAGAIN : ret;
 }
 
 static void note_mapped(struct gm_vm *vm, uint64_t n)
@@ -126,25 +152,20 @@ static void note_mapped(struct gm_vm *vm, uint64_t n)
 }
 
 /*
- * Map @n pages from @first onto frames from @pfn.  Under mmu_lock, after
- * the sequence check.
+ * Let @n pages from @first in, on frames from @pfn.  Under mmu_lock, after
+ * the sequence check: no invalidation has run since, so the store has not
+ * punched them (it punches only after telling us).
  */
-static int map_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
-		       uint64_t first, uint64_t n, gm_pfn_t pfn, enum gm_level level)
+static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
+			  uint64_t first, uint64_t n, gm_pfn_t pfn, enum gm_level level)
 {
-	uint8_t *hva = s->private_win + (first << GM_PAGE_SHIFT);
 	uint64_t newly = 0;
 	int ret;
 
-	ret = gm_pmem_map(pfn, n, hva, PROT_READ | PROT_WRITE);
+	ret = gm_vm_uffd_let_in(vm, s->private_win + (first << GM_PAGE_SHIFT), n << GM_PAGE_SHIFT,
+				1ULL << gm_file_page_shift(s->desc.private_file));
 	if (ret)
 		return ret;
-	if (vm->engine->map && vcpu) {
-		ret = vm->engine->map(vm, vcpu, s->desc.gpa + (first << GM_PAGE_SHIFT),
-				      n << GM_PAGE_SHIFT, hva);
-		if (ret)
-			return ret;
-	}
 	for (uint64_t i = 0; i < n; i++) {
 		newly += s->s2_pfn[first + i] == GM_PFN_NONE;
 		s->s2_pfn[first + i] = pfn + i;
@@ -155,8 +176,20 @@ static int map_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s
 	return 0;
 }
 
+/* The level to let page @page in at, given the provider's and the slot's. */
+static enum gm_level pick_level(enum gm_level provider, enum gm_level slot, unsigned int order)
+{
+	/*
+	 * A huge folio can only be let in whole; memslot and conversion checks
+	 * keep such slots folio-aligned and uniform.
+	 */
+	if (!order && slot < provider)
+		return slot;
+	return provider;
+}
+
 static int fault_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
-			 struct gm_access *acc)
+			 struct gm_access *acc, bool force)
 {
 	uint64_t page = slot_page(s, acc->gpa), first, n, seq;
 	uint64_t index = (s->desc.private_offset >> GM_PAGE_SHIFT) + page;
@@ -168,12 +201,12 @@ static int fault_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot 
 
 retry:
 	pthread_mutex_lock(&vm->mmu_lock);
-	if (!attr_uniform(s, page, 1, true)) {
+	if (!force && !attr_uniform(s, page, 1, true)) {
 		pthread_mutex_unlock(&vm->mmu_lock);
-		return 0;	/* converted meanwhile: the guest retries */
+		return -EAGAIN;	/* converted meanwhile */
 	}
 	seq = vm->mmu_seq;
-	want = slot_max_level(s, page, true);
+	want = force ? GM_LEVEL_4K : slot_max_level(s, page, true);
 	pthread_mutex_unlock(&vm->mmu_lock);
 
 	order = want == GM_LEVEL_2M ? GM_HUGE_2M_ORDER : 0;
@@ -185,13 +218,7 @@ retry:
 		s->mem_ops->put_unlock_pfn(pfn);
 		return ret;
 	}
-	/*
-	 * A huge folio can only be mapped whole on the host; memslot and
-	 * conversion checks keep such slots folio-aligned and uniform.
-	 */
-	level = (enum gm_level)ret;
-	if (!order && want < level)
-		level = want;
+	level = pick_level((enum gm_level)ret, want, order);
 	n = 1ULL << gm_level_order(level);
 	first = page & ~(n - 1);
 
@@ -205,7 +232,7 @@ retry:
 		sched_yield();
 		goto retry;
 	}
-	ret = map_private(vm, vcpu, s, first, n, pfn - (page - first), level);
+	ret = let_in_private(vm, vcpu, s, first, n, pfn - (page - first), level);
 	if (!ret)
 		complete_access(vm, s->private_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
 	pthread_mutex_unlock(&vm->mmu_lock);
@@ -230,63 +257,101 @@ static struct gm_slot *slot_for_access(struct gm_vm *vm, uint64_t gpa, bool *pri
 	return s;
 }
 
+static bool attr_private(const struct gm_slot *s, uint64_t gpa)
+{
+	return s->private_attr && gm_slot_page_private(s, slot_page(s, gpa));
+}
+
 int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
 		       struct gm_exit *exit)
 {
 	struct gm_slot *s;
-	bool private, attr_private;
+	bool private;
 	int ret;
 
 	pthread_rwlock_rdlock(&vm->slots_lock);
 	s = slot_for_access(vm, acc->gpa, &private);
-	if (!s) {
-		ret = fill_memory_fault(vm, exit, acc->gpa, !(acc->gpa & GM_GUEST_SHARED_BIT));
-		goto out;
+	for (;;) {
+		if (!s || private != attr_private(s, acc->gpa)) {
+			fill_memory_fault(exit, acc->gpa,
+					  s ? private : !(acc->gpa & GM_GUEST_SHARED_BIT));
+			gm_stat_add(&vm->stats.memory_fault_exits, 1);
+			ret = 1;
+			break;
+		}
+		ret = private ? fault_private(vm, vcpu, s, acc, false)
+			      : fault_shared(vm, vcpu, s, acc, false);
+		if (ret != -EAGAIN)
+			break;
 	}
-	pthread_mutex_lock(&vm->mmu_lock);
-	attr_private = s->private_attr && s->private_attr[slot_page(s, acc->gpa)];
-	pthread_mutex_unlock(&vm->mmu_lock);
-	if (private != attr_private) {
-		ret = fill_memory_fault(vm, exit, acc->gpa, private);
-		goto out;
-	}
-	ret = private ? fault_private(vm, vcpu, s, acc) : fault_shared(vm, vcpu, s, acc);
-out:
 	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }
 
-int gm_vm_peek_page(struct gm_vm *vm, uint64_t gpa, void *buf)
+/* ---- faults on the windows, from the userfaultfd thread ---- */
+
+/* The registered slot whose window holds @hva; *@private: which window. */
+static struct gm_slot *slot_for_hva(struct gm_vm *vm, uint8_t *hva, bool *private)
 {
-	uint64_t page_gpa = gm_canonical_gpa(gpa) & ~GM_PAGE_MASK;
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		struct gm_slot *s = &vm->slots[i];
+
+		if (!s->used || !s->uffd_registered)
+			continue;
+		if (hva >= s->private_win && hva < s->private_win + s->desc.size) {
+			*private = true;
+			return s;
+		}
+		if (hva >= s->shared_win && hva < s->shared_win + s->desc.size) {
+			*private = false;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static struct gm_vcpu *vcpu_of_tid(struct gm_vm *vm, pid_t tid)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (atomic_load(&vm->vcpus[i].tid) == tid)
+			return &vm->vcpus[i];
+	return NULL;
+}
+
+int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
+{
+	struct gm_access acc = { .len = 1 };
+	struct gm_vcpu *vcpu;
 	struct gm_slot *s;
-	gm_pfn_t pfn = GM_PFN_NONE;
-	bool private, mapped;
-	uint64_t page;
+	struct gm_exit exit;
+	bool private, force;
 	int ret;
 
 	pthread_rwlock_rdlock(&vm->slots_lock);
-	s = slot_for_access(vm, gpa, &private);
+	s = slot_for_hva(vm, hva, &private);
 	if (!s) {
 		ret = -EFAULT;
 		goto out;
 	}
-	page = (page_gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
-	pthread_mutex_lock(&vm->mmu_lock);
-	if (private)
-		pfn = s->s2_pfn[page];
-	mapped = private ? pfn != GM_PFN_NONE : !(s->private_attr && s->private_attr[page]);
-	pthread_mutex_unlock(&vm->mmu_lock);
-	if (!mapped) {
-		ret = -ENOENT;
-		goto out;
+	vcpu = vcpu_of_tid(vm, tid);
+	acc.gpa = s->desc.gpa + (uint64_t)(hva - (private ? s->private_win : s->shared_win));
+	if (!private)
+		acc.gpa |= GM_GUEST_SHARED_BIT;
+	for (;;) {
+		force = private != attr_private(s, acc.gpa);
+		if (force) {
+			fill_memory_fault(&exit, acc.gpa, private);
+			if (vm->engine->mismatch && vm->engine->mismatch(vm, tid, &exit)) {
+				gm_stat_add(&vm->stats.memory_fault_exits, 1);
+				ret = 1;
+				break;
+			}
+		}
+		ret = private ? fault_private(vm, vcpu, s, &acc, force)
+			      : fault_shared(vm, vcpu, s, &acc, force);
+		if (ret != -EAGAIN)
+			break;
 	}
-	/* Copies, through the files: a page freed meanwhile reads zero, never faults. */
-	if (private)
-		ret = gm_pmem_read(pfn, 0, buf, GM_PAGE_SIZE) ? -ENOENT : 0;
-	else
-		ret = gm_pread(s->desc.shared_file, buf, GM_PAGE_SIZE,
-			       (off_t)(s->desc.shared_offset + (page << GM_PAGE_SHIFT))) < 0 ? -EFAULT : 0;
 out:
 	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
@@ -294,7 +359,7 @@ out:
 
 /* ---- invalidation ---- */
 
-/* Widen [*first, *end) to whole huge mappings it cuts.  Under mmu_lock. */
+/* Widen [*first, *end) to whole huge let-ins it cuts.  Under mmu_lock. */
 static void widen_to_mappings(const struct gm_slot *s, uint64_t *first, uint64_t *end)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -311,25 +376,6 @@ static void widen_to_mappings(const struct gm_slot *s, uint64_t *first, uint64_t
 	}
 }
 
-static void begin_invalidate(struct gm_vm *vm, uint64_t start, uint64_t end)
-{
-	if (!vm->invalidate_in_progress++) {
-		vm->inval_start = start;
-		vm->inval_end = end;
-	} else {
-		vm->inval_start = start < vm->inval_start ? start : vm->inval_start;
-		vm->inval_end = end > vm->inval_end ? end : vm->inval_end;
-	}
-	vm->mmu_seq++;
-}
-
-static void end_invalidate(struct gm_vm *vm)
-{
-	pthread_mutex_lock(&vm->mmu_lock);
-	vm->invalidate_in_progress--;
-	pthread_mutex_unlock(&vm->mmu_lock);
-}
-
 static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 {
 	uint64_t cleared = 0;
@@ -342,32 +388,31 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 	return cleared;
 }
 
-void gm_vm_zap_range(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
-		     bool private_side)
+/*
+ * Pages [first, end) of @s lose their frames: faults in flight over them
+ * must retry, and the record forgets them.  The store punches them from
+ * the window after we return.
+ */
+static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
+				  uint64_t end)
 {
-	uint64_t first = slot_page(s, gpa), end = first + (size >> GM_PAGE_SHIFT);
-	uint64_t bit = private_side ? 0 : ((s->desc.flags & GM_SLOT_PRIVATE) ? GM_GUEST_SHARED_BIT : 0);
-	uint64_t start_gpa;
+	uint64_t start_gpa, end_gpa;
 
 	pthread_mutex_lock(&vm->mmu_lock);
-	if (private_side)
-		widen_to_mappings(s, &first, &end);
+	widen_to_mappings(s, &first, &end);
 	start_gpa = s->desc.gpa + (first << GM_PAGE_SHIFT);
-	size = (end - first) << GM_PAGE_SHIFT;
-	begin_invalidate(vm, start_gpa, start_gpa + size);
-	if (private_side)
-		atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
+	end_gpa = s->desc.gpa + (end << GM_PAGE_SHIFT);
+	if (!vm->invalidate_in_progress++) {
+		vm->inval_start = start_gpa;
+		vm->inval_end = end_gpa;
+	} else {
+		vm->inval_start = start_gpa < vm->inval_start ? start_gpa : vm->inval_start;
+		vm->inval_end = end_gpa > vm->inval_end ? end_gpa : vm->inval_end;
+	}
+	vm->mmu_seq++;
+	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
+	vm->invalidate_in_progress--;
 	pthread_mutex_unlock(&vm->mmu_lock);
-
-	/* Engine mappings first: they point into the window. */
-	if (vm->engine->zap)
-		vm->engine->zap(vm, start_gpa | bit, size);
-	if (private_side)
-		mmap(s->private_win + (first << GM_PAGE_SHIFT), size, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	else
-		mprotect(s->shared_win + (first << GM_PAGE_SHIFT), size, PROT_NONE);
-	end_invalidate(vm);
 }
 
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end)
@@ -385,13 +430,17 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 		o = s->desc.private_offset >> GM_PAGE_SHIFT;
 		lo = start > o ? start : o;
 		hi = end < o + s->nr_pages ? end : o + s->nr_pages;
-		if (lo >= hi)
-			continue;
-		gm_vm_zap_range(vm, s, s->desc.gpa + ((lo - o) << GM_PAGE_SHIFT),
-				(hi - lo) << GM_PAGE_SHIFT, true);
+		if (lo < hi)
+			invalidate_slot_range(vm, s, lo - o, hi - o);
 	}
 	pthread_mutex_unlock(&vm->bind_lock);
 	gm_stat_add(&vm->stats.invalidations, 1);
+}
+
+void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s)
+{
+	if (s->s2_pfn)
+		atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, 0, s->nr_pages));
 }
 
 int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level *level)
@@ -399,6 +448,8 @@ int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level
 	struct gm_slot *s;
 	int ret = -ENOENT;
 
+	if (!vm || !pfn || !level)
+		return -EFAULT;
 	pthread_rwlock_rdlock(&vm->slots_lock);
 	s = gm_vm_find_slot(vm, gpa);
 	if (s && s->s2_pfn) {
@@ -415,21 +466,20 @@ int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level
 }
 
 /*
- * Every stage-2 entry names a live frame that its file's page at that index
- * owns (frame metadata, pmem).  Under mmu_lock: a frame is freed only after
- * the invalidation that clears its entries, which needs that lock.
+ * Every page the record says was let in is still held by the file (it is
+ * in the page cache behind the window: mincore).  Under mmu_lock: a page is
+ * punched only after the invalidation that clears its record, which needs
+ * that lock.
  */
 static int check_slot_stage2(const struct gm_slot *s)
 {
-	uint32_t id = gm_file_id(s->desc.private_file), fid, index;
+	unsigned char resident;
 
 	for (uint64_t i = 0; i < s->nr_pages; i++) {
-		gm_pfn_t pfn = s->s2_pfn[i];
-
-		if (pfn == GM_PFN_NONE)
+		if (s->s2_pfn[i] == GM_PFN_NONE)
 			continue;
-		if (gm_frame_owner(pfn, &fid, &index) || fid != id ||
-		    index != (s->desc.private_offset >> GM_PAGE_SHIFT) + i)
+		if (mincore(s->private_win + (i << GM_PAGE_SHIFT), GM_PAGE_SIZE, &resident) ||
+		    !(resident & 1))
 			return -EUCLEAN;
 	}
 	return 0;
@@ -439,6 +489,8 @@ int gm_vm_check_stage2(struct gm_vm *vm)
 {
 	int ret = 0;
 
+	if (!vm)
+		return -EFAULT;
 	pthread_rwlock_rdlock(&vm->slots_lock);
 	pthread_mutex_lock(&vm->mmu_lock);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)

@@ -102,7 +102,8 @@ static bool private_file_in_use(struct gm_vm *vm, struct gm_file *file, unsigned
 	return false;
 }
 
-static int map_windows(struct gm_slot *s)
+/* The private window: the provider's one mapping of the file range. */
+static int map_private_window(struct gm_slot *s)
 {
 	const struct gm_memslot *m = &s->desc;
 	size_t len = m->size + 2 * GM_WINDOW_ALIGN;
@@ -110,25 +111,16 @@ static int map_windows(struct gm_slot *s)
 	void *p;
 	int ret;
 
-	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      (off_t)m->shared_offset, &p);
-	if (ret)
-		return ret;
-	s->shared_win = p;
-	if (!(m->flags & GM_SLOT_PRIVATE))
-		return 0;
 	/* Keep window offsets congruent with guest addresses modulo 1 GiB. */
 	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		gm_munmap(m->shared_file, s->shared_win, m->size);
-		return ret;
-	}
+	if (p == MAP_FAILED)
+		return -errno;
 	base = ((uintptr_t)p + GM_WINDOW_ALIGN - 1) & ~(uintptr_t)(GM_WINDOW_ALIGN - 1);
 	s->private_reservation = p;
 	s->private_reservation_len = len;
 	s->private_win = (uint8_t *)base + (m->gpa & (GM_WINDOW_ALIGN - 1));
-	return 0;
+	ret = s->mem_ops->map_range(m->private_file, m->private_offset, m->size, s->private_win);
+	return ret;
 }
 
 static void unmap_windows(struct gm_slot *s)
@@ -142,8 +134,31 @@ static void unmap_windows(struct gm_slot *s)
 	s->private_reservation = NULL;
 }
 
-static void slot_free_state(struct gm_slot *s)
+/* Each window mapped once; a private slot's both watched by userfaultfd. */
+static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 {
+	const struct gm_memslot *m = &s->desc;
+	void *p;
+	int ret;
+
+	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      (off_t)m->shared_offset, &p);
+	if (ret)
+		return ret;
+	s->shared_win = p;
+	if (!(m->flags & GM_SLOT_PRIVATE))
+		return 0;
+	ret = map_private_window(s);
+	if (!ret)
+		ret = gm_vm_uffd_register(vm, s);
+	if (ret)
+		unmap_windows(s);
+	return ret;
+}
+
+static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
+{
+	gm_vm_uffd_unregister(vm, s);
 	unmap_windows(s);
 	free(s->private_attr);
 	free(s->s2_pfn);
@@ -153,56 +168,68 @@ static void slot_free_state(struct gm_slot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int slot_alloc_state(struct gm_slot *s, const struct gm_memslot *m)
+static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm_memslot *m,
+			    const struct gm_mem_ops *ops)
 {
+	int ret;
+
 	s->desc = *m;
 	s->nr_pages = m->size >> GM_PAGE_SHIFT;
+	s->mem_ops = ops;
 	gm_file_get(m->shared_file);
 	if (m->private_file)
 		gm_file_get(m->private_file);
 	if (m->flags & GM_SLOT_PRIVATE) {
-		s->private_attr = calloc(s->nr_pages, 1);
+		s->private_attr = calloc(s->nr_pages, sizeof(*s->private_attr));
 		s->s2_pfn = malloc(s->nr_pages * sizeof(*s->s2_pfn));
 		s->s2_level = calloc(s->nr_pages, 1);
-		if (!s->private_attr || !s->s2_pfn || !s->s2_level)
+		if (!s->private_attr || !s->s2_pfn || !s->s2_level) {
+			ret = -ENOMEM;
 			goto err;
+		}
 		for (uint64_t i = 0; i < s->nr_pages; i++)
 			s->s2_pfn[i] = GM_PFN_NONE;
 	}
-	if (map_windows(s))
+	ret = map_windows(vm, s);
+	if (ret)
 		goto err;
 	return 0;
 err:
-	slot_free_state(s);
-	return -ENOMEM;
+	slot_free_state(vm, s);
+	return ret;
 }
 
+/*
+ * Delete slot @id.  Caller holds memslot_lock.  The engine lets go of the
+ * windows with no vm lock held: it waits for vCPUs, and a vCPU may be
+ * waiting on a window fault that the fault thread serves under slots_lock.
+ */
 static int slot_delete(struct gm_vm *vm, unsigned int id)
 {
 	struct gm_slot *s = &vm->slots[id], old;
-	bool last_use;
+	bool last_use, used;
 
-	pthread_rwlock_wrlock(&vm->slots_lock);
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	used = s->used;
+	pthread_rwlock_unlock(&vm->slots_lock);
 	/* As KVM_SET_USER_MEMORY_REGION: deleting a slot that is not there is an error. */
-	if (!s->used) {
-		pthread_rwlock_unlock(&vm->slots_lock);
+	if (!used)
 		return -EINVAL;
-	}
 	vm->engine->slot_del(vm, s, id);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	pthread_mutex_lock(&vm->bind_lock);
 	old = *s;
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_unlock(&vm->bind_lock);
 	last_use = old.desc.private_file && !private_file_in_use(vm, old.desc.private_file, id);
+	gm_vm_uffd_unregister(vm, &old);
 	pthread_rwlock_unlock(&vm->slots_lock);
 
 	/* Unregistering waits for callbacks: never under slots_lock. */
 	if (last_use)
 		gm_unregister_guest(old.desc.private_file, vm);
-	for (uint64_t i = 0; old.s2_pfn && i < old.nr_pages; i++)
-		if (old.s2_pfn[i] != GM_PFN_NONE)
-			atomic_fetch_sub(&vm->stats.frames_mapped, 1);
-	slot_free_state(&old);
+	gm_vm_slot_forget(vm, &old);
+	slot_free_state(vm, &old);
 	return 0;
 }
 
@@ -224,9 +251,27 @@ static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
 	return ret == 0 ? 1 : ret;	/* 1: registered by this call */
 }
 
+/* Publish or withdraw slot @s for faults and invalidations. */
+static void slot_publish(struct gm_vm *vm, struct gm_slot *s, const struct gm_slot *state)
+{
+	pthread_rwlock_wrlock(&vm->slots_lock);
+	pthread_mutex_lock(&vm->bind_lock);
+	if (state)
+		*s = *state;
+	else
+		memset(s, 0, sizeof(*s));
+	pthread_mutex_unlock(&vm->bind_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
+}
+
+/*
+ * Create slot m->slot.  Caller holds memslot_lock.  The slot is filled in
+ * before the engine sees it, and used (reachable by faults) once the
+ * engine has it; the engine runs with no vm lock held (see slot_delete).
+ */
 static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
 {
-	struct gm_slot *s = &vm->slots[m->slot];
+	struct gm_slot *s = &vm->slots[m->slot], state = { 0 };
 	const struct gm_mem_ops *ops = NULL;
 	int registered = 0, ret;
 
@@ -235,47 +280,38 @@ static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
 		if (registered < 0)
 			return registered;
 	}
-	pthread_rwlock_wrlock(&vm->slots_lock);
+	pthread_rwlock_rdlock(&vm->slots_lock);
 	ret = s->used ? -EINVAL : check_collisions(vm, m);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	if (ret)
-		goto err_unlock;
-	ret = slot_alloc_state(s, m);
+		goto err_unregister;
+	ret = slot_alloc_state(vm, &state, m, ops);
 	if (ret)
-		goto err_unlock;
-	s->mem_ops = ops;
+		goto err_unregister;
+	slot_publish(vm, s, &state);
 	ret = vm->engine->slot_add(vm, s, m->slot);
 	if (ret) {
-		slot_free_state(s);
-		goto err_unlock;
+		slot_publish(vm, s, NULL);
+		slot_free_state(vm, &state);
+		goto err_unregister;
 	}
-	pthread_mutex_lock(&vm->bind_lock);
-	s->used = true;
-	pthread_mutex_unlock(&vm->bind_lock);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	state.used = true;
+	slot_publish(vm, s, &state);
 	return 0;
 
-err_unlock:
-	pthread_rwlock_unlock(&vm->slots_lock);
+err_unregister:
 	if (registered == 1)
 		gm_unregister_guest(m->private_file, vm);
 	return ret;
 }
 
-int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
+/* Create, or move an ordinary slot.  Caller holds memslot_lock. */
+static int slot_change(struct gm_vm *vm, const struct gm_memslot *m)
 {
 	struct gm_slot *s;
 	bool was_private;
 	int ret;
 
-	if (!vm || !m)
-		return -EFAULT;
-	if (m->slot >= GM_VM_MAX_SLOTS)
-		return -EINVAL;
-	if (m->size == 0)
-		return slot_delete(vm, m->slot);
-	ret = check_new_slot(m);
-	if (ret)
-		return ret;
 	s = &vm->slots[m->slot];
 	pthread_rwlock_rdlock(&vm->slots_lock);
 	was_private = s->used && (s->desc.flags & GM_SLOT_PRIVATE);
@@ -295,9 +331,31 @@ int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
 	return slot_create(vm, m);
 }
 
+int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
+{
+	int ret;
+
+	if (!vm || !m)
+		return -EFAULT;
+	if (m->slot >= GM_VM_MAX_SLOTS)
+		return -EINVAL;
+	if (m->size)
+		ret = check_new_slot(m);
+	else
+		ret = 0;
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&vm->memslot_lock);
+	ret = m->size ? slot_change(vm, m) : slot_delete(vm, m->slot);
+	pthread_mutex_unlock(&vm->memslot_lock);
+	return ret;
+}
+
 void gm_vm_slots_release(struct gm_vm *vm)
 {
+	pthread_mutex_lock(&vm->memslot_lock);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
 		if (vm->slots[i].used)
 			slot_delete(vm, i);
+	pthread_mutex_unlock(&vm->memslot_lock);
 }

@@ -44,7 +44,7 @@ static bool wants_prefault(struct gm_vm *vm, uint64_t gpa)
 	if (s && s->s2_pfn && gpa + GM_2M <= s->desc.gpa + s->desc.size) {
 		page = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
 		pthread_mutex_lock(&vm->mmu_lock);
-		want = s->private_attr[page] && s->s2_pfn[page] == GM_PFN_NONE;
+		want = gm_slot_page_private(s, page) && s->s2_pfn[page] == GM_PFN_NONE;
 		pthread_mutex_unlock(&vm->mmu_lock);
 	}
 	pthread_rwlock_unlock(&vm->slots_lock);

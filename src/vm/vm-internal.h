@@ -2,12 +2,22 @@
 /*
  * Private to the vm layer and its engines.
  *
+ * Memory reaches a guest through one host window per side of a memslot,
+ * mapped once: the shared file's own mapping, and for private-capable
+ * slots the private file's backing as its provider maps it.  Both windows
+ * of a private-capable slot are registered with userfaultfd (uffd.c), so a
+ * page shows in a window only when the fault path lets it in, after asking
+ * the provider (UFFDIO_CONTINUE); pages leave when the store punches them.
+ *
  * Lock order (outermost first):
+ *   vm->memslot_lock (one memslot change at a time; engines add and drop
+ *                   windows under it alone, since they wait for vCPUs)
+ *   vm->convert_lock (one conversion at a time)
  *   vm->slots_lock (rwlock: memslot changes write it; faults, conversions
  *                   and checks read it)
  *   file->lock     (store; held by the store around invalidate callbacks)
  *   vm->bind_lock  (which slots the invalidate callback may see)
- *   vm->mmu_lock   (attributes, the stage-2 map, the invalidation sequence)
+ *   vm->mmu_lock   (attributes, the stage-2 record, the invalidation sequence)
  *   engine locks   (emu: each vCPU's uc_lock)
  * The invalidate callback runs under file->lock, so it takes bind_lock and
  * never slots_lock.  The fault path calls get_lock_pfn() holding slots_lock
@@ -20,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <guestmem/guest-abi.h>
 #include <guestmem/vm.h>
@@ -40,19 +51,23 @@ struct gm_slot {
 	uint64_t nr_pages;
 
 	/*
-	 * Host windows: the shared file's own mapping (pages whose attribute
-	 * is private are PROT_NONE in it), and for private slots a reserved
-	 * range into which private frames are mapped on demand.
+	 * Host windows, each one mapping: the shared file's, and for private
+	 * slots the private file's backing, placed inside a reservation that
+	 * keeps it congruent with guest addresses modulo 1 GiB.
 	 */
 	uint8_t *shared_win;
 	uint8_t *private_win;
 	void *private_reservation;	/* what to munmap: aligned window inside */
 	size_t private_reservation_len;
+	bool uffd_registered;
 
-	/* Private slots: under vm->mmu_lock. */
-	uint8_t *private_attr;		/* per page: 1 = private */
-	gm_pfn_t *s2_pfn;		/* per page: GM_PFN_NONE when not mapped */
-	uint8_t *s2_level;		/* per page: gm_level of its mapping */
+	/*
+	 * Private slots.  Attributes change under vm->mmu_lock and are read
+	 * without it by engines that check accesses (relaxed atomics).
+	 */
+	_Atomic uint8_t *private_attr;	/* per page: 1 = private */
+	gm_pfn_t *s2_pfn;		/* per page, under mmu_lock: GM_PFN_NONE when not let in */
+	uint8_t *s2_level;		/* per page: gm_level it was let in at */
 	const struct gm_mem_ops *mem_ops;
 };
 
@@ -69,20 +84,20 @@ struct gm_engine_ops {
 	/* Run until the guest exits or the run must stop; fill vcpu->exit. */
 	int (*vcpu_run)(struct gm_vcpu *vcpu);
 	/*
-	 * Make [gpa, gpa + size) (plain or with the shared bit) reachable at
-	 * host address @hva for @vcpu, the vCPU faulting now.  Called under
-	 * mmu_lock by the fault path; not called for population ahead of the
-	 * guest (no vCPU), which fills only the window.  NULL when the engine needs
-	 * nothing beyond the window (kvm).
+	 * Attributes changed: return once no vCPU is inside an access that
+	 * checked the old ones (emu: every vCPU is between instructions or in
+	 * a hook).  Called with no vm lock held.  May be NULL.
 	 */
-	int (*map)(struct gm_vm *vm, struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size,
-		   void *hva);
+	void (*sync)(struct gm_vm *vm);
 	/*
-	 * Forget every engine mapping overlapping [gpa, gpa + size) on every
-	 * vCPU; on return no vCPU can reach those host pages.  Called with no
-	 * vm lock held.  NULL when zapping the window is enough (kvm).
+	 * A vCPU (host thread @tid) touched a window page whose attribute does
+	 * not match the access; @exit is the memory-fault exit it stands for.
+	 * Return 0 to have the access resolved all the same (emu: the vCPU's
+	 * own check has stopped it or the access predates a conversion that
+	 * is waiting in sync), or 1 once the engine has taken the vCPU out of
+	 * the access to report @exit (kvm).  Called on the fault thread.
 	 */
-	void (*zap)(struct gm_vm *vm, uint64_t gpa, uint64_t size);
+	int (*mismatch)(struct gm_vm *vm, pid_t tid, const struct gm_exit *exit);
 	/* vm->stop was set: get every vCPU out of guest code soon.  May be NULL. */
 	void (*stop)(struct gm_vm *vm);
 };
@@ -92,6 +107,7 @@ struct gm_vcpu {
 	unsigned int index;
 	pthread_t thread;		/* for the thread that runs gm_vm_run() */
 	pthread_t self;			/* for others: valid once started is set */
+	_Atomic pid_t tid;		/* the host thread's id once started, for faults */
 	_Atomic bool started;
 	struct gm_exit exit;
 	void *engine;			/* engine's own vCPU state */
@@ -107,6 +123,9 @@ struct gm_vm {
 	struct gm_slot slots[GM_VM_MAX_SLOTS];	/* a slot's .used flips under bind_lock too */
 	pthread_mutex_t bind_lock;
 
+	pthread_mutex_t memslot_lock;
+	pthread_mutex_t convert_lock;
+
 	pthread_mutex_t mmu_lock;
 	uint64_t mmu_seq;		/* bumped by every invalidation */
 	unsigned int invalidate_in_progress;
@@ -119,6 +138,12 @@ struct gm_vm {
 	uint64_t prefault_next;		/* gpa to populate from; 0: nothing asked */
 	bool prefault_running;
 	bool prefault_stop;
+
+	/* Faults on the windows (uffd.c). */
+	int uffd;			/* -1 until the first private slot */
+	int uffd_wake;			/* eventfd that stops the fault thread */
+	pthread_t uffd_thread;
+	bool uffd_running;
 
 	struct gm_vcpu *vcpus;
 	unsigned int nr_vcpus;
@@ -167,18 +192,35 @@ struct gm_access {
  */
 int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
 		       struct gm_exit *exit);
-/*
- * A copy of the page that a guest access at @gpa (either alias) would reach
- * now, in @buf (4 KiB), without touching the host window.  Return: 0, or
- * -ENOENT (nothing mapped there: the access would fault), -EFAULT (no slot).
- */
-int gm_vm_peek_page(struct gm_vm *vm, uint64_t gpa, void *buf);
 /* The provider's invalidate callback (owner = the vm). */
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end);
 extern const struct gm_guest_ops gm_vm_guest_ops;
-/* Drop the mappings of [gpa, gpa + size) in one slot.  No vm lock held. */
-void gm_vm_zap_range(struct gm_vm *vm, struct gm_slot *slot, uint64_t gpa, uint64_t size,
-		     bool private_side);
+/*
+ * A fault on a window (uffd.c calls it): host address @hva, by host thread
+ * @tid.  Lets the page in, or hands a mismatch to the engine.  Return: 0
+ * (let in), 1 (the engine took the vCPU out of the access: wake it so that
+ * it notices), or a negative errno (nothing let in).
+ */
+int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid);
+/* Fill @exit for an access of kind @private at @gpa that its page's attribute forbids. */
+void gm_vm_mismatch_exit(struct gm_vm *vm, uint64_t gpa, bool private, struct gm_exit *exit);
+/* Forget the stage-2 record of a whole slot (it is going away). */
+void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s);
+
+/*
+ * uffd.c: userfaultfd over the windows of private-capable slots.  Register
+ * creates the descriptor and its fault thread on first use.
+ */
+int gm_vm_uffd_register(struct gm_vm *vm, struct gm_slot *s);
+void gm_vm_uffd_unregister(struct gm_vm *vm, struct gm_slot *s);
+void gm_vm_uffd_release(struct gm_vm *vm);
+/*
+ * Let [hva, hva + len) of a registered window in: map the pages its file
+ * holds there (UFFDIO_CONTINUE, in units of @page_size), waking whoever
+ * waits on them; pages already in stay.  Return: 0, -ENOENT (a page is not
+ * in the file: it was punched meanwhile), or another negative errno.
+ */
+int gm_vm_uffd_let_in(struct gm_vm *vm, uint8_t *hva, uint64_t len, uint64_t page_size);
 
 /* prefault.c: populate private memory ahead of the guest on another thread. */
 void gm_vm_prefault_init(struct gm_vm *vm);
@@ -198,6 +240,12 @@ int gm_vm_memory_fault(struct gm_vcpu *vcpu, const struct gm_exit *exit);
 
 /* boot.c: the x86-64 long-mode state both engines start from. */
 uint64_t gm_boot_cr3(void);
+
+/* Is page @page of private-capable slot @s private now?  Any thread. */
+static inline bool gm_slot_page_private(const struct gm_slot *s, uint64_t page)
+{
+	return atomic_load_explicit(&s->private_attr[page], memory_order_relaxed);
+}
 
 static inline uint64_t gm_canonical_gpa(uint64_t gpa)
 {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvm/caps.h"
 #include "vm/vm-internal.h"
@@ -86,12 +87,17 @@ int gm_vm_create(enum gm_engine_kind kind, struct gm_vm **vmp)
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
 	pthread_rwlock_init(&vm->slots_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&vm->memslot_lock, NULL);
+	pthread_mutex_init(&vm->convert_lock, NULL);
 	pthread_mutex_init(&vm->mmu_lock, NULL);
 	pthread_mutex_init(&vm->bind_lock, NULL);
+	vm->uffd = -1;
 	gm_vm_prefault_init(vm);
 	ret = vm->engine->vm_init(vm);
 	if (ret) {
 		pthread_rwlock_destroy(&vm->slots_lock);
+		pthread_mutex_destroy(&vm->memslot_lock);
+	pthread_mutex_destroy(&vm->convert_lock);
 		pthread_mutex_destroy(&vm->mmu_lock);
 		pthread_mutex_destroy(&vm->bind_lock);
 		free(vm);
@@ -107,11 +113,14 @@ void gm_vm_destroy(struct gm_vm *vm)
 		return;
 	/* Slots first: dropping them unmaps from the vCPUs' engines. */
 	gm_vm_slots_release(vm);
+	gm_vm_uffd_release(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vm->engine->vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->engine->vm_destroy(vm);
 	pthread_rwlock_destroy(&vm->slots_lock);
+	pthread_mutex_destroy(&vm->memslot_lock);
+	pthread_mutex_destroy(&vm->convert_lock);
 	pthread_mutex_destroy(&vm->mmu_lock);
 	pthread_mutex_destroy(&vm->bind_lock);
 	pthread_mutex_destroy(&vm->prefault_lock);
@@ -131,6 +140,7 @@ static void *vcpu_thread(void *arg)
 	int ret;
 
 	vcpu->self = pthread_self();
+	atomic_store(&vcpu->tid, gettid());
 	atomic_store_explicit(&vcpu->started, true, memory_order_release);
 	memset(&vcpu->exit, 0, sizeof(vcpu->exit));
 	ret = vm->engine->vcpu_run(vcpu);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to pmem: the layout of a backing and the table of backing ids. */
+#ifndef GM_PMEM_BACKING_H
+#define GM_PMEM_BACKING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <urcu-bp.h>
+
+#include "pmem/pmem.h"
+
+/* A leaf holds the state words of 512 folios (one aligned 2 MiB of 4 KiB pages). */
+#define GM_LEAF_SHIFT	9
+#define GM_LEAF_UNITS	(1U << GM_LEAF_SHIFT)
+
+struct gm_leaf {
+	struct rcu_head rcu;			/* first: freed with free() */
+	_Atomic uint32_t nr_present;		/* changed under the owner's lock */
+	_Atomic uint32_t state[GM_LEAF_UNITS];	/* see ST_* in backing.c */
+};
+
+struct gm_dir {
+	struct rcu_head rcu;			/* first */
+	uint64_t nr_leaves;
+	struct gm_leaf *_Atomic leaves[];
+};
+
+struct gm_backing {
+	struct rcu_head rcu;			/* first */
+	uint32_t id;
+	unsigned int order;			/* folio order: 0, 9 or 18 */
+	_Atomic int fd;				/* -1 until first use */
+	struct gm_dir *_Atomic dir;		/* RCU; replaced when it grows */
+};
+
+/*
+ * ids.c: the process-wide table from a pfn's id bits to its backing, so that
+ * put_unlock_pfn() needs nothing but the pfn.  Ids are reused after free.
+ */
+int gm_pmem_id_alloc(struct gm_backing *b);
+void gm_pmem_id_free(uint32_t id);
+/* The backing with @id, or NULL.  Under rcu_read_lock(). */
+struct gm_backing *gm_pmem_id_lookup(uint32_t id);
+
+#endif
