@@ -33,6 +33,13 @@ void gm_cli_error(const char *cmd, const char *fmt, ...)
  */
 int gm_cli_bad_option(const char *cmd, char **argv);
 
+/*
+ * Report an option of @cmd given without its value as one line on stderr.
+ * Call right after getopt_long() returned ':' (':' leads the optstring).
+ * Return: GM_EXIT_USAGE.
+ */
+int gm_cli_missing_value(const char *cmd, char **argv);
+
 int gm_cmd_info(int argc, char **argv);
 void gm_cmd_info_usage(FILE *out);
 int gm_cmd_run(int argc, char **argv);

@@ -3,11 +3,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <guestmem/guest-abi.h>
+
 #include "cli/cli.h"
+#include "cli/guest-elf.h"
 #include "cli/runner.h"
 #include "guest-images.h"
 
@@ -18,6 +22,10 @@ struct run_opts {
 	bool json;
 	bool bar;
 	int last_percent;
+	bool workload_given;
+	const char *guest;		/* --guest FILE */
+	char **guest_argv;		/* --guest-arg values, in order */
+	unsigned int guest_argc;
 };
 
 void gm_cmd_run_usage(FILE *out)
@@ -31,6 +39,9 @@ void gm_cmd_run_usage(FILE *out)
 	      "  --mem SIZE              guest RAM, a multiple of 2M (default 32M)\n"
 	      "  --vcpus N               vCPUs, one host thread each (default 1)\n"
 	      "  --workload NAME         guest program (default memtest)\n"
+	      "  --guest FILE            run FILE, a static x86-64 ELF built with the guest kit\n"
+	      "                          (README.md, \"Your own guest\"), instead of a workload\n"
+	      "  --guest-arg VALUE       pass VALUE to the --guest program (repeatable)\n"
 	      "  --private               RAM starts private (guest-only)\n"
 	      "  --convert-on-fault      a private/shared mismatch converts the page and\n"
 	      "                          resumes (default: the guest stops with the fault);\n"
@@ -65,6 +76,35 @@ static void on_progress(void *opaque, uint64_t done, uint64_t total)
 		percent);
 }
 
+/* A decimal count that fits an unsigned int: no sign, no base prefix, no wrap. */
+static int parse_count(const char *text, unsigned int *count)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end || v > UINT_MAX)
+		return -EINVAL;
+	*count = (unsigned int)v;
+	return 0;
+}
+
+static int check_guest_options(const struct run_opts *o)
+{
+	if (o->guest && o->workload_given) {
+		gm_cli_error(CMD, "--guest and --workload exclude each other");
+		return GM_EXIT_USAGE;
+	}
+	if (o->guest_argc && !o->guest) {
+		gm_cli_error(CMD, "--guest-arg needs --guest");
+		return GM_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -73,6 +113,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "vcpus", required_argument, NULL, 'v' },
 		{ "workload", required_argument, NULL, 'w' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "guest-arg", required_argument, NULL, 'a' },
 		{ "private", no_argument, NULL, 'p' },
 		{ "convert-on-fault", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
@@ -80,7 +122,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ 0 },
 	};
 	int c, idx = 0;
-	char *end;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
@@ -101,12 +142,19 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				goto bad_value;
 			break;
 		case 'v':
-			o->cfg.vcpus = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
+			if (parse_count(optarg, &o->cfg.vcpus))
 				goto bad_value;
 			break;
 		case 'w':
 			o->cfg.workload = optarg;
+			o->workload_given = true;
+			break;
+		case 'g':
+			o->guest = optarg;
+			break;
+		case 'a':
+			/* argc bounds the number of values: the array was sized for it. */
+			o->guest_argv[o->guest_argc++] = optarg;
 			break;
 		case 'p':
 			o->cfg.private = true;
@@ -120,6 +168,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'h':
 			gm_cmd_run_usage(stdout);
 			return 1;
+		case ':':
+			return gm_cli_missing_value(CMD, argv);
 		default:
 			return gm_cli_bad_option(CMD, argv);
 		}
@@ -128,12 +178,20 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
 		return GM_EXIT_USAGE;
 	}
-	return 0;
+	return check_guest_options(o);
 
 bad_value:
 	gm_cli_error(CMD, "bad value '%s' for --%s", optarg, longopts[idx].name);
 	return GM_EXIT_USAGE;
 }
+
+/* The reports a guest can make (GM_REPORT_*), by key. */
+static const char *const report_names[] = {
+	[GM_REPORT_MISMATCHES] = "mismatches", [GM_REPORT_NONZERO] = "nonzero",
+	[GM_REPORT_CHECKS] = "checks", [GM_REPORT_VALUE] = "value",
+};
+
+#define NR_REPORTS	(sizeof(report_names) / sizeof(report_names[0]))
 
 static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 {
@@ -141,9 +199,10 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 
 	printf("engine          %s\n", r->engine);
 	printf("store           %s\n", store_names[o->cfg.store]);
-	printf("memory          %" PRIu64 " MiB, %u vCPU%s, %s, workload %s\n",
+	printf("memory          %" PRIu64 " MiB, %u vCPU%s, %s, %s %s\n",
 	       o->cfg.mem >> 20, o->cfg.vcpus, o->cfg.vcpus > 1 ? "s" : "",
-	       o->cfg.private ? "private" : "shared", o->cfg.workload);
+	       o->cfg.private ? "private" : "shared", o->guest ? "guest" : "workload",
+	       o->cfg.workload);
 	printf("faults          4K %" PRIu64 ", 2M %" PRIu64 ", 1G %" PRIu64 "\n",
 	       s->faults[1], s->faults[2], s->faults[3]);
 	printf("retries         %" PRIu64 "\n", s->retries);
@@ -153,9 +212,32 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	printf("mmio completed  %" PRIu64 "\n", s->mmio_completions);
 	printf("populated ahead %" PRIu64 " x 2 MiB\n", s->prefaults);
 	printf("frames in use   peak %" PRId64 ", end %" PRId64 "\n", r->frames_peak, r->frames_end);
+	printf("reports        ");
+	for (size_t k = 1; k < NR_REPORTS; k++)
+		printf(" %s %" PRIu64 "%s", report_names[k], s->report[k],
+		       k + 1 < NR_REPORTS ? "," : "\n");
+	if (r->exited)
+		printf("exit status     %" PRId64 "\n", r->exit_status);
+	else
+		printf("exit status     none (a vCPU did not exit by itself)\n");
 	printf("time            %.3f s\n", r->seconds);
 	printf("result          %s%s%s\n", r->pass ? "pass" : "fail", r->pass ? "" : ": ",
 	       r->pass ? "" : r->message);
+}
+
+/* @text as a JSON string: a --guest path may hold any byte but NUL. */
+static void print_json_string(const char *text)
+{
+	putchar('"');
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('"');
 }
 
 static void print_json(const struct run_opts *o, const struct gm_run_result *r)
@@ -163,23 +245,77 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	const struct gm_vm_stats *s = &r->stats;
 
 	printf("{\"engine\": \"%s\", \"store\": \"%s\", \"mem\": %" PRIu64 ", \"vcpus\": %u, "
-	       "\"workload\": \"%s\", \"private\": %s, ",
-	       r->engine, store_names[o->cfg.store],
-	       o->cfg.mem, o->cfg.vcpus, o->cfg.workload, o->cfg.private ? "true" : "false");
+	       "\"workload\": ", r->engine, store_names[o->cfg.store], o->cfg.mem, o->cfg.vcpus);
+	print_json_string(o->cfg.workload);
+	printf(", \"guest\": %s, \"private\": %s, ", o->guest ? "true" : "false",
+	       o->cfg.private ? "true" : "false");
 	printf("\"faults\": {\"4k\": %" PRIu64 ", \"2m\": %" PRIu64 ", \"1g\": %" PRIu64 "}, "
 	       "\"retries\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"conversions\": %"
 	       PRIu64 ", \"mmio_completions\": %" PRIu64 ", \"prefaults\": %" PRIu64 ", "
 	       "\"memory_fault_exits\": %" PRIu64 ", ",
 	       s->faults[1], s->faults[2], s->faults[3], s->retries, s->invalidations,
 	       s->conversions, s->mmio_completions, s->prefaults, s->memory_fault_exits);
-	printf("\"frames_in_use_peak\": %" PRId64 ", \"frames_in_use_end\": %" PRId64 ", "
-	       "\"seconds\": %.6f, \"result\": \"%s\"", r->frames_peak, r->frames_end, r->seconds,
-	       r->pass ? "pass" : "fail");
+	printf("\"frames_in_use_peak\": %" PRId64 ", \"frames_in_use_end\": %" PRId64 ", ",
+	       r->frames_peak, r->frames_end);
+	printf("\"reports\": {");
+	for (size_t k = 1; k < NR_REPORTS; k++)
+		printf("\"%s\": %" PRIu64 "%s", report_names[k], s->report[k],
+		       k + 1 < NR_REPORTS ? ", " : "}, ");
+	if (r->exited)
+		printf("\"exit_status\": %" PRId64 ", ", r->exit_status);
+	else
+		printf("\"exit_status\": null, ");
+	printf("\"seconds\": %.6f, \"result\": \"%s\"", r->seconds, r->pass ? "pass" : "fail");
 	if (!r->pass) {
-		/* The message is ours: no quotes or control characters in it. */
-		printf(", \"message\": \"%s\"", r->message);
+		/* The message is ours, but may quote a guest's file name. */
+		printf(", \"message\": ");
+		print_json_string(r->message);
 	}
 	printf("}\n");
+}
+
+/* Open --guest's file for the run; one line and GM_EXIT_USAGE when it will not do. */
+static int open_guest(struct run_opts *o, struct gm_guest_elf *elf)
+{
+	char why[512];
+
+	if (gm_guest_elf_open(o->guest, elf, why, sizeof(why))) {
+		gm_cli_error(CMD, "%s", why);
+		return GM_EXIT_USAGE;
+	}
+	elf->argc = o->guest_argc;
+	elf->argv = o->guest_argv;
+	o->cfg.guest = elf;
+	o->cfg.workload = o->guest;
+	return 0;
+}
+
+static int run(struct run_opts *o)
+{
+	struct gm_run_result r;
+	char why[512];
+	int ret;
+
+	if (gm_run_check(&o->cfg, why, sizeof(why))) {
+		gm_cli_error(CMD, "%s", why);
+		return GM_EXIT_USAGE;
+	}
+	o->bar = isatty(STDERR_FILENO) && !o->json;
+	o->cfg.console = o->json ? NULL : stdout;
+	o->cfg.progress = on_progress;
+	o->cfg.opaque = o;
+	ret = gm_run(&o->cfg, &r);
+	if (o->bar)
+		fputs("\r\033[K", stderr);
+	if (ret) {
+		gm_cli_error(CMD, "%s", r.message);
+		return GM_EXIT_FAIL;
+	}
+	if (o->json)
+		print_json(o, &r);
+	else
+		print_text(o, &r);
+	return r.pass ? GM_EXIT_OK : GM_EXIT_FAIL;
 }
 
 int gm_cmd_run(int argc, char **argv)
@@ -189,31 +325,28 @@ int gm_cmd_run(int argc, char **argv)
 			 .vcpus = 1, .workload = "memtest" },
 		.last_percent = -1,
 	};
-	struct gm_run_result r;
-	char why[256];
+	struct gm_guest_elf elf = { 0 };
 	int ret;
 
-	ret = parse_args(argc, argv, &o);
-	if (ret)
-		return ret == 1 ? GM_EXIT_OK : ret;
-	if (gm_run_check(&o.cfg, why, sizeof(why))) {
-		gm_cli_error(CMD, "%s", why);
-		return GM_EXIT_USAGE;
-	}
-	o.bar = isatty(STDERR_FILENO) && !o.json;
-	o.cfg.console = o.json ? NULL : stdout;
-	o.cfg.progress = on_progress;
-	o.cfg.opaque = &o;
-	ret = gm_run(&o.cfg, &r);
-	if (o.bar)
-		fputs("\r\033[K", stderr);
-	if (ret) {
-		gm_cli_error(CMD, "%s", r.message);
+	/* Each --guest-arg takes two words of argv at least: argc bounds them. */
+	o.guest_argv = calloc((size_t)argc + 1, sizeof(*o.guest_argv));
+	if (!o.guest_argv) {
+		gm_cli_error(CMD, "out of memory");
 		return GM_EXIT_FAIL;
 	}
-	if (o.json)
-		print_json(&o, &r);
-	else
-		print_text(&o, &r);
-	return r.pass ? GM_EXIT_OK : GM_EXIT_FAIL;
+	ret = parse_args(argc, argv, &o);
+	if (ret) {
+		ret = ret == 1 ? GM_EXIT_OK : ret;
+		goto out;
+	}
+	if (o.guest) {
+		ret = open_guest(&o, &elf);
+		if (ret)
+			goto out;
+	}
+	ret = run(&o);
+	gm_guest_elf_close(&elf);
+out:
+	free(o.guest_argv);
+	return ret;
 }

@@ -49,6 +49,15 @@ int gm_cli_bad_option(const char *cmd, char **argv)
 	return GM_EXIT_USAGE;
 }
 
+int gm_cli_missing_value(const char *cmd, char **argv)
+{
+	/* The option is the last word getopt_long read: nothing came after it. */
+	const char *word = optind > 0 ? argv[optind - 1] : "?";
+
+	gm_cli_error(cmd, "'%s' needs a value (try 'guestmem %s --help')", word, cmd);
+	return GM_EXIT_USAGE;
+}
+
 static const struct gm_cmd *find_command(const char *name)
 {
 	for (size_t i = 0; i < NR_COMMANDS; i++)

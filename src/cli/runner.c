@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "guest-images.h"
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
+#include "cli/guest-elf.h"
 #include "cli/runner.h"
 
 #define MAX_MEM		(64ULL << 30)
@@ -38,7 +40,8 @@ uint64_t gm_run_parse_size(const char *text)
 	if (!text || *text < '0' || *text > '9')
 		return 0;
 	errno = 0;
-	v = strtoull(text, &end, 0);
+	/* Base 10 always: "010M" is ten MiB, as a person means it, not octal eight. */
+	v = strtoull(text, &end, 10);
 	if (errno)
 		return 0;
 	switch (*end) {
@@ -67,10 +70,15 @@ int gm_run_parse_engine(const char *text, enum gm_engine_kind *engine)
 	return -EINVAL;
 }
 
+/* Whether the run is the built-in workload @name (never for a --guest file). */
+static bool is_builtin(const struct gm_run_config *cfg, const char *name)
+{
+	return !cfg->guest && cfg->workload && !strcmp(cfg->workload, name);
+}
+
 static bool needs_private(const struct gm_run_config *cfg)
 {
-	return cfg->private || !strcmp(cfg->workload, "leakcheck") ||
-	       !strcmp(cfg->workload, "convert");
+	return cfg->private || is_builtin(cfg, "leakcheck") || is_builtin(cfg, "convert");
 }
 
 
@@ -88,7 +96,7 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 				 (uint64_t)(cfg->mem / SZ_2M), gm_hugetlb_free_pages(21));
 			return -ENODEV;
 		}
-		if (!strcmp(cfg->workload, "convert") || (cfg->mem / cfg->vcpus) % SZ_2M) {
+		if (is_builtin(cfg, "convert") || (!cfg->guest && (cfg->mem / cfg->vcpus) % SZ_2M)) {
 			snprintf(why, len, "--store hugetlb converts whole 2 MiB pages only: the "
 				 "convert workload and RAM slices that are not 2 MiB multiples need 4 KiB");
 			return -EINVAL;
@@ -112,9 +120,45 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 	}
 }
 
+/* gm_run_check() for a --guest program: its placement and a RAM slot it can live in. */
+static int check_guest(const struct gm_run_config *cfg, char *why, size_t len)
+{
+	int ret = gm_guest_elf_check_ram(cfg->guest, cfg->mem, why, len);
+
+	if (ret)
+		return ret;
+	/* The program lives in RAM's shared alias, which only a private-capable slot has. */
+	if (cfg->store == GM_RUN_KVM || cfg->shared_only) {
+		snprintf(why, len, "--guest needs RAM with a shared alias (--store shmem or "
+			 "hugetlb): %s", cfg->shared_only ? "a shared-only RAM slot has none" :
+			 "the kvm store's slot is shared-only here");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* gm_run_check() for a built-in workload. */
+static int check_workload(const struct gm_run_config *cfg, char *why, size_t len)
+{
+	if (!cfg->workload || !gm_guest_image_find(cfg->workload)) {
+		snprintf(why, len, "unknown workload '%s'", cfg->workload ? cfg->workload : "");
+		return -EINVAL;
+	}
+	if (is_builtin(cfg, "convert") && cfg->mem < (8ULL << 20)) {
+		snprintf(why, len, "the convert workload needs --mem 8M or more");
+		return -EINVAL;
+	}
+	if (cfg->shared_only && needs_private(cfg)) {
+		snprintf(why, len, "a shared-only RAM slot cannot run private memory");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 {
 	const char *reason;
+	int ret;
 
 	if (!cfg->mem || cfg->mem % SZ_2M) {
 		snprintf(why, len, "--mem must be a positive multiple of 2M");
@@ -128,18 +172,9 @@ int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "--vcpus must be between 1 and %d", GM_GUEST_MAX_VCPUS);
 		return -EINVAL;
 	}
-	if (!cfg->workload || !gm_guest_image_find(cfg->workload)) {
-		snprintf(why, len, "unknown workload '%s'", cfg->workload ? cfg->workload : "");
-		return -EINVAL;
-	}
-	if (!strcmp(cfg->workload, "convert") && cfg->mem < (8ULL << 20)) {
-		snprintf(why, len, "the convert workload needs --mem 8M or more");
-		return -EINVAL;
-	}
-	if (cfg->shared_only && needs_private(cfg)) {
-		snprintf(why, len, "a shared-only RAM slot cannot run private memory");
-		return -EINVAL;
-	}
+	ret = cfg->guest ? check_guest(cfg, why, len) : check_workload(cfg, why, len);
+	if (ret)
+		return ret;
 	if (!gm_engine_available(cfg->engine, &reason)) {
 		snprintf(why, len, "engine not available: %s", reason);
 		return -ENODEV;
@@ -261,20 +296,63 @@ static int build_vm(struct run_ctx *ctx)
 					   GM_MEMORY_ATTRIBUTE_PRIVATE, 0);
 }
 
+/*
+ * Put a --guest program into RAM (see guest-elf.h): its span must be shared
+ * for the host to write it, so RAM made private by build_vm() gives the span
+ * back (nothing is lost: converting to private freed the shared copy, and
+ * the private side of the span is empty).  The segments go in through a
+ * mapping of the RAM file, not gm_vm_write_shared(): hugetlbfs files take
+ * no write(2).
+ */
+static int load_guest(struct run_ctx *ctx)
+{
+	const struct gm_run_config *cfg = ctx->cfg;
+	uint64_t base, size;
+	void *span;
+	int ret;
+
+	gm_guest_elf_span(cfg->guest, &base, &size);
+	if (cfg->private && !cfg->convert_on_fault) {
+		ret = gm_vm_set_memory_attributes(ctx->vm, base, size, 0, 0);
+		if (ret)
+			return ret;
+	}
+	ret = gm_mmap(ctx->shared, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      (off_t)(base - GM_GUEST_RAM_BASE), &span);
+	if (ret)
+		return ret;
+	gm_guest_elf_copy(cfg->guest, span);
+	return gm_munmap(ctx->shared, span, size);
+}
+
 static int boot_guest(struct run_ctx *ctx)
 {
 	const struct gm_run_config *cfg = ctx->cfg;
-	const struct gm_guest_image *img = gm_guest_image_find(cfg->workload);
 	struct gm_vm_boot boot = {
-		.code = img->start, .code_size = img->size,
 		.ram_base = GM_GUEST_RAM_BASE, .ram_size = cfg->mem,
 		.flags = cfg->private ? GM_GUEST_F_PRIVATE : 0, .nr_vcpus = cfg->vcpus,
 	};
+	const struct gm_guest_image *img;
+	void *code = NULL;
+	int ret;
 
+	if (cfg->guest) {
+		ret = load_guest(ctx) ?: gm_guest_elf_boot_code(cfg->guest, cfg->mem, cfg->vcpus,
+							       boot.flags, &code, &boot.code_size);
+		if (ret)
+			return ret;
+		boot.code = code;
+	} else {
+		img = gm_guest_image_find(cfg->workload);
+		boot.code = img->start;
+		boot.code_size = img->size;
+	}
 	/* Shared RAM of a private-capable slot is reached through the shared alias. */
 	if (ctx->private && !cfg->private)
 		boot.ram_base |= GM_GUEST_SHARED_BIT;
-	return gm_vm_boot(ctx->vm, &boot);
+	ret = gm_vm_boot(ctx->vm, &boot);
+	free(code);
+	return ret;
 }
 
 static void teardown(struct run_ctx *ctx)
@@ -366,7 +444,13 @@ static void describe_exit(struct gm_run_result *r, unsigned int vcpu, const stru
 static void judge(struct gm_run_result *r, const struct gm_exit *exits, unsigned int n)
 {
 	r->pass = true;
-	r->exit_status = (int)exits[0].status;
+	r->exited = true;
+	for (unsigned int i = 0; i < n; i++) {
+		if (exits[i].reason != GM_EXIT_GUEST_EXIT)
+			r->exited = false;
+		else if (!r->exit_status)
+			r->exit_status = exits[i].status;
+	}
 	for (unsigned int i = 0; i < n && r->pass; i++) {
 		if (exits[i].reason == GM_EXIT_GUEST_EXIT && exits[i].status == 0)
 			continue;
@@ -392,7 +476,7 @@ static int run_guest(struct run_ctx *ctx)
 	};
 	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
 	struct host_args host = { .ctx = ctx };
-	bool retouch = !strcmp(ctx->cfg->workload, "retouch");
+	bool retouch = is_builtin(ctx->cfg, "retouch");
 	double start, end;
 	pthread_t thread;
 	bool hosted = false;

@@ -13,6 +13,8 @@
 
 #include <guestmem/guestmem.h>
 
+struct gm_guest_elf;
+
 enum gm_run_store {
 	GM_RUN_SHMEM,
 	GM_RUN_HUGETLB,
@@ -24,7 +26,12 @@ struct gm_run_config {
 	enum gm_run_store store;
 	uint64_t mem;			/* RAM bytes */
 	unsigned int vcpus;
-	const char *workload;		/* a guest image name */
+	const char *workload;		/* a guest image name; with @guest, only a label */
+	/*
+	 * A guest kit program (guest-elf.h) to run instead of the built-in
+	 * @workload, opened by the caller and kept open for the run.
+	 */
+	const struct gm_guest_elf *guest;
 	bool private;			/* RAM starts private */
 	bool shared_only;		/* no private file: the kernel's own memfd slot */
 	/*
@@ -56,11 +63,15 @@ struct gm_run_result {
 	double guest_seconds;		/* the vCPUs alone, from start to the last exit */
 	double retouch_seconds;		/* retouch: from the host's punch to the last exit */
 	bool pass;
-	int exit_status;		/* the first vCPU's GM_HC_EXIT status */
+	bool exited;			/* every vCPU ended with GM_HC_EXIT */
+	int64_t exit_status;		/* the first non-zero GM_HC_EXIT status, else 0 */
 	char message[256];		/* why it failed, one line */
 };
 
-/* Parse "64M", "1G", "4096": bytes, or 0 for nonsense. */
+/*
+ * Parse "64M", "1G", "4096" (decimal, with an optional K, M or G and an
+ * optional "iB" or "B"): bytes, or 0 for nonsense and for overflow.
+ */
 uint64_t gm_run_parse_size(const char *text);
 
 /* Parse "auto", "kvm" or "emu".  Return: 0, or -EINVAL. */

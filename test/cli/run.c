@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <guestmem/pmem.h>
+#include <guestmem/file.h>
 #include <guestmem/vm.h>
 
 #include "../common.h"
@@ -169,7 +169,7 @@ static void test_bad_options(void **state)
 static void test_hugetlb_without_pages(void **state)
 {
 	int lock = gm_test_huge_lock();
-	long nr = (long)gm_pmem_huge_free(GM_POOL_2M);
+	long nr = (long)gm_hugetlb_free_pages(21);
 
 	if (nr == 0)
 		expect_usage_error("run --engine emu --store hugetlb --mem 2M");
