@@ -81,7 +81,10 @@ struct gm_provider {
 };
 
 /**
- * gm_provider_register - add a provider to the registry.
+ * gm_provider_register - add a provider to the registry.  Providers are
+ * asked whether they own a file newest first, so a provider of one's own
+ * can claim guest-only files that a built-in store would otherwise serve.
+ * Providers are never removed: @provider must live as long as the process.
  * Return: 0, or -EINVAL (NULL or incomplete), -EEXIST (name taken),
  * -ENOSPC (registry full).
  */

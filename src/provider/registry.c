@@ -67,7 +67,8 @@ const struct gm_provider *gm_provider_find(struct gm_file *file)
 		return NULL;
 	pthread_once(&builtin_once, register_builtin);
 	n = atomic_load_explicit(&nr_providers, memory_order_acquire);
-	for (unsigned int i = 0; i < n; i++) {
+	/* Newest first: a provider of the caller's own goes before the built-in stores. */
+	for (unsigned int i = n; i-- > 0;) {
 		const struct gm_provider *p = atomic_load_explicit(&providers[i],
 								   memory_order_acquire);
 

@@ -141,21 +141,34 @@ static int fake_level(struct gm_file *file, uint64_t index)
 	return -EINVAL;
 }
 
+static int fake_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void *addr)
+{
+	return -EINVAL;
+}
+
 static void test_provider_register_errors(void **state)
 {
 	static const struct gm_mem_ops full = {
 		.get_lock_pfn = fake_get_lock_pfn,
 		.put_unlock_pfn = fake_put_unlock_pfn,
 		.pfn_mapping_level = fake_level,
+		.map_range = fake_map_range,
 	};
 	static const struct gm_mem_ops no_get = {
 		.put_unlock_pfn = fake_put_unlock_pfn, .pfn_mapping_level = fake_level,
+		.map_range = fake_map_range,
 	};
 	static const struct gm_mem_ops no_put = {
 		.get_lock_pfn = fake_get_lock_pfn, .pfn_mapping_level = fake_level,
+		.map_range = fake_map_range,
 	};
 	static const struct gm_mem_ops no_level = {
 		.get_lock_pfn = fake_get_lock_pfn, .put_unlock_pfn = fake_put_unlock_pfn,
+		.map_range = fake_map_range,
+	};
+	static const struct gm_mem_ops no_map = {
+		.get_lock_pfn = fake_get_lock_pfn, .put_unlock_pfn = fake_put_unlock_pfn,
+		.pfn_mapping_level = fake_level,
 	};
 	static const struct gm_provider cases[] = {
 		{ .name = NULL, .owns = fake_owns, .mem_ops = &full },
@@ -164,6 +177,7 @@ static void test_provider_register_errors(void **state)
 		{ .name = "t-no-get", .owns = fake_owns, .mem_ops = &no_get },
 		{ .name = "t-no-put", .owns = fake_owns, .mem_ops = &no_put },
 		{ .name = "t-no-level", .owns = fake_owns, .mem_ops = &no_level },
+		{ .name = "t-no-map", .owns = fake_owns, .mem_ops = &no_map },
 	};
 	static const struct gm_provider dup_shmem = {
 		.name = "shmem", .owns = fake_owns, .mem_ops = &full,
