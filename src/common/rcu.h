@@ -49,6 +49,8 @@ static inline void gm_rcu_read_unlock(void)
  */
 static inline void gm_rcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *))
 {
+	/* The caller's last writes happen before @fn, on liburcu's thread. */
+	gm_tsan_release();
 	urcu_bp_call_rcu(head, fn);
 }
 

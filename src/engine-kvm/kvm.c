@@ -447,20 +447,18 @@ static void kvm_stop(struct gm_vm *vm)
  */
 static int kvm_mismatch(struct gm_vm *vm, pid_t tid, const struct gm_exit *exit)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct gm_vcpu *v = &vm->vcpus[i];
-		struct kvm_vcpu_state *c = v->engine;
+	struct gm_vcpu *v = gm_vm_vcpu_of_tid(vm, tid);
+	struct kvm_vcpu_state *c;
 
-		if (atomic_load(&v->tid) != tid)
-			continue;
-		pthread_mutex_lock(&c->pending_lock);
-		c->pending = *exit;
-		pthread_mutex_unlock(&c->pending_lock);
-		__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
-		pthread_kill(v->self, KICK_SIGNAL);
-		return 1;
-	}
-	return 0;	/* not a vCPU (the VMM itself): let it have the page */
+	if (!v)
+		return 0;	/* not a vCPU (the VMM itself): let it have the page */
+	c = v->engine;
+	pthread_mutex_lock(&c->pending_lock);
+	c->pending = *exit;
+	pthread_mutex_unlock(&c->pending_lock);
+	__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(v->self, KICK_SIGNAL);
+	return 1;
 }
 
 const struct gm_engine_ops gm_kvm_engine = {

@@ -114,6 +114,7 @@ static int create_vcpus(struct gm_vm *vm, const struct gm_vm_boot *boot)
 			goto err;
 		vm->nr_vcpus = i + 1;
 	}
+	atomic_store_explicit(&vm->nr_vcpus_ready, vm->nr_vcpus, memory_order_release);
 	return 0;
 err:
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)

@@ -310,9 +310,11 @@ static struct gm_slot *slot_for_hva(struct gm_vm *vm, uint8_t *hva, bool *privat
 	return NULL;
 }
 
-static struct gm_vcpu *vcpu_of_tid(struct gm_vm *vm, pid_t tid)
+struct gm_vcpu *gm_vm_vcpu_of_tid(struct gm_vm *vm, pid_t tid)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+	unsigned int n = atomic_load_explicit(&vm->nr_vcpus_ready, memory_order_acquire);
+
+	for (unsigned int i = 0; i < n; i++)
 		if (atomic_load(&vm->vcpus[i].tid) == tid)
 			return &vm->vcpus[i];
 	return NULL;
@@ -333,7 +335,7 @@ int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
 		ret = -EFAULT;
 		goto out;
 	}
-	vcpu = vcpu_of_tid(vm, tid);
+	vcpu = gm_vm_vcpu_of_tid(vm, tid);
 	acc.gpa = s->desc.gpa + (uint64_t)(hva - (private ? s->private_win : s->shared_win));
 	if (!private)
 		acc.gpa |= GM_GUEST_SHARED_BIT;

@@ -147,6 +147,8 @@ struct gm_vm {
 
 	struct gm_vcpu *vcpus;
 	unsigned int nr_vcpus;
+	/* nr_vcpus, published (release) once the vCPUs are made: for the fault thread. */
+	_Atomic unsigned int nr_vcpus_ready;
 	const struct gm_vm_handlers *handlers;
 	_Atomic bool stop;		/* a vCPU ended the run */
 	bool ran;			/* gm_vm_run() was called */
@@ -202,6 +204,8 @@ extern const struct gm_guest_ops gm_vm_guest_ops;
  * it notices), or a negative errno (nothing let in).
  */
 int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid);
+/* The vCPU that runs on host thread @tid, or NULL (any thread). */
+struct gm_vcpu *gm_vm_vcpu_of_tid(struct gm_vm *vm, pid_t tid);
 /* Fill @exit for an access of kind @private at @gpa that its page's attribute forbids. */
 void gm_vm_mismatch_exit(struct gm_vm *vm, uint64_t gpa, bool private, struct gm_exit *exit);
 /* Forget the stage-2 record of a whole slot (it is going away). */
