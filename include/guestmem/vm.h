@@ -3,8 +3,13 @@
  * vm: the consumer of guest memory (KVM's side of the seed's design).
  *
  * A VM has memslots that bind guest-physical ranges to files, a shared or
- * private attribute per page, a stage-2 map of private pages to frames, and
- * vCPUs run by an engine (real /dev/kvm, or the unicorn CPU emulator).
+ * private attribute per page, and vCPUs run by an engine (real /dev/kvm, or
+ * the unicorn CPU emulator).  Each memslot reaches the guest through one
+ * host mapping per side (the private one made by the file's provider),
+ * mapped when the slot is made; pages enter them on first touch through
+ * userfaultfd after the provider's get_lock_pfn(), and leave them when the
+ * store punches them.  The VM records which private pages it let in, and at
+ * what level (its stage-2 record).
  */
 #ifndef GUESTMEM_VM_H
 #define GUESTMEM_VM_H
@@ -122,8 +127,10 @@ int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *slot);
  * gm_vm_set_memory_attributes - set the attribute of [gpa, gpa + size),
  * all or nothing, as KVM_SET_MEMORY_ATTRIBUTES does, and convert: mappings
  * of the range are dropped and the side no longer in use is freed.
+ * Conversions run one at a time.
  * Return: 0, or -EINVAL (flags != 0, unknown attribute, size 0, overflow,
- * misalignment, a page with no private-capable slot made private), -EFAULT.
+ * misalignment, a page with no private-capable slot made private), -EPERM
+ * (the side to free is sealed against writes: nothing changed), -EFAULT.
  */
 int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
 				uint64_t attributes, uint64_t flags);
@@ -171,15 +178,15 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers,
 void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *stats);
 
 /**
- * gm_vm_translate - the frame and level that the stage-2 map holds for the
- * private page at @gpa, for tests.  Return: 0, or -ENOENT (not mapped).
+ * gm_vm_translate - the frame and level at which the private page at @gpa
+ * was let in, for tests.  Return: 0, -ENOENT (not let in), -EFAULT (NULL).
  */
 int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level *level);
 
 /**
- * gm_vm_check_stage2 - verify that every private mapping points at a live
- * frame owned by its file's page at that index (frames are freed only after
- * the invalidation that unmaps them).  Return: 0, or -EUCLEAN.
+ * gm_vm_check_stage2 - verify that every private page the VM let in is still
+ * held by its file (pages are punched only after the invalidation that
+ * forgets them).  Return: 0, -EUCLEAN, -EFAULT (NULL).
  */
 int gm_vm_check_stage2(struct gm_vm *vm);
 
