@@ -64,7 +64,7 @@ struct gm_exit {
 		uint64_t size;
 		bool private;	/* the access was private */
 	} fault;
-	uint64_t rip;
+	uint64_t rip;		/* the guest's rip when the vCPU stopped */
 };
 
 struct gm_vm_stats {
@@ -106,7 +106,7 @@ int gm_vm_create(enum gm_engine_kind engine, struct gm_vm **vmp);
 /** gm_vm_destroy - stop using every file, free every frame mapping. */
 void gm_vm_destroy(struct gm_vm *vm);
 
-/** gm_vm_engine_name - "kvm" or "emu". */
+/** gm_vm_engine_name - "kvm" or "emu" ("none" for NULL). */
 const char *gm_vm_engine_name(struct gm_vm *vm);
 
 /** gm_vm_kvm_fd - the KVM VM fd (kvm engine), or -ENODEV. */
@@ -168,13 +168,21 @@ int gm_vm_boot(struct gm_vm *vm, const struct gm_vm_boot *boot);
  * VM runs once: its vCPUs start from the state gm_vm_boot() gave them.
  * @exits: one gm_exit per vCPU, filled on return.
  * Return: 0 when every vCPU exited with GM_EXIT_GUEST_EXIT, else a negative
- * errno (-EIO when a guest stopped on an error; -EINVAL when the VM was
- * not booted or has run already).
+ * errno (-EIO when a guest stopped on an error; -EINTR when gm_vm_stop()
+ * ended the run; -EINVAL when the VM was not booted or has run already).
  */
 int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers,
 	      struct gm_exit *exits);
 
-/** gm_vm_get_stats - a snapshot of the counters. */
+/**
+ * gm_vm_stop - end @vm's run soon: every vCPU leaves guest code and exits
+ * with GM_EXIT_STOPPED, and gm_vm_run() returns -EINTR.  Callable from any
+ * thread, from a handler, from a signal handler, and before the run (which
+ * then stops at once).  Return: 0, or -EFAULT (NULL).
+ */
+int gm_vm_stop(struct gm_vm *vm);
+
+/** gm_vm_get_stats - a snapshot of the counters (nothing for a NULL argument). */
 void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *stats);
 
 /**

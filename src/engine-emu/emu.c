@@ -364,6 +364,7 @@ static int emu_vcpu_run(struct gm_vcpu *vcpu)
 		/* A stop asked for by a hook is not an emulator error. */
 		if (err && vcpu->exit.reason == GM_EXIT_NONE)
 			ret = emu_errno(err);
+		uc_reg_read(e->uc, UC_X86_REG_RIP, &vcpu->exit.rip);
 	}
 	pthread_mutex_unlock(&e->uc_lock);
 	if (!ret && vcpu->exit.reason == GM_EXIT_NONE)

@@ -14,9 +14,8 @@
  * (kvm_mismatch) as a memory-fault exit; upstream KVM's
  * KVM_EXIT_MEMORY_FAULT and MMIO exits are decoded too (exit.c).
  *
- * To stop a running vCPU the engine sets immediate_exit and sends SIGUSR1
- * (its handler does nothing; it only interrupts KVM_RUN).  The handler is
- * installed only where the program left SIGUSR1 at its default.
+ * To stop a running vCPU the engine sets immediate_exit and sends it the kick
+ * signal (below), which only interrupts KVM_RUN.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +32,14 @@
 #include "kvm/kvm-uapi.h"
 #include "vm/vm-internal.h"
 
-#define KICK_SIGNAL SIGUSR1
+/*
+ * The signal that interrupts KVM_RUN (GM_KVM_KICK_SIGNAL in kvm.h): a
+ * real-time one the application is unlikely to use, not SIGUSR1.  vCPU
+ * threads keep it blocked except inside KVM_RUN (KVM_SET_SIGNAL_MASK), and
+ * take a pending kick with sigtimedwait(), so no handler ever runs on a vCPU
+ * thread: the application's own handler for it, if any, is left alone.
+ */
+#define KICK_SIGNAL GM_KVM_KICK_SIGNAL
 
 struct kvm_vm_state {
 	int kvm_fd;
@@ -70,12 +76,53 @@ static void on_kick(int sig)
 {
 }
 
+/*
+ * A kick must not end the process (default action) nor vanish (ignored:
+ * the kernel drops an ignored signal that is not blocked, as it is inside
+ * KVM_RUN).  A handler the application installed is kept.
+ */
 static void install_kick_handler(void)
 {
 	struct sigaction old, sa = { .sa_handler = on_kick };
 
-	if (sigaction(KICK_SIGNAL, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+	if (sigaction(KICK_SIGNAL, NULL, &old) == 0 &&
+	    (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN))
 		sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+/*
+ * On the vCPU's thread: block the kick, and have KVM unblock it while the
+ * guest runs, so that it interrupts KVM_RUN and nothing else.
+ */
+static int kick_mask_setup(int fd)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint64_t set;
+	} mask = { .hdr.len = sizeof(uint64_t) };
+	sigset_t kick, now;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, KICK_SIGNAL);
+	if (pthread_sigmask(SIG_BLOCK, &kick, &now))
+		return -EINVAL;
+	/* The kernel's sigset: bit (signal - 1), the first 64 signals. */
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != KICK_SIGNAL && sigismember(&now, sig) == 1)
+			mask.set |= 1ULL << (sig - 1);
+	return ioctl(fd, KVM_SET_SIGNAL_MASK, &mask) < 0 ? -errno : 0;
+}
+
+/* Take a kick that arrived outside KVM_RUN, so that it does not linger. */
+static void kick_drain(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, KICK_SIGNAL);
+	while (sigtimedwait(&kick, NULL, &zero) == KICK_SIGNAL)
+		;
 }
 
 static int get_supported_cpuid(struct kvm_vm_state *k)
@@ -386,7 +433,7 @@ static int handle_pending(struct gm_vcpu *vcpu, struct kvm_vcpu_state *c)
 	return 1;
 }
 
-static int kvm_vcpu_run(struct gm_vcpu *vcpu)
+static int run_loop(struct gm_vcpu *vcpu)
 {
 	struct kvm_vcpu_state *c = vcpu->engine;
 	struct gm_access acc;
@@ -400,6 +447,7 @@ static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 		}
 		ret = ioctl(c->fd, KVM_RUN, 0) < 0 ? -errno : 0;
 		if (ret == -EINTR || ret == -EAGAIN) {
+			kick_drain();
 			__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_RELAXED);
 			done = handle_pending(vcpu, c);
 			continue;
@@ -423,6 +471,23 @@ static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 		}
 	}
 	return 0;
+}
+
+static int kvm_vcpu_run(struct gm_vcpu *vcpu)
+{
+	struct kvm_vcpu_state *c = vcpu->engine;
+	struct kvm_regs regs;
+	int ret;
+
+	ret = kick_mask_setup(c->fd);
+	if (!ret)
+		ret = run_loop(vcpu);
+	kick_drain();
+
+	/* Where the guest stopped, for the exit (a vCPU that never ran reads its entry). */
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) == 0)
+		vcpu->exit.rip = regs.rip;
+	return ret;
 }
 
 static void kvm_stop(struct gm_vm *vm)

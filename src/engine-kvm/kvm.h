@@ -3,7 +3,17 @@
 #ifndef GM_ENGINE_KVM_KVM_H
 #define GM_ENGINE_KVM_KVM_H
 
+#include <signal.h>
+
 #include <guestmem/vm.h>
+
+/*
+ * The signal the kvm engine sends a vCPU's thread to interrupt KVM_RUN.
+ * The engine keeps it blocked on vCPU threads outside KVM_RUN, and installs
+ * a handler that does nothing unless the application installed one; the
+ * application should not otherwise use it.
+ */
+#define GM_KVM_KICK_SIGNAL	(SIGRTMAX - 1)
 
 /*
  * gm_kvm_set_guest_cpl - run @vm's guests at CPL 0 or 3 (the default: see

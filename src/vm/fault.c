@@ -275,6 +275,12 @@ int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access 
 		if (!s || private != attr_private(s, acc->gpa)) {
 			fill_memory_fault(exit, acc->gpa,
 					  s ? private : !(acc->gpa & GM_GUEST_SHARED_BIT));
+			/*
+			 * Past the shared alias's range the shared bit means
+			 * nothing: report the address with every bit kept.
+			 */
+			if (!s && acc->gpa >= 2 * GM_GUEST_SHARED_BIT)
+				exit->fault.gpa = acc->gpa & ~GM_PAGE_MASK;
 			gm_stat_add(&vm->stats.memory_fault_exits, 1);
 			ret = 1;
 			break;

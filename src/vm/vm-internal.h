@@ -150,7 +150,8 @@ struct gm_vm {
 	/* nr_vcpus, published (release) once the vCPUs are made: for the fault thread. */
 	_Atomic unsigned int nr_vcpus_ready;
 	const struct gm_vm_handlers *handlers;
-	_Atomic bool stop;		/* a vCPU ended the run */
+	_Atomic bool stop;		/* the run is ending: a vCPU failed, or gm_vm_stop() */
+	_Atomic bool stop_requested;	/* gm_vm_stop() was called */
 	bool ran;			/* gm_vm_run() was called */
 
 	struct {

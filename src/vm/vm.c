@@ -130,7 +130,18 @@ void gm_vm_destroy(struct gm_vm *vm)
 
 const char *gm_vm_engine_name(struct gm_vm *vm)
 {
-	return vm->engine->name;
+	return vm ? vm->engine->name : "none";
+}
+
+int gm_vm_stop(struct gm_vm *vm)
+{
+	if (!vm)
+		return -EFAULT;
+	/* Only atomics and the engine's kick: fine from a signal handler. */
+	atomic_store(&vm->stop_requested, true);
+	if (!atomic_exchange(&vm->stop, true) && vm->engine->stop)
+		vm->engine->stop(vm);
+	return 0;
 }
 
 static void *vcpu_thread(void *arg)
@@ -167,7 +178,7 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 		return -EINVAL;
 	vm->ran = true;
 	vm->handlers = handlers;
-	atomic_store(&vm->stop, false);
+	/* vm->stop stays as it is: a gm_vm_stop() before the run ends it at once. */
 	/* Without the helper thread the guest only runs slower: not an error. */
 	gm_vm_prefault_start(vm);
 	for (; started < vm->nr_vcpus; started++) {
@@ -186,11 +197,15 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 	}
 	gm_vm_prefault_stop(vm);
 	vm->handlers = NULL;
+	if (ret == -EIO && atomic_load(&vm->stop_requested))
+		ret = -EINTR;
 	return ret;
 }
 
 void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *st)
 {
+	if (!vm || !st)
+		return;
 	memset(st, 0, sizeof(*st));
 	for (int i = 0; i < 4; i++)
 		st->faults[i] = atomic_load(&vm->stats.faults[i]);
