@@ -46,6 +46,8 @@ void gm_cmd_run_usage(FILE *out)
 	      "  --convert-on-fault      a private/shared mismatch converts the page and\n"
 	      "                          resumes (default: the guest stops with the fault);\n"
 	      "                          with --private, pages turn private on first touch\n"
+	      "  --timeout SECONDS       stop the guest after SECONDS (a decimal number);\n"
+	      "                          the run then fails with result \"timeout\"\n"
 	      "  --json                  print the summary as one JSON object\n"
 	      "workloads:\n", out);
 	for (size_t i = 0; i < n; i++)
@@ -74,6 +76,22 @@ static void on_progress(void *opaque, uint64_t done, uint64_t total)
 	o->last_percent = percent;
 	fprintf(stderr, "\r[%.*s%*s] %3d%%", filled, "####################", 20 - filled, "",
 		percent);
+}
+
+/* A number of seconds: decimal, positive, finite, at most a day. */
+static int parse_seconds(const char *text, double *seconds)
+{
+	char *end;
+	double v;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || *end || !(v > 0) || v > 86400)
+		return -EINVAL;
+	*seconds = v;
+	return 0;
 }
 
 /* A decimal count that fits an unsigned int: no sign, no base prefix, no wrap. */
@@ -118,6 +136,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "private", no_argument, NULL, 'p' },
 		{ "convert-on-fault", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -165,6 +184,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 't':
+			if (parse_seconds(optarg, &o->cfg.timeout))
+				goto bad_value;
+			break;
 		case 'h':
 			gm_cmd_run_usage(stdout);
 			return 1;
@@ -192,6 +215,12 @@ static const char *const report_names[] = {
 };
 
 #define NR_REPORTS	(sizeof(report_names) / sizeof(report_names[0]))
+
+/* "pass", "fail", or "timeout" (a fail too: the guest did not finish). */
+static const char *result_name(const struct gm_run_result *r)
+{
+	return r->pass ? "pass" : r->timed_out ? "timeout" : "fail";
+}
 
 static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 {
@@ -221,7 +250,7 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	else
 		printf("exit status     none (a vCPU did not exit by itself)\n");
 	printf("time            %.3f s\n", r->seconds);
-	printf("result          %s%s%s\n", r->pass ? "pass" : "fail", r->pass ? "" : ": ",
+	printf("result          %s%s%s\n", result_name(r), r->pass ? "" : ": ",
 	       r->pass ? "" : r->message);
 }
 
@@ -265,7 +294,7 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 		printf("\"exit_status\": %" PRId64 ", ", r->exit_status);
 	else
 		printf("\"exit_status\": null, ");
-	printf("\"seconds\": %.6f, \"result\": \"%s\"", r->seconds, r->pass ? "pass" : "fail");
+	printf("\"seconds\": %.6f, \"result\": \"%s\"", r->seconds, result_name(r));
 	if (!r->pass) {
 		/* The message is ours, but may quote a guest's file name. */
 		printf(", \"message\": ");

@@ -468,6 +468,70 @@ static void judge(struct gm_run_result *r, const struct gm_exit *exits, unsigned
 	}
 }
 
+/* Stops the VM when the run's time is up, unless told the run ended first. */
+struct watchdog {
+	struct gm_vm *vm;
+	double seconds;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;		/* under lock */
+	bool fired;
+};
+
+static void *watchdog_thread(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)w->seconds;
+	deadline.tv_nsec += (long)((w->seconds - (double)(time_t)w->seconds) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->done && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&w->cond, &w->lock, &deadline);
+	if (!w->done) {
+		w->fired = true;
+		gm_vm_stop(w->vm);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static int watchdog_start(struct watchdog *w, pthread_t *thread)
+{
+	pthread_condattr_t attr;
+	int ret;
+
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	ret = -pthread_create(thread, NULL, watchdog_thread, w);
+	if (ret) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+	}
+	return ret;
+}
+
+static bool watchdog_end(struct watchdog *w, pthread_t thread)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	return w->fired;
+}
+
 static int run_guest(struct run_ctx *ctx)
 {
 	struct gm_vm_handlers handlers = {
@@ -476,19 +540,31 @@ static int run_guest(struct run_ctx *ctx)
 	};
 	struct gm_exit exits[GM_GUEST_MAX_VCPUS];
 	struct host_args host = { .ctx = ctx };
+	struct watchdog dog = { .vm = ctx->vm, .seconds = ctx->cfg->timeout };
 	bool retouch = is_builtin(ctx->cfg, "retouch");
+	pthread_t thread, dog_thread;
+	bool hosted = false, watched = false;
 	double start, end;
-	pthread_t thread;
-	bool hosted = false;
 	int ret;
 
+	if (ctx->cfg->timeout > 0) {
+		ret = watchdog_start(&dog, &dog_thread);
+		if (ret)
+			return ret;	/* a run without its limit is not what was asked */
+		watched = true;
+	}
 	if (ctx->cfg->host_thread || retouch)
 		hosted = !pthread_create(&thread, NULL, retouch ? retouch_host : host_thread, &host);
-	if (retouch && !hosted)
+	if (retouch && !hosted) {
+		if (watched)
+			watchdog_end(&dog, dog_thread);
 		return -EAGAIN;	/* the guest would wait for the host forever */
+	}
 	start = now_seconds();
 	ret = gm_vm_run(ctx->vm, &handlers, exits);
 	end = now_seconds();
+	if (watched)
+		ctx->result->timed_out = watchdog_end(&dog, dog_thread);
 	ctx->result->guest_seconds = end - start;
 	if (hosted) {
 		atomic_store(&host.stop, true);
@@ -496,11 +572,16 @@ static int run_guest(struct run_ctx *ctx)
 	}
 	if (host.punched_at)
 		ctx->result->retouch_seconds = end - host.punched_at;
-	if (ret && ret != -EIO)
+	if (ret && ret != -EIO && ret != -EINTR)
 		return ret;
 	note_frames(ctx);
 	gm_vm_get_stats(ctx->vm, &ctx->result->stats);
 	judge(ctx->result, exits, ctx->cfg->vcpus);
+	if (ctx->result->timed_out) {
+		ctx->result->pass = false;
+		snprintf(ctx->result->message, sizeof(ctx->result->message),
+			 "timed out after %g s", ctx->cfg->timeout);
+	}
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct gm_run_config {
 	 * page turns private when the guest first touches it.
 	 */
 	bool convert_on_fault;
+	double timeout;			/* seconds the guest may run; 0: no limit */
 	FILE *console;			/* guest prints go here; NULL: discarded */
 	/* Called on guest progress: done / total bytes, all vCPUs together. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
@@ -64,6 +65,7 @@ struct gm_run_result {
 	double retouch_seconds;		/* retouch: from the host's punch to the last exit */
 	bool pass;
 	bool exited;			/* every vCPU ended with GM_HC_EXIT */
+	bool timed_out;			/* stopped at cfg->timeout */
 	int64_t exit_status;		/* the first non-zero GM_HC_EXIT status, else 0 */
 	char message[256];		/* why it failed, one line */
 };
