@@ -132,8 +132,9 @@ void gm_file_put(struct gm_file *file);
  *
  * Return: 0, or -EINVAL (negative length; guest-only: not page aligned),
  * -EPERM (GM_SEAL_GROW/GM_SEAL_SHRINK forbid it), -EFBIG (past what the
- * store can hold), -EFAULT (NULL file).  Pages pinned by a guest are waited
- * for, never freed under the pin.
+ * store can hold), -EBUSY (ordinary file: a GM_MAP_HOLD_SIZE mapping, such
+ * as a VM's memslot window, reaches past @length), -EFAULT (NULL file).
+ * Pages pinned by a guest are never freed under the pin.
  */
 int gm_ftruncate(struct gm_file *file, off_t length);
 
@@ -173,6 +174,13 @@ int gm_add_seals(struct gm_file *file, unsigned int seals);
  * shares the value, is never reported.
  */
 int gm_get_seals(struct gm_file *file);
+
+/*
+ * A gm_mmap() flag of guestmem's own, beside mmap(2)'s: while the mapping
+ * lives, gm_ftruncate() may not shrink the file below its end (-EBUSY), so
+ * that touching it never raises SIGBUS.  A VM's memslot windows use it.
+ */
+#define GM_MAP_HOLD_SIZE	0x00800000
 
 /**
  * gm_mmap / gm_munmap - host mappings of an ordinary file.  gm_munmap takes

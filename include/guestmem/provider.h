@@ -49,7 +49,9 @@ struct gm_mem_ops {
 	 * The frame of page @index, allocated (zeroed) if needed, pinned so
 	 * that no punch or truncate frees it until put_unlock_pfn().  *@order is
 	 * the order of the folio holding it.
-	 * Return: 0, -EINVAL (index past the end), -ENOMEM/-ENOSPC.
+	 * Return: 0, -EINVAL (index past the end), -ENOMEM/-ENOSPC, -EPERM (no
+	 * owner holds the file: unregistered), -EAGAIN (the page is being
+	 * freed under pins still held: drop yours and retry).
 	 */
 	int (*get_lock_pfn)(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 			    unsigned int *order);

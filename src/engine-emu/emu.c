@@ -24,9 +24,12 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unicorn/unicorn.h>
+#include <unistd.h>
 
 #include "vm/vm-internal.h"
 
@@ -289,12 +292,45 @@ static int map_slot(struct gm_vcpu *vcpu, struct gm_slot *s, unsigned int id)
 
 /* ---- the engine ---- */
 
+/*
+ * Address space one unicorn instance takes: unicorn 2.0.1 reserves a 1 GiB
+ * translation buffer (QEMU's default on 64-bit hosts) and cannot be told
+ * otherwise, plus its own tables.  Where it cannot get it, it prints and
+ * exits the process, so ask first.
+ */
+#define UC_ADDRESS_SPACE	(1280ULL << 20)
+
+/* Is there room under RLIMIT_AS for one more emulator?  0 or -ENOMEM. */
+static int check_address_space(void)
+{
+	unsigned long long pages;
+	struct rlimit lim;
+	FILE *statm;
+	int n;
+
+	if (getrlimit(RLIMIT_AS, &lim) || lim.rlim_cur == RLIM_INFINITY)
+		return 0;
+	statm = fopen("/proc/self/statm", "r");
+	if (!statm)
+		return -ENOMEM;	/* a limit we cannot check is a limit we may hit */
+	n = fscanf(statm, "%llu", &pages);
+	fclose(statm);
+	if (n != 1)
+		return -ENOMEM;
+	return pages * (unsigned long long)sysconf(_SC_PAGESIZE) + UC_ADDRESS_SPACE > lim.rlim_cur ?
+	       -ENOMEM : 0;
+}
+
 static int emu_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
 {
-	struct emu_vcpu *e = calloc(1, sizeof(*e));
+	struct emu_vcpu *e;
 	uc_err err;
-	int ret = 0;
+	int ret;
 
+	ret = check_address_space();
+	if (ret)
+		return ret;
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	err = uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc);

@@ -24,8 +24,19 @@ static int kvm_owns(struct gm_file *file)
 	return gm_file_store(file) == GM_STORE_KVM;
 }
 
+/* Only for an owner: once unregistered, the file's pages are nobody's to lock. */
+static int pmem_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
+			     unsigned int *order)
+{
+	if (!file)
+		return -EFAULT;
+	if (!gm_file_binding(file))
+		return -EPERM;
+	return gm_file_get_lock_pfn(file, index, pfn, order);
+}
+
 static const struct gm_mem_ops pmem_mem_ops = {
-	.get_lock_pfn = gm_file_get_lock_pfn,
+	.get_lock_pfn = pmem_get_lock_pfn,
 	.put_unlock_pfn = gm_file_put_unlock_pfn,
 	.pfn_mapping_level = gm_file_mapping_level,
 	.map_range = gm_file_map_range,

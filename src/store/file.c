@@ -25,6 +25,7 @@ struct gm_host_map {
 	struct gm_host_map *next;
 	void *addr;
 	size_t length;		/* rounded up to the file's page size */
+	uint64_t hold_end;	/* GM_MAP_HOLD_SIZE: the size it keeps; else 0 */
 };
 
 /* Ids name files in messages and tests; 0 is never one. */
@@ -117,8 +118,19 @@ void gm_file_put(struct gm_file *file)
 		file_free(file);
 }
 
+/* Would a mapping that holds the size be cut by a truncate to @length?  Under lock. */
+static bool size_held_past(struct gm_file *file, off_t length)
+{
+	for (struct gm_host_map *map = file->host_maps; map; map = map->next)
+		if (map->hold_end > (uint64_t)length)
+			return true;
+	return false;
+}
+
 int gm_ftruncate(struct gm_file *file, off_t length)
 {
+	int ret;
+
 	if (!file)
 		return -EFAULT;
 	if (file->store == GM_STORE_KVM)
@@ -127,7 +139,10 @@ int gm_ftruncate(struct gm_file *file, off_t length)
 		return -EINVAL;
 	if (atomic_load(&file->guest))
 		return gm_guest_ftruncate(file, length);
-	return gm_ordinary_ftruncate(file, length);
+	pthread_mutex_lock(&file->lock);
+	ret = size_held_past(file, length) ? -EBUSY : gm_ordinary_ftruncate(file, length);
+	pthread_mutex_unlock(&file->lock);
+	return ret;
 }
 
 int gm_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
@@ -223,12 +238,13 @@ int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offs
 		ret = -EPERM;
 		goto err_free;
 	}
-	map->addr = mmap(NULL, length, prot, flags, file->fd, offset);
+	map->addr = mmap(NULL, length, prot, flags & ~GM_MAP_HOLD_SIZE, file->fd, offset);
 	if (map->addr == MAP_FAILED) {
 		ret = -errno;
 		goto err_free;
 	}
 	map->length = map_length(file, length);
+	map->hold_end = (flags & GM_MAP_HOLD_SIZE) ? (uint64_t)offset + map->length : 0;
 	map->next = file->host_maps;
 	file->host_maps = map;
 	file->host_mappings++;

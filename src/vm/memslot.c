@@ -141,7 +141,8 @@ static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 	void *p;
 	int ret;
 
-	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	/* Holding the size: a truncate under the guest would be SIGBUS in the VMM. */
+	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | GM_MAP_HOLD_SIZE,
 		      (off_t)m->shared_offset, &p);
 	if (ret)
 		return ret;
@@ -305,30 +306,64 @@ err_unregister:
 	return ret;
 }
 
+/*
+ * Move or resize ordinary slot m->slot, all or nothing: the new windows are
+ * made before the old slot goes, and the old one comes back if the engine
+ * will not take the new.  Caller holds memslot_lock.
+ */
+static int slot_replace(struct gm_vm *vm, const struct gm_memslot *m)
+{
+	struct gm_slot *s = &vm->slots[m->slot], state = { 0 }, old;
+	const struct gm_mem_ops *ops = NULL;
+	int registered = 0, ret;
+
+	if (m->private_file) {
+		registered = register_private(vm, m, &ops);
+		if (registered < 0)
+			return registered;
+	}
+	ret = slot_alloc_state(vm, &state, m, ops);
+	if (ret)
+		goto err_unregister;
+	vm->engine->slot_del(vm, s, m->slot);
+	old = *s;
+	slot_publish(vm, s, &state);
+	ret = vm->engine->slot_add(vm, s, m->slot);
+	if (ret) {
+		slot_publish(vm, s, &old);
+		vm->engine->slot_add(vm, s, m->slot);	/* it had it a moment ago */
+		slot_free_state(vm, &state);
+		goto err_unregister;
+	}
+	state.used = true;
+	slot_publish(vm, s, &state);
+	slot_free_state(vm, &old);
+	return 0;
+
+err_unregister:
+	if (registered == 1)
+		gm_unregister_guest(m->private_file, vm);
+	return ret;
+}
+
 /* Create, or move an ordinary slot.  Caller holds memslot_lock. */
 static int slot_change(struct gm_vm *vm, const struct gm_memslot *m)
 {
-	struct gm_slot *s;
-	bool was_private;
+	struct gm_slot *s = &vm->slots[m->slot];
+	bool used, was_private;
 	int ret;
 
-	s = &vm->slots[m->slot];
 	pthread_rwlock_rdlock(&vm->slots_lock);
-	was_private = s->used && (s->desc.flags & GM_SLOT_PRIVATE);
-	ret = s->used ? 0 : check_collisions(vm, m);
+	used = s->used;
+	was_private = used && (s->desc.flags & GM_SLOT_PRIVATE);
+	ret = check_collisions(vm, m);
 	pthread_rwlock_unlock(&vm->slots_lock);
 	/* A bound private slot can only be deleted, never changed. */
 	if (was_private)
 		return -EINVAL;
 	if (ret)
 		return ret;
-	if (s->used) {
-		/* An ordinary slot may be moved or resized: delete, then create. */
-		ret = slot_delete(vm, m->slot);
-		if (ret)
-			return ret;
-	}
-	return slot_create(vm, m);
+	return used ? slot_replace(vm, m) : slot_create(vm, m);
 }
 
 int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
