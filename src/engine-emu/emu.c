@@ -46,6 +46,12 @@ struct emu_vcpu {
 	pthread_mutex_t uc_lock;
 	_Atomic unsigned int kick;
 	struct emu_slot_hook slots[GM_VM_MAX_SLOTS];	/* under uc_lock */
+	/*
+	 * A slot went away (under uc_lock): translated code from it may still
+	 * run, chained to itself, without fetching again, so every block's
+	 * address is checked from then on.
+	 */
+	bool check_fetch;
 	uc_hook hooks[3];
 };
 
@@ -108,14 +114,15 @@ static bool emu_covers(struct emu_vcpu *e, uint64_t addr)
 	return false;
 }
 
-/* An access that no window serves: a memory-fault exit, which the VMM may fix. */
-static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
-			int64_t value, void *opaque)
+/*
+ * An access at @addr that no window serves: a memory-fault exit, which the
+ * VMM may fix.  Return true when a window covers @addr now (go on), false
+ * once the vCPU has been told to stop.  Under uc_lock.
+ */
+static bool no_window(struct gm_vcpu *vcpu, uint64_t addr, unsigned int size, bool write)
 {
-	struct gm_vcpu *vcpu = opaque;
 	struct emu_vcpu *e = emu_of(vcpu);
-	struct gm_access acc = { .gpa = addr, .len = (unsigned int)size,
-				 .write = type == UC_MEM_WRITE_UNMAPPED };
+	struct gm_access acc = { .gpa = addr, .len = size, .write = write };
 	struct gm_exit exit = { 0 };
 	int ret;
 
@@ -135,6 +142,12 @@ static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size
 	}
 	stop_with(vcpu, &exit);
 	return false;
+}
+
+static bool on_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			int64_t value, void *opaque)
+{
+	return no_window(opaque, addr, (unsigned int)size, type == UC_MEM_WRITE_UNMAPPED);
 }
 
 /*
@@ -215,6 +228,8 @@ static void on_block(uc_engine *uc, uint64_t address, uint32_t size, void *opaqu
 		uc_emu_stop(uc);
 		return;
 	}
+	if (e->check_fetch && !emu_covers(e, address) && !no_window(vcpu, address, size, false))
+		return;
 	if (!atomic_load(&e->kick))
 		return;
 	pthread_mutex_unlock(&e->uc_lock);
@@ -446,6 +461,7 @@ static void emu_slot_del(struct gm_vm *vm, struct gm_slot *slot, unsigned int id
 
 		lock_kicked(e);
 		unmap_slot(e, id);
+		e->check_fetch = true;
 		unlock_kicked(e);
 	}
 }
