@@ -156,6 +156,30 @@ struct gm_vm_boot {
 };
 
 /**
+ * gm_vm_dirty_log_start - record which pages of memslot @slot are written
+ * from now on, through either alias, private or shared: by the guest, and
+ * by the host changing them (a conversion or punch zeroes a page).  The
+ * kernel's guest_memfd refuses dirty logging; guestmem's private memory
+ * does not.  Return: 0, -EINVAL (no such slot), -EEXIST (logging already),
+ * -ENOMEM, -EFAULT (NULL), or the engine's errno.
+ */
+int gm_vm_dirty_log_start(struct gm_vm *vm, uint32_t slot);
+
+/**
+ * gm_vm_dirty_log_get - copy the dirty bitmap of memslot @slot into
+ * @bitmap (bit i of word i / 64 = page i of the slot; (pages + 63) / 64
+ * words) and clear it.  Every write that lands after this returns is in
+ * the next call's bitmap, so copying the pages it names after it returns
+ * loses nothing: a page written during the copy is reported again.
+ * Return: the number of dirty pages (>= 0), -EINVAL (no such slot, or not
+ * logging), -EFAULT (NULL), or the engine's errno.
+ */
+int64_t gm_vm_dirty_log_get(struct gm_vm *vm, uint32_t slot, uint64_t *bitmap);
+
+/** gm_vm_dirty_log_stop - stop logging.  Return: 0, -EINVAL (not logging), -EFAULT. */
+int gm_vm_dirty_log_stop(struct gm_vm *vm, uint32_t slot);
+
+/**
  * gm_vm_boot - write page tables and @boot's code into the boot slot (which
  * must exist: slot covering [0, GM_GUEST_BOOT_SIZE)) and create the vCPUs.
  * Return: 0, or -EINVAL (code too large, no boot slot, bad vCPU count), or

@@ -37,7 +37,8 @@
 struct emu_slot_hook {
 	struct gm_vcpu *vcpu;
 	struct gm_slot *slot;
-	uc_hook hooks[2];		/* private and shared alias; 0: none */
+	uc_hook hooks[2];		/* access checks, private and shared alias; 0: none */
+	uc_hook dirty_hooks[2];		/* writes, while the slot's dirty log is on */
 	bool mapped;
 };
 
@@ -198,6 +199,21 @@ static void on_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	}
 }
 
+/*
+ * A write to a logged slot: recorded before it lands; a harvest waits for
+ * the instruction to finish (emu_sync) before it lets anyone copy the page.
+ */
+static void on_dirty_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+			   int64_t value, void *opaque)
+{
+	struct emu_slot_hook *h = opaque;
+	const struct gm_slot *s = h->slot;
+	uint64_t first = (gm_canonical_gpa(addr) - s->desc.gpa) >> GM_PAGE_SHIFT;
+	uint64_t last = (gm_canonical_gpa(addr + (uint64_t)size - 1) - s->desc.gpa) >> GM_PAGE_SHIFT;
+
+	gm_slot_mark_dirty(h->slot, first, last - first + 1);
+}
+
 static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
 {
 	struct gm_vcpu *vcpu = opaque;
@@ -253,9 +269,12 @@ static void unmap_slot(struct emu_vcpu *e, unsigned int id)
 	if (!h->mapped)
 		return;
 	m = &h->slot->desc;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (h->hooks[i])
 			uc_hook_del(e->uc, h->hooks[i]);
+		if (h->dirty_hooks[i])
+			uc_hook_del(e->uc, h->dirty_hooks[i]);
+	}
 	uc_mem_unmap(e->uc, m->gpa, m->size);
 	if (m->flags & GM_SLOT_PRIVATE)
 		uc_mem_unmap(e->uc, m->gpa | GM_GUEST_SHARED_BIT, m->size);
@@ -275,6 +294,26 @@ static int add_access_hooks(struct emu_vcpu *e, struct emu_slot_hook *h)
 	return emu_errno(err);
 }
 
+/* Add or remove slot @id's write hooks on one vCPU.  Under its uc_lock. */
+static int set_dirty_hooks(struct emu_vcpu *e, unsigned int id, bool on)
+{
+	struct emu_slot_hook *h = &e->slots[id];
+	const struct gm_memslot *m = &h->slot->desc;
+	uint64_t base[2] = { m->gpa, m->gpa | GM_GUEST_SHARED_BIT };
+	int aliases = (m->flags & GM_SLOT_PRIVATE) ? 2 : 1;
+	uc_err err = UC_ERR_OK;
+
+	for (int i = 0; i < 2; i++) {
+		if (h->dirty_hooks[i])
+			uc_hook_del(e->uc, h->dirty_hooks[i]);
+		h->dirty_hooks[i] = 0;
+	}
+	for (int i = 0; on && i < aliases && !err; i++)
+		err = uc_hook_add(e->uc, &h->dirty_hooks[i], UC_HOOK_MEM_WRITE, (void *)on_dirty_write,
+				  h, base[i], base[i] + m->size - 1);
+	return emu_errno(err);
+}
+
 /* Map slot @id's windows into one vCPU's emulator.  Under its uc_lock. */
 static int map_slot(struct gm_vcpu *vcpu, struct gm_slot *s, unsigned int id)
 {
@@ -288,6 +327,11 @@ static int map_slot(struct gm_vcpu *vcpu, struct gm_slot *s, unsigned int id)
 	if (!(m->flags & GM_SLOT_PRIVATE)) {
 		ret = map_region(e, m->gpa, m->size, s->shared_win);
 		h->mapped = !ret;
+		if (!ret && s->dirty) {
+			ret = set_dirty_hooks(e, id, true);
+			if (ret)
+				unmap_slot(e, id);
+		}
 		return ret;
 	}
 	ret = map_region(e, m->gpa, m->size, s->private_win);
@@ -300,6 +344,9 @@ static int map_slot(struct gm_vcpu *vcpu, struct gm_slot *s, unsigned int id)
 	}
 	h->mapped = true;
 	ret = add_access_hooks(e, h);
+	/* A vCPU made while the slot's writes are logged logs them too. */
+	if (!ret && s->dirty)
+		ret = set_dirty_hooks(e, id, true);
 	if (ret)
 		unmap_slot(e, id);
 	return ret;
@@ -466,6 +513,28 @@ static void emu_slot_del(struct gm_vm *vm, struct gm_slot *slot, unsigned int id
 	}
 }
 
+/* Called under memslot_lock: every vCPU has the slot mapped (slot_add ran). */
+static int emu_dirty_log(struct gm_vm *vm, struct gm_slot *slot, unsigned int id, bool on)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++) {
+		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+
+		lock_kicked(e);
+		ret = set_dirty_hooks(e, id, on);
+		unlock_kicked(e);
+	}
+	for (unsigned int i = 0; ret && i < vm->nr_vcpus; i++) {
+		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+
+		lock_kicked(e);
+		set_dirty_hooks(e, id, false);
+		unlock_kicked(e);
+	}
+	return ret;
+}
+
 /* Every vCPU is between accesses (or in a hook) once it has given up uc_lock. */
 static void emu_sync(struct gm_vm *vm)
 {
@@ -498,4 +567,5 @@ const struct gm_engine_ops gm_emu_engine = {
 	.vcpu_run = emu_vcpu_run,
 	.sync = emu_sync,
 	.mismatch = emu_mismatch,
+	.dirty_log = emu_dirty_log,
 };

@@ -207,7 +207,7 @@ int gm_vm_kvm_fd(struct gm_vm *vm)
 /* ---- memslots ---- */
 
 static int set_region(struct gm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
-		      struct gm_file *gmem, uint64_t gmem_offset)
+		      struct gm_file *gmem, uint64_t gmem_offset, bool log)
 {
 	struct kvm_userspace_memory_region2 r = {
 		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
@@ -219,34 +219,87 @@ static int set_region(struct gm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t si
 		r.guest_memfd = (uint32_t)gm_file_fd(gmem);
 		r.guest_memfd_offset = gmem_offset;
 	}
+	if (log)
+		r.flags |= KVM_MEM_LOG_DIRTY_PAGES;
 	return ioctl(kvm_of(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r) < 0 ? -errno : 0;
 }
 
-static int kvm_slot_add(struct gm_vm *vm, struct gm_slot *s, unsigned int id)
+/*
+ * Slot @id's KVM memslots: 2 * id at gpa (the private window, or the only
+ * one), 2 * id + 1 at the shared alias of a private-capable slot.  Setting
+ * them again with other flags is how KVM changes a slot's flags.
+ */
+static int set_regions(struct gm_vm *vm, struct gm_slot *s, unsigned int id, bool log)
 {
 	const struct gm_memslot *m = &s->desc;
 	int ret;
 
 	if (gm_file_store(m->shared_file) == GM_STORE_KVM)
 		return set_region(vm, 2 * id, m->gpa, m->size, s->shared_win, m->shared_file,
-				  m->shared_offset);
+				  m->shared_offset, log);
 	if (!(m->flags & GM_SLOT_PRIVATE))
-		return set_region(vm, 2 * id, m->gpa, m->size, s->shared_win, NULL, 0);
-	ret = set_region(vm, 2 * id, m->gpa, m->size, s->private_win, NULL, 0);
+		return set_region(vm, 2 * id, m->gpa, m->size, s->shared_win, NULL, 0, log);
+	ret = set_region(vm, 2 * id, m->gpa, m->size, s->private_win, NULL, 0, log);
 	if (ret)
 		return ret;
-	ret = set_region(vm, 2 * id + 1, m->gpa | GM_GUEST_SHARED_BIT, m->size, s->shared_win,
-			 NULL, 0);
+	return set_region(vm, 2 * id + 1, m->gpa | GM_GUEST_SHARED_BIT, m->size, s->shared_win,
+			  NULL, 0, log);
+}
+
+static int kvm_slot_add(struct gm_vm *vm, struct gm_slot *s, unsigned int id)
+{
+	int ret = set_regions(vm, s, id, s->dirty != NULL);
+
 	if (ret)
-		set_region(vm, 2 * id, m->gpa, 0, NULL, NULL, 0);
+		set_region(vm, 2 * id, s->desc.gpa, 0, NULL, NULL, 0, false);
+	return ret;
+}
+
+static int kvm_dirty_log(struct gm_vm *vm, struct gm_slot *s, unsigned int id, bool on)
+{
+	int ret = set_regions(vm, s, id, on);
+
+	if (ret && on)
+		set_regions(vm, s, id, false);
+	return ret;
+}
+
+/* KVM's record of one of its memslots, moved into the slot's bitmap. */
+static int harvest_region(struct gm_vm *vm, struct gm_slot *s, uint32_t kvm_slot, uint64_t *buf)
+{
+	uint64_t words = (s->nr_pages + 63) / 64;
+	struct kvm_dirty_log log = { .slot = kvm_slot, .dirty_bitmap = buf };
+
+	memset(buf, 0, words * sizeof(*buf));
+	if (ioctl(kvm_of(vm)->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return -errno;
+	for (uint64_t w = 0; w < words; w++)
+		for (uint64_t bits = buf[w]; bits; bits &= bits - 1)
+			gm_slot_mark_dirty(s, w * 64 + (uint64_t)__builtin_ctzll(bits), 1);
+	return 0;
+}
+
+static int kvm_dirty_log_sync(struct gm_vm *vm, struct gm_slot *s, unsigned int id)
+{
+	uint64_t *buf = malloc(((s->nr_pages + 63) / 64) * sizeof(*buf));
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = harvest_region(vm, s, 2 * id, buf);
+	if (!ret && (s->desc.flags & GM_SLOT_PRIVATE) &&
+	    gm_file_store(s->desc.shared_file) != GM_STORE_KVM)
+		ret = harvest_region(vm, s, 2 * id + 1, buf);
+	free(buf);
 	return ret;
 }
 
 static void kvm_slot_del(struct gm_vm *vm, struct gm_slot *s, unsigned int id)
 {
-	set_region(vm, 2 * id, s->desc.gpa, 0, NULL, NULL, 0);
+	set_region(vm, 2 * id, s->desc.gpa, 0, NULL, NULL, 0, false);
 	if ((s->desc.flags & GM_SLOT_PRIVATE) && gm_file_store(s->desc.shared_file) != GM_STORE_KVM)
-		set_region(vm, 2 * id + 1, s->desc.gpa | GM_GUEST_SHARED_BIT, 0, NULL, NULL, 0);
+		set_region(vm, 2 * id + 1, s->desc.gpa | GM_GUEST_SHARED_BIT, 0, NULL, NULL, 0,
+			   false);
 }
 
 /* ---- vCPUs ---- */
@@ -537,4 +590,6 @@ const struct gm_engine_ops gm_kvm_engine = {
 	.vcpu_run = kvm_vcpu_run,
 	.mismatch = kvm_mismatch,
 	.stop = kvm_stop,
+	.dirty_log = kvm_dirty_log,
+	.dirty_log_sync = kvm_dirty_log_sync,
 };

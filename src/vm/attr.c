@@ -83,6 +83,8 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 	for (uint64_t i = first; i < first + n; i++)
 		atomic_store_explicit(&s->private_attr[i], to_private, memory_order_relaxed);
 	vm->mmu_seq++;
+	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
+	gm_slot_mark_dirty(s, first, n);
 	pthread_mutex_unlock(&vm->mmu_lock);
 	return 0;
 }
@@ -195,6 +197,9 @@ static int io_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t 
 		      : gm_pread(s->desc.shared_file, io->buf, size, pos);
 	if (n < 0)
 		return (int)n;
+	if (io->write)
+		gm_slot_mark_dirty(s, off >> GM_PAGE_SHIFT,
+				   ((off + size - 1) >> GM_PAGE_SHIFT) - (off >> GM_PAGE_SHIFT) + 1);
 	if (!io->write && (uint64_t)n < size)
 		memset((char *)io->buf + n, 0, size - (uint64_t)n);
 	io->buf = (char *)io->buf + size;

@@ -419,6 +419,7 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 	}
 	vm->mmu_seq++;
 	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
+	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
 	vm->invalidate_in_progress--;
 	pthread_mutex_unlock(&vm->mmu_lock);
 }

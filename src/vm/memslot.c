@@ -162,6 +162,7 @@ static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
 	gm_vm_uffd_unregister(vm, s);
 	unmap_windows(s);
 	free(s->private_attr);
+	free(s->dirty);
 	free(s->s2_pfn);
 	free(s->s2_level);
 	gm_file_put(s->desc.shared_file);

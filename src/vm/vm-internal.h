@@ -67,6 +67,12 @@ struct gm_slot {
 	 */
 	_Atomic uint8_t *private_attr;	/* per page: 1 = private */
 	gm_pfn_t *s2_pfn;		/* per page, under mmu_lock: GM_PFN_NONE when not let in */
+	/*
+	 * Dirty log (dirty.c): a bit per page, set lock-free by whoever writes
+	 * (engines' write hooks, conversions, invalidations) while logging;
+	 * NULL otherwise.  Installed and removed under memslot_lock + slots_lock.
+	 */
+	_Atomic uint64_t *dirty;
 	uint8_t *s2_level;		/* per page: gm_level it was let in at */
 	const struct gm_mem_ops *mem_ops;
 };
@@ -100,6 +106,17 @@ struct gm_engine_ops {
 	int (*mismatch)(struct gm_vm *vm, pid_t tid, const struct gm_exit *exit);
 	/* vm->stop was set: get every vCPU out of guest code soon.  May be NULL. */
 	void (*stop)(struct gm_vm *vm);
+	/*
+	 * Start (@on) or stop recording the guest's writes to slot @id into
+	 * slot->dirty.  Called under memslot_lock only.
+	 */
+	int (*dirty_log)(struct gm_vm *vm, struct gm_slot *slot, unsigned int id, bool on);
+	/*
+	 * Move the engine's own record of slot @id's written pages into
+	 * slot->dirty (kvm: KVM's dirty log); on return every write that landed
+	 * before is recorded there.  May be NULL (the hooks set slot->dirty).
+	 */
+	int (*dirty_log_sync)(struct gm_vm *vm, struct gm_slot *slot, unsigned int id);
 };
 
 struct gm_vcpu {
@@ -207,6 +224,9 @@ extern const struct gm_guest_ops gm_vm_guest_ops;
 int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid);
 /* The vCPU that runs on host thread @tid, or NULL (any thread). */
 struct gm_vcpu *gm_vm_vcpu_of_tid(struct gm_vm *vm, pid_t tid);
+/* dirty.c: mark pages [first, first + n) of @s written, if logging. */
+void gm_slot_mark_dirty(struct gm_slot *s, uint64_t first, uint64_t n);
+
 /* Fill @exit for an access of kind @private at @gpa that its page's attribute forbids. */
 void gm_vm_mismatch_exit(struct gm_vm *vm, uint64_t gpa, bool private, struct gm_exit *exit);
 /* Forget the stage-2 record of a whole slot (it is going away). */
