@@ -11,14 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <guestmem/vm.h>
+
 #include "cli.h"
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
-
-/* Set by src/cli/meson.build from unicorn.found(), as for the library. */
-#ifndef GM_HAVE_EMU
-#error "GM_HAVE_EMU must be defined to 0 or 1"
-#endif
 
 #define HUGEPAGES_DIR	"/sys/kernel/mm/hugepages/"
 #define MAX_NAMES	8
@@ -104,14 +101,16 @@ static void name_vm_types(struct host_info *info)
 
 static void find_engines(struct host_info *info)
 {
+	const char *why;
+
 	if (info->caps.kvm)
 		names_add(&info->engines, "kvm");
 	else
 		add_why(info, "kvm", info->caps.why);
-	if (GM_HAVE_EMU)
+	if (gm_engine_available(GM_ENGINE_EMU, &why))
 		names_add(&info->engines, "emu");
 	else
-		add_why(info, "emu", "built without the unicorn emulator (meson -Demu=disabled)");
+		add_why(info, "emu", why);
 }
 
 static const char *hugetlb_why(struct host_info *info)

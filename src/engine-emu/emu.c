@@ -31,7 +31,7 @@
 #include <unicorn/unicorn.h>
 #include <unistd.h>
 
-#include "vm/vm-internal.h"
+#include "vm/engine.h"
 
 /* What an access hook needs: its vCPU and its slot. */
 struct emu_slot_hook {
@@ -239,7 +239,7 @@ static void on_block(uc_engine *uc, uint64_t address, uint32_t size, void *opaqu
 	struct gm_vcpu *vcpu = opaque;
 	struct emu_vcpu *e = emu_of(vcpu);
 
-	if (atomic_load(&vcpu->vm->stop)) {
+	if (gm_vm_stopping(vcpu->vm)) {
 		vcpu->exit.reason = GM_EXIT_STOPPED;
 		uc_emu_stop(uc);
 		return;
@@ -354,6 +354,12 @@ static int map_slot(struct gm_vcpu *vcpu, struct gm_slot *s, unsigned int id)
 
 /* ---- the engine ---- */
 
+/* A new vCPU's emulator gets the slots there are (gm_vm_for_each_slot). */
+static int map_existing_slot(struct gm_slot *slot, unsigned int id, void *vcpu)
+{
+	return map_slot(vcpu, slot, id);
+}
+
 /*
  * Address space one unicorn instance takes: unicorn 2.0.1 reserves a 1 GiB
  * translation buffer (QEMU's default on 64-bit hosts) and cannot be told
@@ -411,11 +417,8 @@ static int emu_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
 		err = uc_hook_add(e->uc, &e->hooks[2], UC_HOOK_BLOCK, (void *)on_block, vcpu, 1, 0);
 	ret = emu_errno(err);
 	/* The slots that exist already. */
-	pthread_rwlock_rdlock(&vm->slots_lock);
-	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
-		if (vm->slots[i].used)
-			ret = map_slot(vcpu, &vm->slots[i], i);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	if (!ret)
+		ret = gm_vm_for_each_slot(vm, map_existing_slot, vcpu);
 	if (ret) {
 		uc_close(e->uc);
 		pthread_mutex_destroy(&e->uc_lock);
@@ -475,6 +478,11 @@ static int emu_vm_init(struct gm_vm *vm)
 	return 0;
 }
 
+static int emu_available(const char **why)
+{
+	return 1;
+}
+
 static void emu_vm_destroy(struct gm_vm *vm)
 {
 }
@@ -484,15 +492,15 @@ static int emu_slot_add(struct gm_vm *vm, struct gm_slot *slot, unsigned int id)
 {
 	int ret = 0;
 
-	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < gm_vm_nr_vcpus(vm) && !ret; i++) {
+		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
 
 		lock_kicked(e);
-		ret = map_slot(&vm->vcpus[i], slot, id);
+		ret = map_slot(gm_vm_vcpu(vm, i), slot, id);
 		unlock_kicked(e);
 	}
-	for (unsigned int i = 0; ret && i < vm->nr_vcpus; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+	for (unsigned int i = 0; ret && i < gm_vm_nr_vcpus(vm); i++) {
+		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
 
 		lock_kicked(e);
 		unmap_slot(e, id);
@@ -503,8 +511,8 @@ static int emu_slot_add(struct gm_vm *vm, struct gm_slot *slot, unsigned int id)
 
 static void emu_slot_del(struct gm_vm *vm, struct gm_slot *slot, unsigned int id)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < gm_vm_nr_vcpus(vm); i++) {
+		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
 
 		lock_kicked(e);
 		unmap_slot(e, id);
@@ -518,15 +526,15 @@ static int emu_dirty_log(struct gm_vm *vm, struct gm_slot *slot, unsigned int id
 {
 	int ret = 0;
 
-	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < gm_vm_nr_vcpus(vm) && !ret; i++) {
+		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
 
 		lock_kicked(e);
 		ret = set_dirty_hooks(e, id, on);
 		unlock_kicked(e);
 	}
-	for (unsigned int i = 0; ret && i < vm->nr_vcpus; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+	for (unsigned int i = 0; ret && i < gm_vm_nr_vcpus(vm); i++) {
+		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
 
 		lock_kicked(e);
 		set_dirty_hooks(e, id, false);
@@ -538,8 +546,8 @@ static int emu_dirty_log(struct gm_vm *vm, struct gm_slot *slot, unsigned int id
 /* Every vCPU is between accesses (or in a hook) once it has given up uc_lock. */
 static void emu_sync(struct gm_vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct emu_vcpu *e = emu_of(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < gm_vm_nr_vcpus(vm); i++) {
+		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
 
 		lock_kicked(e);
 		unlock_kicked(e);
@@ -568,4 +576,5 @@ const struct gm_engine_ops gm_emu_engine = {
 	.sync = emu_sync,
 	.mismatch = emu_mismatch,
 	.dirty_log = emu_dirty_log,
+	.available = emu_available,
 };

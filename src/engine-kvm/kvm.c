@@ -30,7 +30,7 @@
 #include "engine-kvm/kvm.h"
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
-#include "vm/vm-internal.h"
+#include "vm/engine.h"
 
 /*
  * The signal that interrupts KVM_RUN (GM_KVM_KICK_SIGNAL in kvm.h): a
@@ -69,7 +69,7 @@ struct kvm_vcpu_state {
 
 static struct kvm_vm_state *kvm_of(struct gm_vm *vm)
 {
-	return vm->engine_vm;
+	return gm_vm_engine_data(vm);
 }
 
 static void on_kick(int sig)
@@ -167,7 +167,7 @@ static int kvm_vm_init(struct gm_vm *vm)
 		goto err_vm;
 	install_kick_handler();
 	k->cpl = DEFAULT_CPL;
-	vm->engine_vm = k;
+	gm_vm_set_engine_data(vm, k);
 	return 0;
 
 err_vm:
@@ -191,17 +191,26 @@ static void kvm_vm_destroy(struct gm_vm *vm)
 
 int gm_kvm_set_guest_cpl(struct gm_vm *vm, unsigned int cpl)
 {
-	if (!vm || vm->engine != &gm_kvm_engine || (cpl != 0 && cpl != 3) || vm->nr_vcpus)
+	if (!gm_vm_runs_on(vm, &gm_kvm_engine) || (cpl != 0 && cpl != 3) || gm_vm_nr_vcpus(vm))
 		return -EINVAL;
 	kvm_of(vm)->cpl = cpl;
 	return 0;
 }
 
-int gm_vm_kvm_fd(struct gm_vm *vm)
+static int kvm_vm_fd(struct gm_vm *vm)
 {
-	if (!vm || vm->engine != &gm_kvm_engine)
-		return -ENODEV;
 	return kvm_of(vm)->vm_fd;
+}
+
+static int kvm_available(const char **why)
+{
+	struct gm_kvm_caps caps;
+
+	if (gm_kvm_probe(&caps) < 0 || !caps.kvm) {
+		*why = "/dev/kvm does not work here";
+		return 0;
+	}
+	return 1;
 }
 
 /* ---- memslots ---- */
@@ -494,7 +503,7 @@ static int run_loop(struct gm_vcpu *vcpu)
 	int ret;
 
 	while (!done) {
-		if (atomic_load(&vcpu->vm->stop)) {
+		if (gm_vm_stopping(vcpu->vm)) {
 			vcpu->exit.reason = GM_EXIT_STOPPED;
 			return 0;
 		}
@@ -545,8 +554,8 @@ static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 
 static void kvm_stop(struct gm_vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct gm_vcpu *v = &vm->vcpus[i];
+	for (unsigned int i = 0; i < gm_vm_nr_vcpus(vm); i++) {
+		struct gm_vcpu *v = gm_vm_vcpu(vm, i);
 		struct kvm_vcpu_state *c = v->engine;
 
 		/* A vCPU not started yet sees vm->stop before it enters KVM_RUN. */
@@ -592,4 +601,6 @@ const struct gm_engine_ops gm_kvm_engine = {
 	.stop = kvm_stop,
 	.dirty_log = kvm_dirty_log,
 	.dirty_log_sync = kvm_dirty_log_sync,
+	.available = kvm_available,
+	.vm_fd = kvm_vm_fd,
 };

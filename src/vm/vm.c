@@ -7,58 +7,46 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kvm/caps.h"
 #include "vm/vm-internal.h"
+
+/* The engine for each kind the caller may ask for by name. */
+static const struct gm_engine_ops *engine_of(enum gm_engine_kind kind)
+{
+	switch (kind) {
+	case GM_ENGINE_KVM:
+		return &gm_kvm_engine;
+	case GM_ENGINE_EMU:
+		return &gm_emu_engine;
+	default:
+		return NULL;
+	}
+}
 
 int gm_engine_available(enum gm_engine_kind engine, const char **why)
 {
-	struct gm_kvm_caps caps;
+	const struct gm_engine_ops *ops;
 	const char *dummy;
 
 	if (!why)
 		why = &dummy;
 	*why = NULL;
-	switch (engine) {
-	case GM_ENGINE_KVM:
-		if (gm_kvm_probe(&caps) < 0 || !caps.kvm) {
-			*why = "/dev/kvm does not work here";
-			return 0;
-		}
-		return 1;
-	case GM_ENGINE_EMU:
-#if GM_HAVE_EMU
-		return 1;
-#else
-		*why = "built without the unicorn emulator";
-		return 0;
-#endif
-	case GM_ENGINE_AUTO:
+	if (engine == GM_ENGINE_AUTO)
 		return gm_engine_available(GM_ENGINE_KVM, why) ||
 		       gm_engine_available(GM_ENGINE_EMU, why);
-	default:
+	ops = engine_of(engine);
+	if (!ops) {
 		*why = "unknown engine";
 		return 0;
 	}
+	return ops->available(why);
 }
 
+/* AUTO: kvm where it works, else the emulator. */
 static const struct gm_engine_ops *pick_engine(enum gm_engine_kind kind)
 {
-	switch (kind) {
-	case GM_ENGINE_KVM:
-		return gm_engine_available(GM_ENGINE_KVM, NULL) ? &gm_kvm_engine : NULL;
-	case GM_ENGINE_EMU:
-#if GM_HAVE_EMU
-		return &gm_emu_engine;
-#else
-		return NULL;
-#endif
-	case GM_ENGINE_AUTO:
-		if (gm_engine_available(GM_ENGINE_KVM, NULL))
-			return &gm_kvm_engine;
-		return pick_engine(GM_ENGINE_EMU);
-	default:
-		return NULL;
-	}
+	if (kind == GM_ENGINE_AUTO)
+		kind = gm_engine_available(GM_ENGINE_KVM, NULL) ? GM_ENGINE_KVM : GM_ENGINE_EMU;
+	return gm_engine_available(kind, NULL) ? engine_of(kind) : NULL;
 }
 
 int gm_vm_create(enum gm_engine_kind kind, struct gm_vm **vmp)
@@ -126,6 +114,58 @@ void gm_vm_destroy(struct gm_vm *vm)
 	pthread_mutex_destroy(&vm->prefault_lock);
 	pthread_cond_destroy(&vm->prefault_cond);
 	free(vm);
+}
+
+int gm_vm_kvm_fd(struct gm_vm *vm)
+{
+	if (!vm)
+		return -EFAULT;
+	return vm->engine->vm_fd ? vm->engine->vm_fd(vm) : -ENODEV;
+}
+
+/* ---- what engines reach of the VM (engine.h) ---- */
+
+unsigned int gm_vm_nr_vcpus(struct gm_vm *vm)
+{
+	return vm->nr_vcpus;
+}
+
+struct gm_vcpu *gm_vm_vcpu(struct gm_vm *vm, unsigned int index)
+{
+	return index < vm->nr_vcpus ? &vm->vcpus[index] : NULL;
+}
+
+void *gm_vm_engine_data(struct gm_vm *vm)
+{
+	return vm->engine_vm;
+}
+
+void gm_vm_set_engine_data(struct gm_vm *vm, void *data)
+{
+	vm->engine_vm = data;
+}
+
+bool gm_vm_runs_on(struct gm_vm *vm, const struct gm_engine_ops *engine)
+{
+	return vm && vm->engine == engine;
+}
+
+bool gm_vm_stopping(struct gm_vm *vm)
+{
+	return atomic_load(&vm->stop);
+}
+
+int gm_vm_for_each_slot(struct gm_vm *vm, int (*fn)(struct gm_slot *slot, unsigned int id,
+						     void *arg), void *arg)
+{
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
+		if (vm->slots[i].used)
+			ret = fn(&vm->slots[i], i, arg);
+	pthread_rwlock_unlock(&vm->slots_lock);
+	return ret;
 }
 
 const char *gm_vm_engine_name(struct gm_vm *vm)
