@@ -47,9 +47,10 @@ int64_t gm_pmem_meta_bytes(void)
 	return atomic_load(&meta_bytes);
 }
 
+/* Add @units folios (negative: take away) to the count of 4 KiB frames in use. */
 static void account(struct gm_backing *b, int64_t units)
 {
-	atomic_fetch_add(&frames_in_use[order_slot(b->order)], units << b->order);
+	atomic_fetch_add(&frames_in_use[order_slot(b->order)], units * ((int64_t)1 << b->order));
 }
 
 /* ---- the directory of leaves ---- */
