@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <guestmem/file.h>
+
 #include "common.h"
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"

@@ -1,25 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * Frame pins across threads: pins nest, gm_frame_wait_unlocked() sleeps
- * until the last pin is dropped by whichever thread holds it, wakes every
- * waiter, and orders the holder's accesses before the waiter's (TSan checks
- * the last through a plain, non-atomic variable).
+ * Pins across threads: pins nest; gm_backing_release() sleeps until the
+ * last pin on the unpublished folios of its range is dropped, by whichever
+ * thread holds it (not after the first of two, not while any folio of the
+ * range is pinned), and does not wait for pins outside its range; an
+ * unpublished folio takes no new pin, so a release under a storm of
+ * lookups ends with no pin left; and the release orders the holders'
+ * accesses before what the releaser does next (TSan checks the last
+ * through a plain, non-atomic variable).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <guestmem/pmem.h>
+#include "pmem/pmem.h"
 #include "../common.h"
 
-#define NR_WAITERS	4
+#define NR_HOLDERS	4
 #define NR_HAMMERS	4
 #define HAMMER_LOOPS	20000
+#define NR_PAGES	16
 
-static gm_pfn_t frame;
+static struct gm_backing *backing;
 static _Atomic int ready, released, done;
 
 static void sleep_ms(long ms)
@@ -30,110 +36,160 @@ static void sleep_ms(long ms)
 		;
 }
 
-static int setup_frame(void **state)
+static int setup_backing(void **state)
 {
 	atomic_store(&ready, 0);
 	atomic_store(&released, 0);
 	atomic_store(&done, 0);
-	return gm_pmem_alloc(GM_POOL_4K, 0, GM_PFN_NONE, &frame) ? -1 : 0;
+	if (gm_backing_create(0, &backing))
+		return -1;
+	return gm_backing_alloc(backing, 0, NR_PAGES) == NR_PAGES ? 0 : -1;
 }
 
-static int free_frame(void **state)
+static int destroy_backing(void **state)
 {
-	return gm_pmem_free(frame, 0) ? -1 : 0;
+	for (uint64_t i = 0; i < NR_PAGES; i++)
+		if (gm_pfn_pins(gm_backing_pfn(backing, i)) != 0)
+			return -1;
+	gm_backing_destroy(backing);
+	backing = NULL;
+	return gm_pmem_frames_in_use(0) != 0 ? -1 : 0;
+}
+
+/* Unpublish [start, end) and release it (which waits for its pins). */
+static void free_range(uint64_t start, uint64_t end)
+{
+	gm_backing_unpublish(backing, start, end);
+	assert_int_equal(gm_backing_release(backing, start, end), 0);
 }
 
 static void test_nesting(void **state)
 {
-	assert_int_equal(gm_frame_pins(frame), 0);
-	gm_frame_wait_unlocked(frame);		/* nothing held: returns at once */
+	gm_pfn_t pfn = gm_backing_pfn(backing, 0);
+
+	assert_int_equal(gm_pfn_pins(pfn), 0);
 	for (uint32_t i = 1; i <= 3; i++) {
-		gm_frame_lock(frame);
-		assert_int_equal(gm_frame_pins(frame), i);
+		assert_int_equal(gm_backing_lookup_pin(backing, 0), pfn);
+		assert_int_equal(gm_pfn_pins(pfn), i);
 	}
 	for (uint32_t i = 3; i > 0; i--) {
-		gm_frame_unlock(frame);
-		assert_int_equal(gm_frame_pins(frame), i - 1);
+		gm_pfn_unpin(pfn);
+		assert_int_equal(gm_pfn_pins(pfn), i - 1);
 	}
-	gm_frame_wait_unlocked(frame);
-	assert_int_equal(gm_pmem_free(frame, 0), 0);
-	assert_int_equal(gm_pmem_alloc(GM_POOL_4K, 0, GM_PFN_NONE, &frame), 0);
+	/* One unpin too many: ignored, the count stays at zero. */
+	gm_pfn_unpin(pfn);
+	assert_int_equal(gm_pfn_pins(pfn), 0);
+	/* Nothing pinned: the release returns at once and the page is gone. */
+	free_range(0, 1);
+	assert_false(gm_backing_present(backing, 0));
+	assert_int_equal(gm_backing_alloc(backing, 0, 1), 1);
+	assert_int_equal(gm_pfn_pins(pfn), 0);
 }
 
-/* Holds two nested pins for a while, then drops them one by one. */
+/* Holds two nested pins on page 0 for a while, then drops them one by one. */
 static void *holder(void *arg)
 {
-	gm_frame_lock(frame);
-	gm_frame_lock(frame);
+	gm_pfn_t pfn = gm_backing_lookup_pin(backing, 0);
+
+	if (pfn == GM_PFN_NONE || gm_backing_lookup_pin(backing, 0) != pfn)
+		atomic_store(&released, -1);
 	atomic_store(&ready, 1);
 	sleep_ms(30);
-	gm_frame_unlock(frame);
+	gm_pfn_unpin(pfn);
 	sleep_ms(30);
 	atomic_store(&released, 1);
-	gm_frame_unlock(frame);
+	gm_pfn_unpin(pfn);
 	return NULL;
 }
 
-static void test_wait_for_other_thread(void **state)
+static void test_release_waits_for_other_thread(void **state)
 {
+	gm_pfn_t pfn = gm_backing_pfn(backing, 0);
 	pthread_t t;
 
 	assert_int_equal(pthread_create(&t, NULL, holder, NULL), 0);
 	while (!atomic_load(&ready))
 		sched_yield();
-	gm_frame_wait_unlocked(frame);
-	/* Not after the first unlock: only after the last. */
+	assert_int_equal(gm_backing_unpublish(backing, 0, 1), 1);
+	/* Unpublished: no new pin, though the holder's still count. */
+	assert_int_equal(gm_backing_lookup_pin(backing, 0), GM_PFN_NONE);
+	assert_true(gm_pfn_pins(pfn) >= 1);
+	assert_int_equal(gm_backing_release(backing, 0, 1), 0);
+	/* Not after the first unpin: only after the last. */
 	assert_int_equal(atomic_load(&released), 1);
-	assert_int_equal(gm_frame_pins(frame), 0);
+	assert_int_equal(gm_pfn_pins(pfn), 0);
+	assert_false(gm_backing_present(backing, 0));
 	pthread_join(t, NULL);
 }
 
-static void *waiter(void *arg)
+/* Thread @arg holds a pin on page 2 * (arg + 1) and drops it after 20 ms * (arg + 1). */
+static void *range_holder(void *arg)
 {
-	gm_frame_wait_unlocked(frame);
+	uintptr_t k = (uintptr_t)arg;
+	gm_pfn_t pfn = gm_backing_lookup_pin(backing, 2 * (k + 1));
+
+	if (pfn == GM_PFN_NONE)
+		atomic_store(&released, -1);
+	atomic_fetch_add(&ready, 1);
+	sleep_ms(20 * (long)(k + 1));
 	atomic_fetch_add(&done, 1);
+	gm_pfn_unpin(pfn);
 	return NULL;
 }
 
-static void test_every_waiter_wakes(void **state)
+/*
+ * Several pinned folios in one range, dropped at different times by
+ * different threads: the release returns after the last.  A pin outside
+ * the range does not hold it up.
+ */
+static void test_release_waits_for_every_folio(void **state)
 {
-	pthread_t t[NR_WAITERS];
+	pthread_t t[NR_HOLDERS];
+	gm_pfn_t outside = gm_backing_lookup_pin(backing, NR_PAGES - 1);
 
-	gm_frame_lock(frame);
-	for (int i = 0; i < NR_WAITERS; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, waiter, NULL), 0);
-	sleep_ms(50);
-	assert_int_equal(atomic_load(&done), 0);
-	gm_frame_lock(frame);
-	gm_frame_unlock(frame);
-	sleep_ms(20);
-	assert_int_equal(atomic_load(&done), 0);
-	gm_frame_unlock(frame);
-	for (int i = 0; i < NR_WAITERS; i++)
-		pthread_join(t[i], NULL);
-	assert_int_equal(atomic_load(&done), NR_WAITERS);
-	assert_int_equal(gm_frame_pins(frame), 0);
+	assert_int_equal(outside, gm_backing_pfn(backing, NR_PAGES - 1));
+	for (uintptr_t k = 0; k < NR_HOLDERS; k++)
+		assert_int_equal(pthread_create(&t[k], NULL, range_holder, (void *)k), 0);
+	while (atomic_load(&ready) < NR_HOLDERS)
+		sched_yield();
+	assert_int_equal(atomic_load(&released), 0);
+	free_range(0, 2 * NR_HOLDERS + 2);
+	assert_int_equal(atomic_load(&done), NR_HOLDERS);
+	for (uint64_t i = 0; i < 2 * NR_HOLDERS + 2; i++) {
+		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, i)), 0);
+		assert_false(gm_backing_present(backing, i));
+	}
+	for (int k = 0; k < NR_HOLDERS; k++)
+		pthread_join(t[k], NULL);
+
+	/* The pinned page outside: its release is still to come, and must wait for it. */
+	assert_int_equal(gm_pfn_pins(outside), 1);
+	assert_true(gm_backing_present(backing, NR_PAGES - 1));
+	free_range(NR_PAGES - 2, NR_PAGES - 1);	/* its neighbour, unpinned: at once */
+	gm_pfn_unpin(outside);
+	free_range(NR_PAGES - 1, NR_PAGES);
+	assert_int_equal(gm_pfn_pins(outside), 0);
 }
 
 /*
- * The store's pattern: readers pin, check the frame is still published, use
- * it, unpin; the remover unpublishes, waits, then reuses.  @payload is a
- * plain int so that TSan reports a race if the wait does not order them.
+ * The store's pattern: readers pin through the lookup and use the page;
+ * the remover unpublishes, releases, then reuses.  @payload is a plain int
+ * so that TSan reports a race if the release does not order them.
  */
-static _Atomic int published;
 static int payload;
 static _Atomic long uses;
 
 static void *reader(void *arg)
 {
 	for (int i = 0; i < HAMMER_LOOPS; i++) {
-		gm_frame_lock(frame);
-		if (atomic_load(&published)) {
-			if (payload != 42)
-				atomic_store(&released, -1);	/* reported by main */
-			atomic_fetch_add(&uses, 1);
-		}
-		gm_frame_unlock(frame);
+		gm_pfn_t pfn = gm_backing_lookup_pin(backing, 0);
+
+		if (pfn == GM_PFN_NONE)
+			continue;
+		if (payload != 42)
+			atomic_store(&released, -1);	/* reported by main */
+		atomic_fetch_add(&uses, 1);
+		gm_pfn_unpin(pfn);
 	}
 	return NULL;
 }
@@ -144,17 +200,18 @@ static void test_remover_pattern(void **state)
 
 	for (int round = 0; round < 20; round++) {
 		payload = 42;
-		atomic_store(&published, 1);
+		if (round)
+			assert_int_equal(gm_backing_alloc(backing, 0, 1), 1);
 		for (int i = 0; i < NR_HAMMERS; i++)
 			assert_int_equal(pthread_create(&t[i], NULL, reader, NULL), 0);
 		sleep_ms(1);
-		atomic_store(&published, 0);
-		gm_frame_wait_unlocked(frame);
+		free_range(0, 1);
 		payload = 0;			/* the "free": no reader may see it */
+		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 0)), 0);
 		for (int i = 0; i < NR_HAMMERS; i++)
 			pthread_join(t[i], NULL);
 		assert_int_not_equal(atomic_load(&released), -1);
-		assert_int_equal(gm_frame_pins(frame), 0);
+		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 0)), 0);
 	}
 	printf("# %ld published uses\n", atomic_load(&uses));
 }
@@ -162,50 +219,57 @@ static void test_remover_pattern(void **state)
 static void *hammer(void *arg)
 {
 	for (int i = 0; i < HAMMER_LOOPS; i++) {
-		gm_frame_lock(frame);
-		gm_frame_unlock(frame);
+		gm_pfn_t pfn = gm_backing_lookup_pin(backing, 1);
+
+		if (pfn != GM_PFN_NONE)
+			gm_pfn_unpin(pfn);
 	}
+	atomic_fetch_add(&done, 1);
 	return NULL;
 }
 
-static void test_waits_under_load(void **state)
+/*
+ * Free and allocate page 1 again and again while threads pin and unpin it:
+ * every release returns, and with no pin left (an unpublished folio takes
+ * none, so none can slip in after the wait).
+ */
+static void test_release_under_load(void **state)
 {
 	pthread_t t[NR_HAMMERS];
+	int rounds = 0;
 
 	for (int i = 0; i < NR_HAMMERS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, hammer, NULL), 0);
-	for (int i = 0; i < 2000; i++)
-		gm_frame_wait_unlocked(frame);
+	while (atomic_load(&done) < NR_HAMMERS || rounds < 100) {
+		free_range(1, 2);
+		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 1)), 0);
+		assert_int_equal(gm_backing_lookup_pin(backing, 1), GM_PFN_NONE);
+		assert_int_equal(gm_backing_alloc(backing, 1, 1), 1);
+		rounds++;
+	}
 	for (int i = 0; i < NR_HAMMERS; i++)
 		pthread_join(t[i], NULL);
-	assert_int_equal(gm_frame_pins(frame), 0);
-	/* A last wait with nothing held must not sleep. */
-	gm_frame_wait_unlocked(frame);
-}
-
-static int check_no_frames(void **state)
-{
-	int ret = free_frame(state);
-
-	if (gm_pmem_frames_in_use(GM_POOL_4K) != 0)
-		return -1;
-	return ret;
+	assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 1)), 0);
+	printf("# %d releases under load\n", rounds);
+	/* A last release with nothing held must not sleep. */
+	free_range(1, 2);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_nesting, setup_frame, check_no_frames),
-		cmocka_unit_test_setup_teardown(test_wait_for_other_thread, setup_frame,
-						check_no_frames),
-		cmocka_unit_test_setup_teardown(test_every_waiter_wakes, setup_frame,
-						check_no_frames),
-		cmocka_unit_test_setup_teardown(test_remover_pattern, setup_frame, check_no_frames),
-		cmocka_unit_test_setup_teardown(test_waits_under_load, setup_frame, check_no_frames),
+		cmocka_unit_test_setup_teardown(test_nesting, setup_backing, destroy_backing),
+		cmocka_unit_test_setup_teardown(test_release_waits_for_other_thread, setup_backing,
+						destroy_backing),
+		cmocka_unit_test_setup_teardown(test_release_waits_for_every_folio, setup_backing,
+						destroy_backing),
+		cmocka_unit_test_setup_teardown(test_remover_pattern, setup_backing, destroy_backing),
+		cmocka_unit_test_setup_teardown(test_release_under_load, setup_backing,
+						destroy_backing),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
-	if (!ret && gm_pmem_frames_in_use(GM_POOL_4K) != 0)
+	if (!ret && gm_frames_in_use() != 0)
 		return 1;
 	return ret;
 }

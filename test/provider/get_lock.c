@@ -3,7 +3,8 @@
  * The shmem provider's memory operations as an owner uses them:
  * get_lock_pfn allocates and pins, put_unlock_pfn unpins, and
  * pfn_mapping_level reports 2 MiB only where a whole aligned 2 MiB range of
- * the file sits, in order, on one aligned chunk of frames.
+ * the file sits, in order, on one aligned 2 MiB range of frames (in the
+ * backing, page i's pfn is page 0's plus i, whatever order pages came in).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <guestmem/provider.h>
 
 #include "../common.h"
+#include "../frames.h"
 
 #define MiB		(1ULL << 20)
 #define PAGES_2M	512U
@@ -53,37 +55,37 @@ static int teardown(void **state)
 
 static void check_owner(struct gm_file *file, gm_pfn_t pfn, uint64_t index)
 {
-	uint32_t id, idx;
+	uint64_t idx = UINT64_MAX;
 
-	assert_int_equal(gm_frame_owner(pfn, &id, &idx), 0);
-	assert_int_equal(id, gm_file_id(file));
+	assert_int_equal(gm_test_frame_owner(pfn, file, &idx), 0);
 	assert_int_equal(idx, index);
+	assert_int_equal(pfn, gm_test_pfn_of(file, index));
 }
 
 static void test_pin_and_unpin(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t last = 8 * MiB / GM_PAGE_SIZE - 1;
-	gm_pfn_t pfn, again, other;
+	gm_pfn_t pfn, again, other, last_pfn;
 	unsigned int order = 0;
-	int64_t before = gm_pmem_frames_in_use(GM_POOL_4K);
+	int64_t before = gm_test_frames_in_use(0);
 
 	assert_int_equal(f->mem->get_lock_pfn(f->file, 3, &pfn, &order), 0);
 	assert_int_equal(order, 0);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), before + 1);
+	assert_int_equal(gm_test_frames_in_use(0), before + 1);
 	assert_int_equal(gm_file_pages_held(f->file), 1);
-	assert_int_equal(gm_frame_pins(pfn), 1);
+	assert_int_equal(gm_test_pins(pfn), 1);
 	check_owner(f->file, pfn, 3);
 
 	/* The same page again: same frame, nothing allocated, one more pin. */
 	assert_int_equal(f->mem->get_lock_pfn(f->file, 3, &again, &order), 0);
 	assert_int_equal(again, pfn);
-	assert_int_equal(gm_frame_pins(pfn), 2);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), before + 1);
+	assert_int_equal(gm_test_pins(pfn), 2);
+	assert_int_equal(gm_test_frames_in_use(0), before + 1);
 	f->mem->put_unlock_pfn(again);
-	assert_int_equal(gm_frame_pins(pfn), 1);
+	assert_int_equal(gm_test_pins(pfn), 1);
 	f->mem->put_unlock_pfn(pfn);
-	assert_int_equal(gm_frame_pins(pfn), 0);
+	assert_int_equal(gm_test_pins(pfn), 0);
 	/* Unpinned is not freed: the file still holds the page. */
 	check_owner(f->file, pfn, 3);
 
@@ -97,6 +99,7 @@ static void test_pin_and_unpin(void **state)
 	assert_int_not_equal(other, pfn);
 	check_owner(f->file, other, last);
 	f->mem->put_unlock_pfn(other);
+	last_pfn = other;
 
 	/* Past the end: -EINVAL, nothing allocated. */
 	other = GM_PFN_NONE;
@@ -104,7 +107,7 @@ static void test_pin_and_unpin(void **state)
 	assert_int_equal(f->mem->get_lock_pfn(f->file, UINT64_MAX, &other, &order), -EINVAL);
 	assert_int_equal(other, GM_PFN_NONE);
 	assert_int_equal(f->mem->pfn_mapping_level(f->file, last + 1), -EINVAL);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), before + 2);
+	assert_int_equal(gm_test_frames_in_use(0), before + 2);
 
 	/* A lone page maps at 4 KiB. */
 	assert_int_equal(f->mem->pfn_mapping_level(f->file, 3), GM_LEVEL_4K);
@@ -115,7 +118,16 @@ static void test_pin_and_unpin(void **state)
 	assert_int_equal(gm_fallocate(f->file, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE, 0,
 				      (off_t)(8 * MiB)), 0);
 	assert_int_equal(gm_file_pages_held(f->file), 0);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), before);
+	assert_int_equal(gm_test_frames_in_use(0), before);
+	{
+		uint64_t idx = UINT64_MAX;
+
+		/* The old frames name the file's pages, no longer held. */
+		assert_int_equal(gm_test_frame_owner(pfn, f->file, &idx), -ENOENT);
+		assert_int_equal(gm_test_frame_owner(last_pfn, f->file, &idx), -ENOENT);
+		assert_int_equal(idx, UINT64_MAX);
+		assert_int_equal(gm_test_pins(pfn), 0);
+	}
 }
 
 /* Every page of [base, base + 512) maps at @level; its frames are in order. */
@@ -148,7 +160,7 @@ static void check_on_one_chunk(struct fixture *f, uint64_t base)
 static void test_level_2m_whole_chunk(void **state)
 {
 	struct fixture *f = *state;
-	int64_t before = gm_pmem_frames_in_use(GM_POOL_4K);
+	int64_t before = gm_test_frames_in_use(0);
 	unsigned int order = GM_HUGE_2M_ORDER;
 	uint64_t base = 2 * PAGES_2M;		/* the third 2 MiB range */
 	gm_pfn_t pfn;
@@ -156,7 +168,7 @@ static void test_level_2m_whole_chunk(void **state)
 	assert_int_equal(f->mem->get_lock_pfn(f->file, base + 7, &pfn, &order), 0);
 	/* The folio is still a 4 KiB page: each frame is freed on its own. */
 	assert_int_equal(order, 0);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), before + PAGES_2M);
+	assert_int_equal(gm_test_frames_in_use(0), before + PAGES_2M);
 	assert_int_equal(gm_file_pages_held(f->file), PAGES_2M);
 	check_owner(f->file, pfn, base + 7);
 	f->mem->put_unlock_pfn(pfn);
@@ -176,13 +188,27 @@ static void test_level_2m_whole_chunk(void **state)
 	check_range_level(f, base, GM_LEVEL_2M);
 	check_on_one_chunk(f, base);
 
-	/* A range that is not empty is not refilled at once. */
+	/* Without the order hint only the page is taken, and the range maps at 4 KiB. */
 	assert_int_equal(f->mem->get_lock_pfn(f->file, 5, &pfn, NULL), 0);
 	f->mem->put_unlock_pfn(pfn);
-	order = GM_HUGE_2M_ORDER;
-	assert_int_equal(f->mem->get_lock_pfn(f->file, 6, &pfn, &order), 0);
+	order = 0;
+	assert_int_equal(f->mem->get_lock_pfn(f->file, 7, &pfn, &order), 0);
 	f->mem->put_unlock_pfn(pfn);
 	assert_int_equal(gm_file_pages_held(f->file), PAGES_2M + 2);
+	assert_int_equal(f->mem->pfn_mapping_level(f->file, 5), GM_LEVEL_4K);
+	/*
+	 * With it, a range that is not empty is filled too: every page has its
+	 * place in the backing whatever came first (no chunk to find), so the
+	 * pages already there stay, the rest come, and the range maps at 2 MiB.
+	 */
+	order = GM_HUGE_2M_ORDER;
+	assert_int_equal(f->mem->get_lock_pfn(f->file, 6, &pfn, &order), 0);
+	assert_int_equal(order, 0);
+	f->mem->put_unlock_pfn(pfn);
+	assert_int_equal(gm_file_pages_held(f->file), 2 * PAGES_2M);
+	assert_int_equal(gm_test_frames_in_use(0), before + 2 * PAGES_2M);
+	check_range_level(f, 0, GM_LEVEL_2M);
+	check_on_one_chunk(f, 0);
 }
 
 /* Order 9 asked on the last, partial 2 MiB range: only the page is taken. */

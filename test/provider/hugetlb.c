@@ -16,6 +16,7 @@
 #include <guestmem/provider.h>
 
 #include "../common.h"
+#include "../frames.h"
 
 #define MiB		(1ULL << 20)
 #define PAGES_2M	512U
@@ -48,6 +49,23 @@ static struct gm_file *huge_file(uint64_t size)
 	return file;
 }
 
+/*
+ * The head of the folio that @pfn (a page @file holds) belongs to: the pfn
+ * of the folio's first page, whose index is 2 MiB aligned; the folio's
+ * pages have consecutive pfns from it.
+ */
+static gm_pfn_t folio_head(struct gm_file *file, gm_pfn_t pfn)
+{
+	uint64_t index = UINT64_MAX, head_index;
+
+	assert_int_equal(gm_test_frame_owner(pfn, file, &index), 0);
+	head_index = index & ~(uint64_t)(PAGES_2M - 1);
+	assert_int_equal(gm_test_pfn_of(file, head_index), pfn - (index - head_index));
+	assert_int_equal(gm_test_pfn_of(file, head_index + PAGES_2M - 1),
+			 pfn - (index - head_index) + PAGES_2M - 1);
+	return pfn - (index - head_index);
+}
+
 static void test_folios(void **state)
 {
 	struct gm_file *file = huge_file(4 * MiB);
@@ -56,7 +74,7 @@ static void test_folios(void **state)
 	struct owner o = { 0 };
 	gm_pfn_t a, b, c;
 	unsigned int order = 0;
-	uint32_t id, index;
+	uint64_t index = UINT64_MAX;
 
 	assert_non_null(p);
 	assert_string_equal(p->name, "hugetlb");
@@ -64,38 +82,50 @@ static void test_folios(void **state)
 
 	assert_int_equal(mem->get_lock_pfn(file, 0, &a, &order), 0);
 	assert_int_equal(order, GM_HUGE_2M_ORDER);
-	assert_true(a >= GM_PFN_HUGE_BASE);
-	assert_int_equal(gm_pmem_folio_head(a), a);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), PAGES_2M);
+	assert_int_equal(a, gm_test_pfn_of(file, 0));
+	assert_int_equal(folio_head(file, a), a);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), PAGES_2M);
 	assert_int_equal(mem->pfn_mapping_level(file, 0), GM_LEVEL_2M);
-	assert_int_equal(gm_frame_owner(a, &id, &index), 0);
-	assert_int_equal(id, gm_file_id(file));
+	assert_int_equal(gm_test_frame_owner(a, file, &index), 0);
 	assert_int_equal(index, 0);
 
 	/* Another 4 KiB index of the same folio: the same folio, no allocation. */
 	order = 0;
 	assert_int_equal(mem->get_lock_pfn(file, 77, &b, &order), 0);
 	assert_int_equal(order, GM_HUGE_2M_ORDER);
-	assert_int_equal(gm_pmem_folio_head(b), a);
+	assert_int_equal(folio_head(file, b), a);
 	assert_int_equal(b, a + 77);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), PAGES_2M);
+	assert_int_equal(gm_test_frame_owner(b, file, &index), 0);
+	assert_int_equal(index, 77);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), PAGES_2M);
 	assert_int_equal(mem->pfn_mapping_level(file, 77), GM_LEVEL_2M);
-	/* Pins are counted on the folio's head. */
-	assert_int_equal(gm_frame_pins(a), 2);
+	/* Pins of any page are counted on the folio: every page sees them. */
+	assert_int_equal(gm_test_pins(a), 2);
+	assert_int_equal(gm_test_pins(b), 2);
+	assert_int_equal(gm_test_pins(a + PAGES_2M - 1), 2);
 	mem->put_unlock_pfn(b);
+	assert_int_equal(gm_test_pins(a), 1);
+	assert_int_equal(gm_test_pins(a + 300), 1);
 	mem->put_unlock_pfn(a);
-	assert_int_equal(gm_frame_pins(a), 0);
+	assert_int_equal(gm_test_pins(a), 0);
+	assert_int_equal(gm_test_pins(b), 0);
 
 	/* The second folio is another huge page. */
 	assert_int_equal(mem->get_lock_pfn(file, PAGES_2M + 1, &c, &order), 0);
 	assert_int_equal(order, GM_HUGE_2M_ORDER);
-	assert_int_not_equal(gm_pmem_folio_head(c), a);
-	assert_int_equal(c, gm_pmem_folio_head(c) + 1);
+	assert_int_not_equal(folio_head(file, c), a);
+	assert_int_equal(c, folio_head(file, c) + 1);
+	assert_int_equal(gm_test_frame_owner(c, file, &index), 0);
+	assert_int_equal(index, PAGES_2M + 1);
+	/* Its pins are its own, not the first folio's. */
+	assert_int_equal(gm_test_pins(c), 1);
+	assert_int_equal(gm_test_pins(a), 0);
 	mem->put_unlock_pfn(c);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), 2 * PAGES_2M);
+	assert_int_equal(gm_test_pins(c), 0);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 2 * PAGES_2M);
 	assert_int_equal(gm_file_pages_held(file), 2 * PAGES_2M);
 	/* No 4 KiB frames were used. */
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), 0);
+	assert_int_equal(gm_test_frames_in_use(0), 0);
 
 	/* Past the end. */
 	assert_int_equal(mem->get_lock_pfn(file, 2 * PAGES_2M, &c, &order), -EINVAL);
@@ -107,7 +137,11 @@ static void test_folios(void **state)
 	assert_int_equal(o.calls, 1);
 	assert_int_equal(o.start, PAGES_2M);
 	assert_int_equal(o.end, 2 * PAGES_2M);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), PAGES_2M);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), PAGES_2M);
+	/* The punched folio's pages are the file's no longer; the first's still are. */
+	assert_int_equal(gm_test_frame_owner(c, file, &index), -ENOENT);
+	assert_int_equal(gm_test_frame_owner(b, file, &index), 0);
+	assert_int_equal(index, 77);
 
 	assert_int_equal(gm_unregister_guest(file, &o), 0);
 	gm_file_put(file);
@@ -121,7 +155,7 @@ static void test_pool_exhausted(void **state)
 	struct owner o = { 0 };
 	gm_pfn_t a, b = GM_PFN_NONE;
 	unsigned int order = 0;
-	long free_now = gm_pmem_huge_free(GM_POOL_2M);
+	long free_now = (long)gm_hugetlb_free_pages(21);
 
 	if (*state) {
 		print_message("SKIP exhaustion: %s\n", (const char *)*state);
@@ -140,17 +174,18 @@ static void test_pool_exhausted(void **state)
 	assert_int_equal(b, GM_PFN_NONE);
 
 	/* Nothing half done: the first folio alone is held, the second is a hole. */
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), PAGES_2M);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), PAGES_2M);
 	assert_int_equal(gm_file_pages_held(file), PAGES_2M);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), 0);
+	assert_int_equal(gm_test_frames_in_use(0), 0);
 	/* fallocate over both: -ENOSPC, and still only the first folio. */
 	assert_int_equal(gm_fallocate(file, 0, 0, (off_t)(4 * MiB)), -ENOSPC);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), PAGES_2M);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), PAGES_2M);
 	assert_int_equal(gm_file_pages_held(file), PAGES_2M);
 	assert_int_equal(o.calls, 0);
 	/* The first folio still works; a retry of the second still fails cleanly. */
 	assert_int_equal(mem->get_lock_pfn(file, 3, &b, &order), 0);
-	assert_int_equal(gm_pmem_folio_head(b), a);
+	assert_int_equal(folio_head(file, b), a);
+	assert_int_equal(b, a + 3);
 	mem->put_unlock_pfn(b);
 	assert_int_equal(mem->get_lock_pfn(file, PAGES_2M + 5, &b, &order), -ENOMEM);
 

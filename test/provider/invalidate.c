@@ -4,16 +4,26 @@
  * takes pages away, with the page range, while the old frames still belong
  * to the file (before they can be reused); never for a range that held no
  * pages; and only for the file's own owner, however many others there are.
+ *
+ * "Still belong to the file", with pmem backings: inside the callback the
+ * old pfn still names the file's page and the page still holds its data
+ * (seen through a window on the backing, as a VM sees it), though it is
+ * already unpublished (no new pin can be taken); after the call the page is
+ * punched out of the backing and the window reads zero.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 
 #include "../common.h"
+#include "../frames.h"
+#include "store/store.h"
 
 #define MiB		(1ULL << 20)
 #define FILE_PAGES	2048U		/* 8 MiB */
@@ -21,18 +31,54 @@
 #define NR_OTHERS	10000U
 #define NR_PUNCHES	1000U
 #define OWNER_MAGIC	0x6f776e6572ULL
+#define WINDOW_BYTES	((size_t)(2 * FILE_PAGES) * GM_PAGE_SIZE)
 
 struct owner {
 	uint64_t magic;
 	struct gm_file *file;
 	unsigned int calls;
 	uint64_t start, end;
-	/* A frame to look at from inside the callback, and what was seen. */
+	/*
+	 * A frame (that of page @watch_page) to look at from inside the
+	 * callback, and what was seen: the frame's owner, and whether the
+	 * page still held its data in @window (a mapping of the backing).
+	 */
+	unsigned char *window;
 	gm_pfn_t watch;
+	uint64_t watch_page;
 	int watch_ret;
-	uint32_t watch_id, watch_index;
+	uint64_t watch_index;
+	int watch_intact;
 	unsigned int wrong;		/* calls with a file or magic not ours */
 };
+
+/* The byte that fault() fills page @page with (never zero). */
+static unsigned char pattern_of(uint64_t page)
+{
+	return (unsigned char)(0x5a ^ page) | 1;
+}
+
+/* Every byte of page @page in the window is its pattern byte. */
+static int page_has_pattern(struct owner *o, uint64_t page)
+{
+	const unsigned char *p = o->window + page * GM_PAGE_SIZE;
+
+	for (size_t i = 0; i < GM_PAGE_SIZE; i++)
+		if (p[i] != pattern_of(page))
+			return 0;
+	return 1;
+}
+
+/* Page @page (present) reads zero through the window: punched and not reused. */
+static int page_is_zero(struct owner *o, uint64_t page)
+{
+	const unsigned char *p = o->window + page * GM_PAGE_SIZE;
+
+	for (size_t i = 0; i < GM_PAGE_SIZE; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
 
 static void record_invalidate(struct gm_file *file, void *p, uint64_t start, uint64_t end)
 {
@@ -43,8 +89,10 @@ static void record_invalidate(struct gm_file *file, void *p, uint64_t start, uin
 	o->calls++;
 	o->start = start;
 	o->end = end;
-	if (o->watch != GM_PFN_NONE)
-		o->watch_ret = gm_frame_owner(o->watch, &o->watch_id, &o->watch_index);
+	if (o->watch != GM_PFN_NONE && o->window) {
+		o->watch_ret = gm_test_frame_owner(o->watch, o->file, &o->watch_index);
+		o->watch_intact = page_has_pattern(o, o->watch_page);
+	}
 }
 
 static const struct gm_guest_ops ops = { .invalidate_page_range = record_invalidate };
@@ -64,6 +112,12 @@ static int setup(void **state)
 		return -1;
 	f->owner.magic = OWNER_MAGIC;
 	f->owner.watch = GM_PFN_NONE;
+	/* The backing of the file's pages, mapped as a VM maps a private window. */
+	f->owner.window = mmap(NULL, WINDOW_BYTES, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f->owner.window == MAP_FAILED ||
+	    gm_file_map_range(f->owner.file, 0, WINDOW_BYTES, f->owner.window))
+		return -1;
 	*state = f;
 	return 0;
 }
@@ -73,6 +127,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(gm_unregister_guest(f->owner.file, &f->owner), 0);
+	assert_int_equal(munmap(f->owner.window, WINDOW_BYTES), 0);
 	gm_file_put(f->owner.file);
 	assert_int_equal(f->owner.wrong, 0);
 	free(f);
@@ -80,13 +135,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Fault pages [start, end) in; return the frame of @want (unpinned). */
+/*
+ * Fault pages [start, end) in and fill each with its pattern through the
+ * window while pinned; return the frame of @want (unpinned).
+ */
 static gm_pfn_t fault(struct fixture *f, uint64_t start, uint64_t end, uint64_t want)
 {
 	gm_pfn_t pfn, found = GM_PFN_NONE;
 
 	for (uint64_t i = start; i < end; i++) {
 		assert_int_equal(f->mem->get_lock_pfn(f->owner.file, i, &pfn, NULL), 0);
+		assert_int_equal(pfn, gm_test_pfn_of(f->owner.file, i));
+		memset(f->owner.window + i * GM_PAGE_SIZE, pattern_of(i), GM_PAGE_SIZE);
 		if (i == want)
 			found = pfn;
 		f->mem->put_unlock_pfn(pfn);
@@ -94,12 +154,38 @@ static gm_pfn_t fault(struct fixture *f, uint64_t start, uint64_t end, uint64_t 
 	return found;
 }
 
+/* Look at page @page's frame @pfn from inside the next callback. */
+static void watch(struct owner *o, gm_pfn_t pfn, uint64_t page)
+{
+	o->watch = pfn;
+	o->watch_page = page;
+}
+
+/*
+ * What the callback saw of the watched page: the pfn still named the
+ * file's page, already unpublished (-ENOENT: no new pin), and its data was
+ * still there.  Afterwards it is gone: freed, and punched out of the window.
+ */
+static void check_watched(struct owner *o)
+{
+	uint64_t index = UINT64_MAX;
+
+	assert_int_equal(o->watch_ret, -ENOENT);
+	assert_int_equal(o->watch, gm_test_pfn_of(o->file, o->watch_page));
+	assert_true(o->watch_intact);
+	assert_int_equal(gm_test_frame_owner(o->watch, o->file, &index), -ENOENT);
+	assert_int_equal(index, UINT64_MAX);
+	assert_true(page_is_zero(o, o->watch_page));
+}
+
 static void reset(struct owner *o)
 {
 	o->calls = 0;
 	o->start = o->end = UINT64_MAX;
 	o->watch = GM_PFN_NONE;
+	o->watch_page = UINT64_MAX;
 	o->watch_ret = 1;
+	o->watch_intact = 0;
 }
 
 static int punch(struct gm_file *file, uint64_t start, uint64_t end)
@@ -112,22 +198,20 @@ static void test_punch(void **state)
 {
 	struct fixture *f = *state;
 	struct owner *o = &f->owner;
-	uint32_t id, index;
 	gm_pfn_t old;
 
 	old = fault(f, 0, 32, 15);
 	reset(o);
-	o->watch = old;
+	watch(o, old, 15);
 	assert_int_equal(punch(o->file, 10, 20), 0);
 	assert_int_equal(o->calls, 1);
 	assert_int_equal(o->start, 10);
 	assert_int_equal(o->end, 20);
-	/* Inside the callback the frame was still the file's page 15. */
-	assert_int_equal(o->watch_ret, 0);
-	assert_int_equal(o->watch_id, gm_file_id(o->file));
-	assert_int_equal(o->watch_index, 15);
-	/* Now it is free. */
-	assert_int_equal(gm_frame_owner(old, &id, &index), -ENOENT);
+	/* Inside the callback the frame was still this file's page 15; now it is free. */
+	check_watched(o);
+	/* Pages outside the range kept their data. */
+	assert_true(page_has_pattern(o, 9));
+	assert_true(page_has_pattern(o, 20));
 	assert_int_equal(gm_file_pages_held(o->file), 22);
 
 	/* The same range again: it holds no pages, so no callback. */
@@ -141,13 +225,12 @@ static void test_punch(void **state)
 
 	/* A range with one page inside: the whole range is reported, once. */
 	reset(o);
-	o->watch = fault(f, 100, 101, 100);
+	watch(o, fault(f, 100, 101, 100), 100);
 	assert_int_equal(punch(o->file, 96, 128), 0);
 	assert_int_equal(o->calls, 1);
 	assert_int_equal(o->start, 96);
 	assert_int_equal(o->end, 128);
-	assert_int_equal(o->watch_ret, 0);
-	assert_int_equal(o->watch_index, 100);
+	check_watched(o);
 
 	/* Across two 2 MiB ranges. */
 	fault(f, 500, 530, 0);
@@ -188,14 +271,13 @@ static void test_truncate(void **state)
 
 	/* Down to 16 pages: [16, ...) lost, page 30 still the file's inside. */
 	reset(o);
-	o->watch = old;
+	watch(o, old, 30);
 	assert_int_equal(gm_ftruncate(o->file, 16 * GM_PAGE_SIZE), 0);
 	assert_int_equal(o->calls, 1);
 	assert_int_equal(o->start, 16);
 	assert_true(o->end >= 40);
-	assert_int_equal(o->watch_ret, 0);
-	assert_int_equal(o->watch_id, gm_file_id(o->file));
-	assert_int_equal(o->watch_index, 30);
+	check_watched(o);
+	assert_true(page_has_pattern(o, 15));
 	assert_int_equal(gm_file_pages_held(o->file), 16);
 
 	/* Down to 0. */
@@ -266,6 +348,7 @@ static void test_ten_thousand_owners(void **state)
 		struct owner *o = &others[i];
 
 		o->magic = OWNER_MAGIC;
+		o->watch = GM_PFN_NONE;
 		assert_int_equal(gm_memfd_create("other", GM_MFD_GUEST, &o->file), 0);
 		assert_int_equal(gm_ftruncate(o->file, 4 * GM_PAGE_SIZE), 0);
 		assert_int_equal(gm_register_guest(o->file, o, &ops, &mem), 0);

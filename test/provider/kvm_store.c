@@ -195,7 +195,7 @@ static void test_kernel_semantics(void **state)
 	/* Whatever the kernel allowed, the size is fixed. */
 	assert_int_equal(gm_file_size(f->file), GMEM_SIZE);
 	/* No pmem frame was ever used: the kernel keeps the pages. */
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), 0);
+	assert_int_equal(gm_frames_in_use(), 0);
 }
 
 static void test_create_errors(void **state)

@@ -20,6 +20,7 @@
 #include <guestmem/provider.h>
 
 #include "../common.h"
+#include "../frames.h"
 
 #define PUNCH		(GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE)
 #define OWNER_MAGIC	0x4f574e45524f4b21ULL
@@ -209,7 +210,7 @@ static void test_registration_holds_file(void **state)
 	assert_int_equal(mem->pfn_mapping_level(file, 0), GM_LEVEL_4K);
 	assert_int_equal(gm_fallocate(file, PUNCH, 0, 4 * GM_PAGE_SIZE), 0);
 	assert_int_equal(atomic_load(&o->calls), 1);
-	assert_true(gm_pmem_frames_in_use(GM_POOL_4K) > 0);
+	assert_true(gm_test_frames_in_use(0) > 0);
 
 	/* Unregistering drops the last reference: the file and its frames go. */
 	assert_int_equal(gm_unregister_guest(file, o), 0);
@@ -236,7 +237,7 @@ static void test_file_outlives_owner(void **state)
 	gm_file_put(extra);
 	/* One reference left: the pages are still there. */
 	assert_int_equal(gm_file_pages_held(file), 32);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), 32);
+	assert_int_equal(gm_test_frames_in_use(0), 32);
 	gm_file_put(file);
 	assert_int_equal(atomic_load(&bad_calls), 0);
 	gm_test_assert_no_frames();

@@ -3,17 +3,27 @@
  * A pinned frame is never freed under its pin: a punch (or truncate) over a
  * page that an owner holds through get_lock_pfn blocks until the owner calls
  * put_unlock_pfn, and only then frees the frame.
+ *
+ * With pmem backings the remover first unpublishes the page (no new pin can
+ * be taken: the frame is no longer "held"), then waits; the frame's memory
+ * stays in the backing, data intact (seen through a window on the backing,
+ * as a VM sees it), until the last pin is dropped, and only then is it
+ * punched out (the window reads zero).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 
 #include "../common.h"
+#include "../frames.h"
+#include "store/store.h"
 
 #define PUNCH		(GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE)
 #define WAIT_MS		100
@@ -51,6 +61,28 @@ static void *remove_thread(void *p)
 	return NULL;
 }
 
+/* A window on the backing of @file's first @pages pages, as a VM maps it. */
+static unsigned char *map_window(struct gm_file *file, uint64_t pages)
+{
+	void *p = mmap(NULL, pages * GM_PAGE_SIZE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(gm_file_map_range(file, 0, pages * GM_PAGE_SIZE, p), 0);
+	return p;
+}
+
+/* Every byte of page @page of the window is @byte. */
+static int page_is(const unsigned char *window, uint64_t page, unsigned char byte)
+{
+	const unsigned char *p = window + page * GM_PAGE_SIZE;
+
+	for (size_t i = 0; i < GM_PAGE_SIZE; i++)
+		if (p[i] != byte)
+			return 0;
+	return 1;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
@@ -73,22 +105,29 @@ static void run_case(int truncate)
 	const struct gm_mem_ops *mem;
 	struct remover r = { .truncate = truncate };
 	gm_pfn_t pfn, other, outside;
-	uint32_t id, index;
+	uint64_t index = UINT64_MAX;
 	int64_t before, held;
+	unsigned char *window;
 	pthread_t t;
 
 	assert_int_equal(gm_memfd_create("locked", GM_MFD_GUEST, &o.file), 0);
 	assert_int_equal(gm_ftruncate(o.file, 64 * GM_PAGE_SIZE), 0);
 	assert_int_equal(gm_register_guest(o.file, &o, &ops, &mem), 0);
-	before = gm_pmem_frames_in_use(GM_POOL_4K);
+	window = map_window(o.file, 64);
+	before = gm_test_frames_in_use(0);
 
-	/* Page 3 pinned; pages 4 and 20 populated but not pinned. */
+	/* Page 3 pinned; pages 4 and 20 populated but not pinned; all hold data. */
 	assert_int_equal(mem->get_lock_pfn(o.file, 4, &other, NULL), 0);
+	memset(window + 4 * GM_PAGE_SIZE, 0x44, GM_PAGE_SIZE);
 	mem->put_unlock_pfn(other);
 	assert_int_equal(mem->get_lock_pfn(o.file, 20, &outside, NULL), 0);
+	memset(window + 20 * GM_PAGE_SIZE, 0x20, GM_PAGE_SIZE);
 	mem->put_unlock_pfn(outside);
 	assert_int_equal(mem->get_lock_pfn(o.file, 3, &pfn, NULL), 0);
-	held = gm_pmem_frames_in_use(GM_POOL_4K);
+	memset(window + 3 * GM_PAGE_SIZE, 0x33, GM_PAGE_SIZE);
+	assert_int_equal(gm_test_frame_owner(pfn, o.file, &index), 0);
+	assert_int_equal(index, 3);
+	held = gm_test_frames_in_use(0);
 	assert_int_equal(held, before + 3);
 
 	r.file = o.file;
@@ -101,11 +140,15 @@ static void run_case(int truncate)
 	sleep_ms(WAIT_MS);
 	assert_int_equal(atomic_load(&r.done), 0);
 	assert_int_equal(atomic_load(&o.calls), 1);
-	/* The pinned frame is still allocated and still the file's page 3. */
-	assert_int_equal(gm_frame_pins(pfn), 1);
-	assert_int_equal(gm_frame_owner(pfn, &id, &index), 0);
-	assert_int_equal(id, gm_file_id(o.file));
-	assert_int_equal(index, 3);
+	/*
+	 * The pinned frame is still the file's page 3 and still allocated: its
+	 * data is intact in the backing.  It is unpublished already (no new
+	 * pin), and its pin is still counted.
+	 */
+	assert_int_equal(gm_test_pins(pfn), 1);
+	assert_int_equal(pfn, gm_test_pfn_of(o.file, 3));
+	assert_int_equal(gm_test_frame_owner(pfn, o.file, &index), -ENOENT);
+	assert_true(page_is(window, 3, 0x33));
 	/*
 	 * A populated page outside the punched range is still reachable: the
 	 * lookup of a populated page takes no file lock.
@@ -123,12 +166,22 @@ static void run_case(int truncate)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(r.ret, 0);
 	assert_int_equal(atomic_load(&o.calls), 1);
-	assert_int_equal(gm_frame_owner(pfn, &id, &index), -ENOENT);
-	assert_int_equal(gm_frame_owner(other, &id, &index), -ENOENT);
-	assert_true(gm_pmem_frames_in_use(GM_POOL_4K) < held);
+	assert_int_equal(gm_test_pins(pfn), 0);
+	assert_int_equal(gm_test_frame_owner(pfn, o.file, &index), -ENOENT);
+	assert_int_equal(gm_test_frame_owner(other, o.file, &index), -ENOENT);
+	assert_true(gm_test_frames_in_use(0) < held);
 	/* A punch of [0, 16) keeps page 20; the truncate to 0 does not. */
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), before + (truncate ? 0 : 1));
+	assert_int_equal(gm_test_frames_in_use(0), before + (truncate ? 0 : 1));
 	assert_int_equal(gm_file_pages_held(o.file), truncate ? 0 : 1);
+	if (!truncate) {
+		assert_int_equal(gm_test_frame_owner(outside, o.file, &index), 0);
+		assert_int_equal(index, 20);
+		assert_true(page_is(window, 20, 0x20));
+	}
+	/* Now the frames are freed: punched out of the backing and its windows. */
+	assert_true(page_is(window, 3, 0));
+	assert_true(page_is(window, 4, 0));
+	assert_int_equal(munmap(window, 64 * GM_PAGE_SIZE), 0);
 
 	assert_int_equal(gm_unregister_guest(o.file, &o), 0);
 	gm_file_put(o.file);
@@ -152,15 +205,19 @@ static void test_nested_pins(void **state)
 	const struct gm_mem_ops *mem;
 	struct remover r = { 0 };
 	gm_pfn_t a, b;
-	uint32_t id, index;
+	uint64_t index = UINT64_MAX;
+	unsigned char *window;
 	pthread_t t;
 
 	assert_int_equal(gm_memfd_create("nested", GM_MFD_GUEST, &o.file), 0);
 	assert_int_equal(gm_ftruncate(o.file, 16 * GM_PAGE_SIZE), 0);
 	assert_int_equal(gm_register_guest(o.file, &o, &ops, &mem), 0);
+	window = map_window(o.file, 16);
 	assert_int_equal(mem->get_lock_pfn(o.file, 0, &a, NULL), 0);
 	assert_int_equal(mem->get_lock_pfn(o.file, 0, &b, NULL), 0);
 	assert_int_equal(a, b);
+	assert_int_equal(gm_test_pins(a), 2);
+	memset(window, 0x77, GM_PAGE_SIZE);
 
 	r.file = o.file;
 	assert_int_equal(pthread_create(&t, NULL, remove_thread, &r), 0);
@@ -168,12 +225,18 @@ static void test_nested_pins(void **state)
 	mem->put_unlock_pfn(a);
 	sleep_ms(WAIT_MS / 2);
 	assert_int_equal(atomic_load(&r.done), 0);
-	assert_int_equal(gm_frame_owner(b, &id, &index), 0);
+	/* One pin left: the frame is still there, data intact. */
+	assert_int_equal(gm_test_pins(b), 1);
+	assert_int_equal(b, gm_test_pfn_of(o.file, 0));
+	assert_true(page_is(window, 0, 0x77));
 	mem->put_unlock_pfn(b);
 	assert_true(wait_done(&r));
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(r.ret, 0);
-	assert_int_equal(gm_frame_owner(b, &id, &index), -ENOENT);
+	assert_int_equal(gm_test_frame_owner(b, o.file, &index), -ENOENT);
+	assert_int_equal(gm_test_pins(b), 0);
+	assert_true(page_is(window, 0, 0));
+	assert_int_equal(munmap(window, 16 * GM_PAGE_SIZE), 0);
 
 	assert_int_equal(gm_unregister_guest(o.file, &o), 0);
 	gm_file_put(o.file);

@@ -9,9 +9,10 @@
  * written with pwrite on the memfd and with the guest's path on the other
  * side, and the whole files are compared every few steps (holes read zero).
  *
- * Values a guest-only file must refuse (unaligned, past the pool) are not
- * given to the kernel; the guest side must answer as documented and change
- * nothing.
+ * Values a guest-only file must refuse (unaligned, past the most a
+ * guest-only file can address: 2^48 bytes, where the kernel's memfd goes
+ * on to 2^63 - 1) are not given to the kernel; the guest side must answer
+ * as documented and change nothing.
  *
  * On a mismatch the seed is printed and the sequence is shrunk to the
  * shortest failing prefix, which is printed step by step.
@@ -30,9 +31,9 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
 #include "store/store.h"
 #include "../common.h"
+#include "../frames.h"
 
 #define PG		((int64_t)GM_PAGE_SIZE)
 #define MAX_PAGES	64
@@ -96,9 +97,10 @@ static int64_t ksize(struct run *r)
 	return fstat(r->p.kfd, &st) < 0 ? -errno : st.st_size;
 }
 
+/* The most bytes a guest-only file can address: -EFBIG past it. */
 static int64_t cap_bytes(void)
 {
-	return gm_pmem_capacity(GM_POOL_4K) * PG;
+	return (int64_t)gm_test_max_file_bytes();
 }
 
 /* ---- generating steps (from the rng and the kernel file's size) ---- */

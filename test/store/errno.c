@@ -19,15 +19,15 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
 #include "../common.h"
+#include "../frames.h"
 
 #define PG		((int64_t)GM_PAGE_SIZE)
 #define KERNEL		INT_MIN		/* expect the kernel memfd's answer */
 #define S		GM_MFD_ALLOW_SEALING
 #define KEEP		GM_FALLOC_KEEP_SIZE
 #define PUNCH		GM_FALLOC_PUNCH_HOLE
-#define CAP		(INT64_MIN + 1)	/* stands for the 4 KiB pool's capacity in bytes */
+#define CAP		(INT64_MIN + 1)	/* stands for the most a guest-only file addresses */
 #define PAST_CAP	(INT64_MIN + 2)	/* and for one page past it */
 
 enum op { FTRUNCATE, FALLOCATE, ADD_SEALS, PREAD, PWRITE, MMAP, FILE_FD };
@@ -45,9 +45,10 @@ struct ecase {
 	int64_t ordinary, guest;	/* expected results */
 };
 
+/* The most bytes a guest-only file can address (2^48): -EFBIG past it. */
 static int64_t cap_bytes(void)
 {
-	return gm_pmem_capacity(GM_POOL_4K) * PG;
+	return (int64_t)gm_test_max_file_bytes();
 }
 
 static int64_t arg(int64_t v)

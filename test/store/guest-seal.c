@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
 #include "store/store.h"
 #include "../common.h"
 

@@ -4,7 +4,7 @@
  * sizes, offsets and lengths must be 2 MiB multiples; without huge pages an
  * allocation fails with -ENOSPC and leaves nothing half done; with huge pages
  * reserved (root only) pages are allocated, punched and truncated, and the
- * 2 MiB pool's count follows.
+ * count of 4 KiB pages held in 2 MiB folios follows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
 #include "store/store.h"
 #include "../common.h"
+#include "../frames.h"
 
 #define HP		((off_t)2 << 20)
 #define PG		((off_t)GM_PAGE_SIZE)
@@ -41,19 +41,19 @@ static void test_alignment(void **state)
 		{ "ftruncate 4 KiB", 0, 0, PG, 0, -EINVAL },
 		{ "ftruncate 2 MiB + 4 KiB", 0, 0, HP + PG, 0, -EINVAL },
 		{ "ftruncate 1 MiB", 0, 0, HP / 2, 0, -EINVAL },
-		{ "ftruncate past the 2 MiB pool", 0, 0, -1, 0, -EFBIG },
+		{ "ftruncate past the most a file addresses", 0, 0, -1, 0, -EFBIG },
 		{ "fallocate 4 KiB", 1, 0, 0, PG, -EINVAL },
 		{ "fallocate at 4 KiB", 1, KEEP, PG, HP, -EINVAL },
 		{ "fallocate 2 MiB + 4 KiB", 1, 0, 0, HP + PG, -EINVAL },
 		{ "punch 4 KiB", 1, PUNCH | KEEP, 0, PG, -EINVAL },
 		{ "punch at 1 MiB", 1, PUNCH | KEEP, HP / 2, HP, -EINVAL },
 		{ "punch without KEEP_SIZE", 1, PUNCH, 0, HP, -EOPNOTSUPP },
-		{ "fallocate past the pool", 1, KEEP, -1, HP, -EFBIG },
+		{ "fallocate past the most a file addresses", 1, KEEP, -1, HP, -EFBIG },
 		{ "ftruncate 2 MiB", 0, 0, HP, 0, 0 },
 		{ "punch a hole", 1, PUNCH | KEEP, 0, HP, 0 },
 		{ "ftruncate 0", 0, 0, 0, 0, 0 },
 	};
-	off_t cap = (off_t)gm_pmem_capacity(GM_POOL_2M) * PG;
+	off_t cap = (off_t)gm_test_max_file_bytes();
 	struct gm_file *file = huge_file();
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -67,7 +67,8 @@ static void test_alignment(void **state)
 			assert_int_equal(gm_file_size(file), size);
 		assert_int_equal(gm_file_pages_held(file), 0);
 	}
-	/* The pool's whole capacity is a valid (empty) size. */
+	/* The most a file addresses is a valid (empty) size. */
+	assert_int_equal(cap % HP, 0);
 	assert_int_equal(gm_ftruncate(file, cap), 0);
 	assert_int_equal(gm_ftruncate(file, 0), 0);
 	gm_file_put(file);
@@ -81,7 +82,7 @@ static void test_no_huge_pages(void **state)
 	struct gm_file *file;
 	gm_pfn_t pfn;
 
-	if (gm_pmem_huge_available(GM_POOL_2M, &why)) {
+	if (gm_hugetlb_available(21, &why)) {
 		gm_test_huge_unlock(lock);
 		printf("SKIP case: the host has free 2 MiB huge pages now\n");
 		skip();
@@ -96,7 +97,7 @@ static void test_no_huge_pages(void **state)
 		assert_int_equal(gm_fallocate(file, t[i].mode, t[i].off, t[i].len), -ENOSPC);
 		assert_int_equal(gm_file_size(file), 4 * HP);
 		assert_int_equal(gm_file_pages_held(file), 0);
-		assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), 0);
+		assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 0);
 	}
 	/* The guest's path fails the same way, and holds nothing. */
 	assert_true(gm_file_get_lock_pfn(file, 0, &pfn, NULL) < 0);
@@ -130,8 +131,8 @@ static void test_with_huge_pages(void **state)
 	assert_int_equal(gm_ftruncate(file, 4 * HP), 0);
 	assert_int_equal(gm_fallocate(file, 0, 0, 2 * HP), 0);
 	assert_int_equal(gm_file_pages_held(file), 2 * FRAMES);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), 2 * FRAMES);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_4K), 0);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 2 * FRAMES);
+	assert_int_equal(gm_test_frames_in_use(0), 0);
 	assert_int_equal(gm_file_mapping_level(file, FRAMES + 3), GM_LEVEL_2M);
 
 	memset(in, 0x77, sizeof(in));
@@ -142,7 +143,7 @@ static void test_with_huge_pages(void **state)
 	/* Punch the second page: its data is gone, the first stays. */
 	assert_int_equal(gm_fallocate(file, PUNCH | KEEP, HP, HP), 0);
 	assert_int_equal(gm_file_pages_held(file), FRAMES);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), FRAMES);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), FRAMES);
 	assert_int_equal(gm_file_guest_read(file, HP + 100, out, sizeof(out)), 0);
 	for (size_t i = 0; i < sizeof(out); i++)
 		assert_int_equal(out[i], 0);
@@ -150,25 +151,25 @@ static void test_with_huge_pages(void **state)
 	/* Fill the reservation (4 pages), then ask for 2 more: all or nothing. */
 	assert_int_equal(gm_fallocate(file, KEEP, HP, 3 * HP), 0);
 	assert_int_equal(gm_file_pages_held(file), 4 * FRAMES);
-	if (!gm_pmem_huge_available(GM_POOL_2M, NULL)) {
+	if (!gm_hugetlb_available(21, NULL)) {
 		assert_int_equal(gm_fallocate(file, 0, 4 * HP, 2 * HP), -ENOSPC);
 		assert_int_equal(gm_file_size(file), 4 * HP);
 		assert_int_equal(gm_file_pages_held(file), 4 * FRAMES);
-		assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), 4 * FRAMES);
+		assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 4 * FRAMES);
 	}
 
 	/* Truncate frees the pages past the new end. */
 	assert_int_equal(gm_ftruncate(file, HP), 0);
 	assert_int_equal(gm_file_pages_held(file), FRAMES);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), FRAMES);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), FRAMES);
 	assert_int_equal(gm_ftruncate(file, 0), 0);
 	assert_int_equal(gm_file_pages_held(file), 0);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), 0);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 0);
 
 	/* A file put with pages still held gives them all back. */
 	assert_int_equal(gm_ftruncate(file, 2 * HP), 0);
 	assert_int_equal(gm_fallocate(file, 0, 0, 2 * HP), 0);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_2M), 2 * FRAMES);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 2 * FRAMES);
 	gm_file_put(file);
 	gm_test_hugepages_release();
 	gm_test_huge_unlock(lock);

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <guestmem/file.h>
-#include <guestmem/pmem.h>
 #include "store/store.h"
 #include "../common.h"
 

@@ -11,6 +11,7 @@
 
 #include "guest-images.h"
 #include "vmtest.h"
+#include "../frames.h"
 
 #define GiB (1ULL << 30)
 
@@ -29,6 +30,7 @@ static void run_on(enum gm_engine_kind engine)
 	struct gm_exit e;
 	struct gm_vm *vm;
 	gm_pfn_t first, last;
+	uint64_t index = UINT64_MAX;
 
 	assert_int_equal(gm_vm_create(engine, &vm), 0);
 	boot_file = vmtest_file(GM_MFD_CLOEXEC, GM_GUEST_BOOT_SIZE);
@@ -58,8 +60,14 @@ static void run_on(enum gm_engine_kind engine)
 	assert_int_equal(level, GM_LEVEL_1G);
 	assert_int_equal(gm_vm_translate(vm, GM_GUEST_RAM_BASE + GiB - GM_PAGE_SIZE, &last, &level), 0);
 	assert_int_equal(last, first + GiB / GM_PAGE_SIZE - 1);
+	/* The frames are the private file's: its folio at index 0, held. */
+	assert_int_equal(first, gm_test_pfn_of(private, 0));
+	assert_int_equal(gm_test_frame_owner(first, private, &index), 0);
+	assert_int_equal(index, 0);
+	assert_int_equal(gm_test_frame_owner(last, private, &index), 0);
+	assert_int_equal(index, GiB / GM_PAGE_SIZE - 1);
 	assert_int_equal(gm_vm_check_stage2(vm), 0);
-	assert_int_equal(gm_pmem_frames_in_use(GM_POOL_1G), GiB / GM_PAGE_SIZE);
+	assert_int_equal(gm_test_frames_in_use(GM_HUGE_1G_ORDER), GiB / GM_PAGE_SIZE);
 
 	gm_vm_destroy(vm);
 	gm_file_put(boot_file);

@@ -54,7 +54,7 @@ static void test_hugetlb(void **state)
 
 	if (gm_test_hugepages_reserve(8, &why)) {
 		/* No huge pages: the store must be refused, not half run. */
-		if (gm_pmem_huge_free(GM_POOL_2M) <= 0)
+		if (gm_hugetlb_free_pages(21) <= 0)
 			assert_int_equal(gm_run_check(&slices, text, sizeof(text)), -ENODEV);
 		gm_test_huge_unlock(lock);
 		printf("SKIP hugetlb runs: %s\n", why);
