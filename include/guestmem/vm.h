@@ -79,6 +79,14 @@ struct gm_vm_stats {
 	uint64_t frames_mapped;		/* private 4 KiB frames mapped now */
 	uint64_t frames_mapped_peak;
 	uint64_t report[8];		/* GM_REPORT_* sums */
+	/*
+	 * Restore (gm_vm_restore): bytes read from the snapshot's stream, by
+	 * the restore and, after a lazy one, by the first touches of the
+	 * guest (an eager restore reads the stream twice: to check it, then
+	 * to apply it); and pages filled from its records.
+	 */
+	uint64_t restore_bytes_read;
+	uint64_t restore_pages;
 };
 
 struct gm_vm_handlers {
@@ -189,7 +197,8 @@ int gm_vm_boot(struct gm_vm *vm, const struct gm_vm_boot *boot);
 
 /**
  * gm_vm_run - run every vCPU (one host thread each) until each exits.  A
- * VM runs once: its vCPUs start from the state gm_vm_boot() gave them.
+ * VM runs once: its vCPUs start from the state gm_vm_boot() gave them, or
+ * gm_vm_restore() did.
  * @exits: one gm_exit per vCPU, filled on return.
  * Return: 0 when every vCPU exited with GM_EXIT_GUEST_EXIT, else a negative
  * errno (-EIO when a guest stopped on an error; -EINTR when gm_vm_stop()
@@ -205,6 +214,96 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers,
  * then stops at once).  Return: 0, or -EFAULT (NULL).
  */
 int gm_vm_stop(struct gm_vm *vm);
+
+/*
+ * Sealed snapshots.  A snapshot is a stream of records, each sealed on its
+ * own (XChaCha20-Poly1305, libsodium) with keys derived from a 32-byte key
+ * the caller supplies: the VMM never writes a page, private or shared, nor
+ * a register, in the clear.  A 64-byte header in the clear names the
+ * snapshot (a random 16-byte id) and which key sealed it; then come a
+ * header record, one record per memslot (its attributes, and which pages
+ * have a record and which read zero: the index), one per vCPU (registers,
+ * or how it ended), the caller's own bytes (@app), one record per page,
+ * and a trailer (record count, length, and a keyed hash of every record's
+ * tag).  Each record's nonce is the id and its number, and its associated
+ * data the header and the record's kind, slot and page, so a record that
+ * is changed, moved, swapped, replayed from another snapshot or cut off
+ * fails to open.
+ */
+#define GM_SNAPSHOT_KEY_SIZE	32
+#define GM_SNAPSHOT_APP_MAX	(1U << 20)	/* bytes of @app at most */
+/* gm_vm_snapshot() flags. */
+#define GM_SNAPSHOT_DIFF	0x1U	/* only the pages the dirty log names */
+/* gm_vm_restore() flags. */
+#define GM_RESTORE_LAZY		0x1U	/* pages come from the stream on first touch */
+
+/**
+ * gm_vm_snapshot - write @vm to @fd (a file, pipe or socket, written in
+ * order from where it stands), sealed with @key: the vCPUs' registers (or
+ * how each ended), every memslot's attributes, and its memory, with
+ * @app_len bytes of the caller's own (the run's configuration, say) that
+ * gm_vm_restore() and gm_snapshot_app() hand back.  For a VM whose run has
+ * ended (gm_vm_stop() stops it where it stands; a vCPU stopped so goes on
+ * from there when restored).  Private pages are read inside the library
+ * and leave it only sealed.  Pages that read zero (holes) are not written;
+ * the restore makes them zero.  With GM_SNAPSHOT_DIFF only the pages
+ * written since the dirty log was started or last harvested are written
+ * (it harvests the log: gm_vm_dirty_log_get() then starts from here), and
+ * the restore leaves the others as they are: restore the full snapshot,
+ * then each diff in order, onto one VM.  Pages of a lazy restore the guest
+ * has not touched yet are brought in first.
+ * Return: 0, or -EFAULT (NULL vm or key, or app with a length), -EINVAL
+ * (bad fd or flags, @app_len over GM_SNAPSHOT_APP_MAX, the VM has not run,
+ * or DIFF without dirty logging on every memslot), -EBUSY (the VM is
+ * running), -EOPNOTSUPP (a memslot of the kvm store), -ENOMEM, or write's
+ * errno (the stream is then incomplete, and a diff's pages stay logged).
+ */
+int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_SIZE],
+		   unsigned int flags, const void *app, size_t app_len);
+
+/**
+ * gm_vm_restore - put the snapshot at @fd's offset into @vm, which the
+ * caller built with the same memslots (numbers, addresses, sizes, flags)
+ * over files of its own and booted (gm_vm_boot, the same vCPU count) but
+ * has not run: attributes, memory and vCPU state; gm_vm_run() then goes
+ * on where the snapshot was taken (a vCPU that had ended reports its exit
+ * again).  A diff snapshot goes onto a VM restored from its base.
+ * @app, *@app_len: room for the caller's bytes, and on return their length
+ * (NULL, NULL: not wanted).
+ *
+ * The whole stream is checked before anything of it is applied: a stream
+ * that fails is refused and @vm is left as it was.  With GM_RESTORE_LAZY
+ * (@fd must be seekable; it is duplicated and read until @vm goes) the
+ * header, index, vCPU records and trailer are checked, memslots that are
+ * not private-capable are filled now, and each page of a private-capable
+ * slot is read and checked when the guest (or the host, through
+ * gm_vm_read_shared) first reaches it, and let in only then: a page that
+ * fails there stops the run, each vCPU with a GM_EXIT_ERROR exit of
+ * -EBADMSG (the access in flight reads zeros).  A host punch of a private
+ * page not yet reached is not seen by the lazy restore.
+ *
+ * Return: 0, or -EFAULT (NULL vm or key; app_len NULL with app), -EINVAL
+ * (bad fd or flags, not a guestmem snapshot, a version this library does
+ * not read, the VM not booted or run already, or its memslots or vCPU
+ * count differ from the snapshot's), -EKEYREJECTED (@key did not seal it),
+ * -EBADMSG (a record fails to open, is out of order, or is missing: the
+ * stream was changed, reordered or cut short), -ENOBUFS (*@app_len is too
+ * small; it holds the length needed), -EBUSY (a lazy restore of @vm is
+ * under way), -ESPIPE (lazy from an unseekable fd), -ENOMEM, or read's
+ * errno.  Once checked, a stream that changes while it is applied, or a
+ * store that runs out of memory, leaves @vm partly restored: destroy it.
+ */
+int gm_vm_restore(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_SIZE],
+		  unsigned int flags, void *app, size_t *app_len);
+
+/**
+ * gm_snapshot_app - the caller's bytes of the snapshot at @fd's offset
+ * (which must be seekable, and is not moved), after checking the header
+ * and @key: what a VMM needs to build the VM to restore into.
+ * Return: 0, or the errors of gm_vm_restore() that concern the stream.
+ */
+int gm_snapshot_app(int fd, const uint8_t key[GM_SNAPSHOT_KEY_SIZE], void *app,
+		    size_t *app_len);
 
 /** gm_vm_get_stats - a snapshot of the counters (nothing for a NULL argument). */
 void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *stats);

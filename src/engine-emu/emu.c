@@ -452,16 +452,62 @@ static int set_entry_regs(struct gm_vcpu *vcpu)
 	return emu_errno(err);
 }
 
+/* The registers snapshots keep, in struct gm_vcpu_regs' order. */
+static const int saved_regs[18] = {
+	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+	UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+	UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+	UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
+};
+
+static int emu_vcpu_get_regs(struct gm_vcpu *vcpu, struct gm_vcpu_regs *regs)
+{
+	struct emu_vcpu *e = emu_of(vcpu);
+	uint64_t v[18];
+	uc_err err = UC_ERR_OK;
+
+	pthread_mutex_lock(&e->uc_lock);
+	for (unsigned int i = 0; i < 18 && !err; i++)
+		err = uc_reg_read(e->uc, saved_regs[i], &v[i]);
+	pthread_mutex_unlock(&e->uc_lock);
+	if (err)
+		return emu_errno(err);
+	memcpy(regs->gpr, v, sizeof(regs->gpr));
+	regs->rip = v[16];
+	regs->rflags = v[17] & GM_RFLAGS_SAVED;
+	return 0;
+}
+
+static int emu_vcpu_set_regs(struct gm_vcpu *vcpu, const struct gm_vcpu_regs *regs)
+{
+	struct emu_vcpu *e = emu_of(vcpu);
+	uint64_t v[18];
+	uc_err err = UC_ERR_OK;
+
+	memcpy(v, regs->gpr, sizeof(regs->gpr));
+	v[16] = regs->rip;
+	v[17] = (regs->rflags & GM_RFLAGS_SAVED) | 0x2;
+	pthread_mutex_lock(&e->uc_lock);
+	for (unsigned int i = 0; i < 18 && !err; i++)
+		err = uc_reg_write(e->uc, saved_regs[i], &v[i]);
+	pthread_mutex_unlock(&e->uc_lock);
+	return emu_errno(err);
+}
+
 static int emu_vcpu_run(struct gm_vcpu *vcpu)
 {
 	struct emu_vcpu *e = emu_of(vcpu);
+	uint64_t start = GM_GUEST_CODE_BASE;
 	uc_err err;
 	int ret;
 
 	pthread_mutex_lock(&e->uc_lock);
-	ret = set_entry_regs(vcpu);
+	/* A restored vCPU goes on from the registers it was given. */
+	ret = vcpu->resume ? emu_errno(uc_reg_read(e->uc, UC_X86_REG_RIP, &start))
+			   : set_entry_regs(vcpu);
 	if (!ret) {
-		err = uc_emu_start(e->uc, GM_GUEST_CODE_BASE, UINT64_MAX, 0, 0);
+		err = uc_emu_start(e->uc, start, UINT64_MAX, 0, 0);
 		/* A stop asked for by a hook is not an emulator error. */
 		if (err && vcpu->exit.reason == GM_EXIT_NONE)
 			ret = emu_errno(err);
@@ -577,4 +623,6 @@ const struct gm_engine_ops gm_emu_engine = {
 	.mismatch = emu_mismatch,
 	.dirty_log = emu_dirty_log,
 	.available = emu_available,
+	.vcpu_get_regs = emu_vcpu_get_regs,
+	.vcpu_set_regs = emu_vcpu_set_regs,
 };

@@ -535,6 +535,19 @@ static int run_loop(struct gm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * A vCPU stopped between exits: an I/O exit (a hypercall) is over only once
+ * KVM_RUN is entered again, so enter it with immediate_exit set, which
+ * completes the instruction without running the guest: the registers are
+ * then those after it, as a snapshot needs them.
+ */
+static void complete_pending(struct kvm_vcpu_state *c)
+{
+	__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	ioctl(c->fd, KVM_RUN, 0);	/* -EINTR, having completed what was pending */
+	__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_RELEASE);
+}
+
 static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 {
 	struct kvm_vcpu_state *c = vcpu->engine;
@@ -544,12 +557,46 @@ static int kvm_vcpu_run(struct gm_vcpu *vcpu)
 	ret = kick_mask_setup(c->fd);
 	if (!ret)
 		ret = run_loop(vcpu);
+	if (!ret && vcpu->exit.reason == GM_EXIT_STOPPED)
+		complete_pending(c);
 	kick_drain();
 
 	/* Where the guest stopped, for the exit (a vCPU that never ran reads its entry). */
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) == 0)
 		vcpu->exit.rip = regs.rip;
 	return ret;
+}
+
+static int kvm_vcpu_get_regs(struct gm_vcpu *vcpu, struct gm_vcpu_regs *out)
+{
+	struct kvm_vcpu_state *c = vcpu->engine;
+	struct kvm_regs r;
+
+	if (ioctl(c->fd, KVM_GET_REGS, &r) < 0)
+		return -errno;
+	*out = (struct gm_vcpu_regs){
+		.gpr = { r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+			 r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15 },
+		.rip = r.rip, .rflags = r.rflags & GM_RFLAGS_SAVED,
+	};
+	return 0;
+}
+
+/* The segments and control registers stay as set_entry_state() made them. */
+static int kvm_vcpu_set_regs(struct gm_vcpu *vcpu, const struct gm_vcpu_regs *in)
+{
+	struct kvm_vcpu_state *c = vcpu->engine;
+	const uint64_t *g = in->gpr;
+	struct kvm_regs r = {
+		.rax = g[0], .rcx = g[1], .rdx = g[2], .rbx = g[3], .rsp = g[4], .rbp = g[5],
+		.rsi = g[6], .rdi = g[7], .r8 = g[8], .r9 = g[9], .r10 = g[10], .r11 = g[11],
+		.r12 = g[12], .r13 = g[13], .r14 = g[14], .r15 = g[15], .rip = in->rip,
+		/* IOPL = CPL, as at entry: the hypercalls' out stays legal. */
+		.rflags = (in->rflags & GM_RFLAGS_SAVED) | 0x2 |
+			  ((uint64_t)kvm_of(vcpu->vm)->cpl << 12),
+	};
+
+	return ioctl(c->fd, KVM_SET_REGS, &r) < 0 ? -errno : 0;
 }
 
 static void kvm_stop(struct gm_vm *vm)
@@ -603,4 +650,6 @@ const struct gm_engine_ops gm_kvm_engine = {
 	.dirty_log_sync = kvm_dirty_log_sync,
 	.available = kvm_available,
 	.vm_fd = kvm_vm_fd,
+	.vcpu_get_regs = kvm_vcpu_get_regs,
+	.vcpu_set_regs = kvm_vcpu_set_regs,
 };

@@ -85,6 +85,7 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 	vm->mmu_seq++;
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
+	gm_lazy_forget(s, first, n);	/* and no snapshot record comes for it */
 	pthread_mutex_unlock(&vm->mmu_lock);
 	return 0;
 }
@@ -206,6 +207,16 @@ static int io_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t 
 	return 0;
 }
 
+static int lazy_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size, void *arg)
+{
+	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
+	uint64_t last = (gpa + size - 1 - s->desc.gpa) >> GM_PAGE_SHIFT;
+
+	if (s->lazy)
+		gm_lazy_fill(vm, s, first, last - first + 1, false);
+	return 0;
+}
+
 static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool write,
 		     bool ignore_attr)
 {
@@ -220,6 +231,8 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 	if (gpa + len < gpa)
 		return -EFAULT;
 	pthread_rwlock_rdlock(&vm->slots_lock);
+	/* A lazy restore's shared pages come in first (a missing slot is io_piece's to say). */
+	for_each_piece(vm, gpa, len, lazy_piece, NULL);
 	pthread_mutex_lock(&vm->mmu_lock);
 	ret = for_each_piece(vm, gpa, len, io_piece, &io);
 	pthread_mutex_unlock(&vm->mmu_lock);

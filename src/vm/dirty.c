@@ -94,25 +94,17 @@ out:
 	return ret;
 }
 
-int64_t gm_vm_dirty_log_get(struct gm_vm *vm, uint32_t id, uint64_t *bitmap)
+int64_t gm_vm_dirty_harvest(struct gm_vm *vm, uint32_t id, uint64_t *bitmap)
 {
-	struct gm_slot *s;
+	struct gm_slot *s = logged_slot(vm, id);
 	int64_t dirty = 0;
 	int ret;
 
-	if (!vm || !bitmap)
-		return -EFAULT;
-	pthread_mutex_lock(&vm->memslot_lock);
-	s = logged_slot(vm, id);
-	if (!s || !s->dirty) {
-		dirty = -EINVAL;
-		goto out;
-	}
+	if (!s || !s->dirty)
+		return -EINVAL;
 	ret = vm->engine->dirty_log_sync ? vm->engine->dirty_log_sync(vm, s, id) : 0;
-	if (ret) {
-		dirty = ret;
-		goto out;
-	}
+	if (ret)
+		return ret;
 	for (uint64_t i = 0; i < bitmap_words(s); i++) {
 		bitmap[i] = atomic_exchange(&s->dirty[i], 0);
 		dirty += __builtin_popcountll(bitmap[i]);
@@ -120,7 +112,17 @@ int64_t gm_vm_dirty_log_get(struct gm_vm *vm, uint32_t id, uint64_t *bitmap)
 	/* Writes recorded before the swap have landed once every vCPU is between instructions. */
 	if (vm->engine->sync)
 		vm->engine->sync(vm);
-out:
+	return dirty;
+}
+
+int64_t gm_vm_dirty_log_get(struct gm_vm *vm, uint32_t id, uint64_t *bitmap)
+{
+	int64_t dirty;
+
+	if (!vm || !bitmap)
+		return -EFAULT;
+	pthread_mutex_lock(&vm->memslot_lock);
+	dirty = gm_vm_dirty_harvest(vm, id, bitmap);
 	pthread_mutex_unlock(&vm->memslot_lock);
 	return dirty;
 }

@@ -31,6 +31,7 @@
 #define GM_WINDOW_ALIGN		GM_1G
 
 struct gm_vcpu;
+struct gm_lazy_slot;
 
 struct gm_slot {
 	bool used;
@@ -62,7 +63,36 @@ struct gm_slot {
 	 * NULL otherwise.  Installed and removed under memslot_lock + slots_lock.
 	 */
 	_Atomic uint64_t *dirty;
+	/*
+	 * Snapshots (snap-io.c): the library's own mappings of the slot's
+	 * files, never registered with userfaultfd and never shown to an
+	 * engine: the private file's (made by the provider's map_range; only
+	 * pages get_lock_pfn made present, or that the stage-2 record names,
+	 * are touched through it) and the shared file's.  NULL until a
+	 * snapshot or restore needs them.  And a lazy restore's pages still
+	 * to come from its stream (lazy.c), or NULL.
+	 */
+	uint8_t *snap_private;
+	void *snap_private_reservation;
+	size_t snap_private_reservation_len;
+	uint8_t *snap_shared;
+	struct gm_lazy_slot *lazy;
 };
+
+/*
+ * A vCPU's register state, as snapshots keep it: the 16 general registers
+ * in the instruction set's order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi,
+ * r8..r15), rip and rflags.  The guests run flat at a fixed privilege
+ * level with no FPU state of their own, so this is all they need.
+ */
+struct gm_vcpu_regs {
+	uint64_t gpr[16];
+	uint64_t rip;
+	uint64_t rflags;
+};
+
+/* The rflags bits a snapshot carries: the arithmetic flags and DF. */
+#define GM_RFLAGS_SAVED		0xcd5ULL
 
 /* An engine runs vCPUs over the VM's host windows. */
 struct gm_engine_ops {
@@ -111,6 +141,15 @@ struct gm_engine_ops {
 	int (*available)(const char **why);
 	/* The engine's own VM fd (kvm), or -ENODEV.  May be NULL. */
 	int (*vm_fd)(struct gm_vm *vm);
+	/*
+	 * Read or set a vCPU's registers while no thread runs it (after its
+	 * vcpu_run returned, or before the run).  A set is kept for the next
+	 * vcpu_run, which starts from it when vcpu->resume is set (the entry
+	 * state otherwise); rflags' bits outside GM_RFLAGS_SAVED are the
+	 * engine's.  Return: 0 or -errno.
+	 */
+	int (*vcpu_get_regs)(struct gm_vcpu *vcpu, struct gm_vcpu_regs *regs);
+	int (*vcpu_set_regs)(struct gm_vcpu *vcpu, const struct gm_vcpu_regs *regs);
 };
 
 /* The engines there are (each folder defines its table, present or not). */
@@ -128,6 +167,11 @@ struct gm_vcpu {
 	void *engine;			/* engine's own vCPU state */
 	uint64_t entry_regs[5];		/* rdi, rsi, rdx, rcx, r8 */
 	uint64_t stack_top;
+	/* Restored: start from the registers vcpu_set_regs gave, not the entry state. */
+	bool resume;
+	/* Restored after it had ended: the run reports @ended_exit and runs nothing. */
+	bool ended;
+	struct gm_exit ended_exit;
 };
 
 /* ---- the VM, as an engine reaches it ---- */

@@ -116,6 +116,8 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 	if (n < GM_2M_PAGES && slot_max_level(s, page, false) == GM_LEVEL_2M)
 		n = GM_2M_PAGES;
 	first = page & ~(n - 1);
+	if (s->lazy)
+		gm_lazy_fill(vm, s, first, n, false);	/* a lazy restore's pages first */
 	if (s->uffd_registered) {
 		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_KEEP_SIZE,
 				   (off_t)(s->desc.shared_offset + (first << GM_PAGE_SHIFT)),
@@ -124,9 +126,9 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 			return ret;
 	}
 	pthread_mutex_lock(&vm->mmu_lock);
-	if (!force && !attr_uniform(s, page, 1, false)) {
+	if ((!force && !attr_uniform(s, page, 1, false)) || gm_lazy_busy(s, first, n)) {
 		pthread_mutex_unlock(&vm->mmu_lock);
-		return -EAGAIN;	/* converted meanwhile */
+		return -EAGAIN;	/* converted meanwhile, or still being filled */
 	}
 	ret = 0;
 	if (s->uffd_registered)
@@ -188,6 +190,22 @@ static enum gm_level pick_level(enum gm_level provider, enum gm_level slot, unsi
 	return provider;
 }
 
+/*
+ * A lazy restore's pages of whatever this fault may let in: the range of
+ * @want or the file's folio, the larger.  Before get_lock_pfn, with no pin
+ * held (see gm_lazy_fill).
+ */
+static void lazy_fill_private(struct gm_vm *vm, struct gm_slot *s, uint64_t page,
+			      enum gm_level want)
+{
+	uint64_t n = 1ULL << gm_level_order(want);
+	uint64_t folio = 1ULL << (gm_file_page_shift(s->desc.private_file) - GM_PAGE_SHIFT);
+
+	if (folio > n)
+		n = folio;
+	gm_lazy_fill(vm, s, page & ~(n - 1), n, true);
+}
+
 static int fault_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
 			 struct gm_access *acc, bool force)
 {
@@ -208,6 +226,8 @@ retry:
 	seq = vm->mmu_seq;
 	want = force ? GM_LEVEL_4K : slot_max_level(s, page, true);
 	pthread_mutex_unlock(&vm->mmu_lock);
+	if (s->lazy)
+		lazy_fill_private(vm, s, page, want);
 
 	order = want == GM_LEVEL_2M ? GM_HUGE_2M_ORDER : 0;
 	ret = s->mem_ops->get_lock_pfn(file, index, &pfn, &order);
@@ -223,7 +243,7 @@ retry:
 	first = page & ~(n - 1);
 
 	pthread_mutex_lock(&vm->mmu_lock);
-	if (vm->mmu_seq != seq ||
+	if (vm->mmu_seq != seq || gm_lazy_busy(s, first, n) ||
 	    range_busy(vm, s->desc.gpa + (first << GM_PAGE_SHIFT),
 		       s->desc.gpa + ((first + n) << GM_PAGE_SHIFT))) {
 		pthread_mutex_unlock(&vm->mmu_lock);
@@ -420,6 +440,7 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 	vm->mmu_seq++;
 	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
+	gm_lazy_forget(s, first, end - first);
 	vm->invalidate_in_progress--;
 	pthread_mutex_unlock(&vm->mmu_lock);
 }

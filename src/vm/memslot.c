@@ -160,6 +160,8 @@ static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
 {
 	gm_vm_uffd_unregister(vm, s);
+	gm_lazy_slot_release(s);
+	gm_snap_slot_release(s);
 	unmap_windows(s);
 	free(s->private_attr);
 	free(s->dirty);

@@ -75,6 +75,9 @@ struct gm_vm {
 	_Atomic bool stop;		/* the run is ending: a vCPU failed, or gm_vm_stop() */
 	_Atomic bool stop_requested;	/* gm_vm_stop() was called */
 	bool ran;			/* gm_vm_run() was called */
+	_Atomic bool running;		/* inside gm_vm_run() */
+	/* A lazy restore's page failed to open: the run stops with this error. */
+	_Atomic int lazy_error;
 
 	struct {
 		_Atomic uint64_t faults[4];
@@ -88,6 +91,8 @@ struct gm_vm {
 		_Atomic uint64_t frames_mapped;
 		_Atomic uint64_t frames_mapped_peak;
 		_Atomic uint64_t report[8];
+		_Atomic uint64_t restore_bytes_read;
+		_Atomic uint64_t restore_pages;
 	} stats;
 };
 
@@ -131,6 +136,37 @@ int gm_vm_prefault_start(struct gm_vm *vm);
 void gm_vm_prefault_stop(struct gm_vm *vm);
 /* A vCPU just faulted a 2 MiB range ending at @gpa: populate what follows. */
 void gm_vm_prefault_hint(struct gm_vm *vm, uint64_t gpa);
+
+/* dirty.c: gm_vm_dirty_log_get() for a caller holding memslot_lock. */
+int64_t gm_vm_dirty_harvest(struct gm_vm *vm, uint32_t id, uint64_t *bitmap);
+
+/*
+ * lazy.c: pages of a lazily restored slot come from the stream when first
+ * reached, before anything lets them in.  Fill the pages of [first, first
+ * + n) of @s whose attribute is @private and that still wait for their
+ * record: private ones through get_lock_pfn and the slot's private alias,
+ * shared ones into the shared file under mmu_lock.  A record that fails to
+ * open stops the run (gm_vm_fail) and leaves its page zero.  Caller holds
+ * slots_lock (read), no other vm lock and no pin (get_lock_pfn may wait
+ * for a punch, which waits for pins).
+ */
+void gm_lazy_fill(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n, bool private);
+/* Is a page of [first, first + n) being filled (let nothing in yet)?  Under mmu_lock. */
+bool gm_lazy_busy(struct gm_slot *s, uint64_t first, uint64_t n);
+/* A conversion or punch of [first, first + n) of @s: no record comes for them.  Under mmu_lock. */
+void gm_lazy_forget(struct gm_slot *s, uint64_t first, uint64_t n);
+/*
+ * Bring every page a lazy restore still owes in, through the fault path
+ * (a snapshot wants them).  Caller holds memslot_lock only.
+ */
+int gm_lazy_bring_all(struct gm_vm *vm);
+/* Free @s's lazy state (the slot is going away, unpublished). */
+void gm_lazy_slot_release(struct gm_slot *s);
+/* The run must stop with @err (a lazy page failed): first error wins. */
+void gm_vm_fail(struct gm_vm *vm, int err);
+
+/* snap-io.c: unmap the slot's snapshot aliases (the slot is going away). */
+void gm_snap_slot_release(struct gm_slot *s);
 
 /* attr.c: read the shared file under @gpa whatever the page's attribute. */
 int gm_vm_read_host_view(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len);

@@ -184,20 +184,38 @@ int gm_vm_stop(struct gm_vm *vm)
 	return 0;
 }
 
+void gm_vm_fail(struct gm_vm *vm, int err)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&vm->lazy_error, &none, err);
+	if (!atomic_exchange(&vm->stop, true) && vm->engine->stop)
+		vm->engine->stop(vm);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct gm_vcpu *vcpu = arg;
 	struct gm_vm *vm = vcpu->vm;
-	int ret;
+	int ret = 0;
 
 	vcpu->self = pthread_self();
 	atomic_store(&vcpu->tid, gettid());
 	atomic_store_explicit(&vcpu->started, true, memory_order_release);
 	memset(&vcpu->exit, 0, sizeof(vcpu->exit));
-	ret = vm->engine->vcpu_run(vcpu);
+	/* Restored after it had ended: it ends so again, running nothing. */
+	if (vcpu->ended)
+		vcpu->exit = vcpu->ended_exit;
+	else
+		ret = vm->engine->vcpu_run(vcpu);
 	if (ret < 0 && vcpu->exit.reason == GM_EXIT_NONE) {
 		vcpu->exit.reason = GM_EXIT_ERROR;
 		vcpu->exit.status = ret;
+	}
+	/* Stopped because a lazy restore's page failed: that is its error. */
+	if (vcpu->exit.reason == GM_EXIT_STOPPED && atomic_load(&vm->lazy_error)) {
+		vcpu->exit.reason = GM_EXIT_ERROR;
+		vcpu->exit.status = atomic_load(&vm->lazy_error);
 	}
 	/* One vCPU failing ends the run for all. */
 	if (vcpu->exit.reason != GM_EXIT_GUEST_EXIT && !atomic_exchange(&vm->stop, true) &&
@@ -217,6 +235,7 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 	if (!vm->nr_vcpus || vm->ran)
 		return -EINVAL;
 	vm->ran = true;
+	atomic_store(&vm->running, true);
 	vm->handlers = handlers;
 	/* vm->stop stays as it is: a gm_vm_stop() before the run ends it at once. */
 	/* Without the helper thread the guest only runs slower: not an error. */
@@ -237,6 +256,7 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 	}
 	gm_vm_prefault_stop(vm);
 	vm->handlers = NULL;
+	atomic_store(&vm->running, false);
 	if (ret == -EIO && atomic_load(&vm->stop_requested))
 		ret = -EINTR;
 	return ret;
@@ -260,4 +280,6 @@ void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *st)
 	st->frames_mapped_peak = atomic_load(&vm->stats.frames_mapped_peak);
 	for (int i = 0; i < 8; i++)
 		st->report[i] = atomic_load(&vm->stats.report[i]);
+	st->restore_bytes_read = atomic_load(&vm->stats.restore_bytes_read);
+	st->restore_pages = atomic_load(&vm->stats.restore_pages);
 }
