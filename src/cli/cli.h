@@ -10,6 +10,7 @@
 #ifndef GM_CLI_H
 #define GM_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define GM_EXIT_OK	0
@@ -46,5 +47,15 @@ int gm_cmd_run(int argc, char **argv);
 void gm_cmd_run_usage(FILE *out);
 int gm_cmd_bench(int argc, char **argv);
 void gm_cmd_bench_usage(FILE *out);
+int gm_cmd_restore(int argc, char **argv);
+void gm_cmd_restore_usage(FILE *out);
+
+struct gm_run_config;
+/*
+ * gm_cmd_run_restored - run @cfg (a snapshot's run, restore set) as `run`
+ * runs a guest: progress bar, summary (@json), exit status; *@err is
+ * gm_run()'s error, for `restore` to tell a refused stream.
+ */
+int gm_cmd_run_restored(struct gm_run_config *cfg, bool json, int *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* guestmem run: boot a guest with memory from a chosen store and run a workload. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/guest-elf.h"
+#include "cli/key-file.h"
 #include "cli/runner.h"
 #include "guest-images.h"
 
@@ -24,6 +26,12 @@ struct run_opts {
 	int last_percent;
 	bool workload_given;
 	const char *guest;		/* --guest FILE */
+	const char *cmd;		/* "run", or "restore" (gm_cmd_run_restored) */
+	int err;			/* gm_run()'s error */
+	bool snapshotted;
+	const char *snapshot_to;	/* --snapshot-to FILE */
+	const char *key_file;		/* --key-file FILE */
+	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
 	char **guest_argv;		/* --guest-arg values, in order */
 	unsigned int guest_argc;
 };
@@ -48,6 +56,12 @@ void gm_cmd_run_usage(FILE *out)
 	      "                          with --private, pages turn private on first touch\n"
 	      "  --timeout SECONDS       stop the guest after SECONDS (a decimal number);\n"
 	      "                          the run then fails with result \"timeout\"\n"
+	      "  --snapshot-after SECONDS  stop the guest after SECONDS and write a snapshot\n"
+	      "                          of it (sealed: see --key-file) to --snapshot-to's\n"
+	      "                          FILE; the run ends with result \"snapshot\", and\n"
+	      "                          `guestmem restore FILE` resumes it\n"
+	      "  --snapshot-to FILE      where the snapshot goes (replaced only once written)\n"
+	      "  --key-file FILE         the snapshot's key: a file of exactly 32 bytes\n"
 	      "  --json                  print the summary as one JSON object\n"
 	      "workloads:\n", out);
 	for (size_t i = 0; i < n; i++)
@@ -123,6 +137,17 @@ static int check_guest_options(const struct run_opts *o)
 	return 0;
 }
 
+/* A snapshot needs all three of its options. */
+static int check_snapshot_options(const struct run_opts *o)
+{
+	bool after = o->cfg.snapshot_after > 0;
+
+	if (after == !!o->snapshot_to && after == !!o->key_file)
+		return 0;
+	gm_cli_error(CMD, "--snapshot-after, --snapshot-to and --key-file go together");
+	return GM_EXIT_USAGE;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -137,6 +162,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "convert-on-fault", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "snapshot-after", required_argument, NULL, 'S' },
+		{ "snapshot-to", required_argument, NULL, 'T' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -184,6 +212,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 'S':
+			if (parse_seconds(optarg, &o->cfg.snapshot_after))
+				goto bad_value;
+			break;
+		case 'T':
+			o->snapshot_to = optarg;
+			break;
+		case 'K':
+			o->key_file = optarg;
+			break;
 		case 't':
 			if (parse_seconds(optarg, &o->cfg.timeout))
 				goto bad_value;
@@ -201,7 +239,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
 		return GM_EXIT_USAGE;
 	}
-	return check_guest_options(o);
+	return check_guest_options(o) ?: check_snapshot_options(o);
 
 bad_value:
 	gm_cli_error(CMD, "bad value '%s' for --%s", optarg, longopts[idx].name);
@@ -219,6 +257,8 @@ static const char *const report_names[] = {
 /* "pass", "fail", or "timeout" (a fail too: the guest did not finish). */
 static const char *result_name(const struct gm_run_result *r)
 {
+	if (r->snapshotted)
+		return "snapshot";
 	return r->pass ? "pass" : r->timed_out ? "timeout" : "fail";
 }
 
@@ -249,6 +289,12 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 		printf("exit status     %" PRId64 "\n", r->exit_status);
 	else
 		printf("exit status     none (a vCPU did not exit by itself)\n");
+	if (r->snapshotted)
+		printf("snapshot        %" PRIu64 " bytes, sealed\n", r->snapshot_bytes);
+	if (o->cfg.restore)
+		printf("restored        %s: %" PRIu64 " of the stream's %" PRIu64 " bytes read, %"
+		       PRIu64 " pages\n", o->cfg.restore_lazy ? "lazily" : "eagerly",
+		       s->restore_bytes_read, r->restore_bytes, s->restore_pages);
 	printf("time            %.3f s\n", r->seconds);
 	printf("result          %s%s%s\n", result_name(r), r->pass ? "" : ": ",
 	       r->pass ? "" : r->message);
@@ -294,6 +340,12 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 		printf("\"exit_status\": %" PRId64 ", ", r->exit_status);
 	else
 		printf("\"exit_status\": null, ");
+	if (r->snapshotted)
+		printf("\"snapshot_bytes\": %" PRIu64 ", ", r->snapshot_bytes);
+	if (o->cfg.restore)
+		printf("\"restore\": {\"lazy\": %s, \"bytes_read\": %" PRIu64 ", \"stream_bytes\": %"
+		       PRIu64 ", \"pages\": %" PRIu64 "}, ", o->cfg.restore_lazy ? "true" : "false",
+		       s->restore_bytes_read, r->restore_bytes, s->restore_pages);
 	printf("\"seconds\": %.6f, \"result\": \"%s\"", r->seconds, result_name(r));
 	if (!r->pass) {
 		/* The message is ours, but may quote a guest's file name. */
@@ -326,7 +378,7 @@ static int run(struct run_opts *o)
 	int ret;
 
 	if (gm_run_check(&o->cfg, why, sizeof(why))) {
-		gm_cli_error(CMD, "%s", why);
+		gm_cli_error(o->cmd, "%s", why);
 		return GM_EXIT_USAGE;
 	}
 	o->bar = isatty(STDERR_FILENO) && !o->json;
@@ -336,8 +388,10 @@ static int run(struct run_opts *o)
 	ret = gm_run(&o->cfg, &r);
 	if (o->bar)
 		fputs("\r\033[K", stderr);
+	o->err = ret;
+	o->snapshotted = !ret && r.snapshotted;
 	if (ret) {
-		gm_cli_error(CMD, "%s", r.message);
+		gm_cli_error(o->cmd, "%s", r.message);
 		return GM_EXIT_FAIL;
 	}
 	if (o->json)
@@ -347,12 +401,64 @@ static int run(struct run_opts *o)
 	return r.pass ? GM_EXIT_OK : GM_EXIT_FAIL;
 }
 
+/*
+ * --snapshot-to: the snapshot goes to a new file beside FILE, which takes
+ * FILE's name only once the snapshot is whole; otherwise it goes.
+ */
+static int run_snapshot(struct run_opts *o)
+{
+	size_t len = strlen(o->snapshot_to) + sizeof(".XXXXXX");
+	char *tmp = malloc(len);
+	int ret, fd;
+
+	if (!tmp) {
+		gm_cli_error(CMD, "out of memory");
+		return GM_EXIT_FAIL;
+	}
+	snprintf(tmp, len, "%s.XXXXXX", o->snapshot_to);
+	ret = gm_cli_read_key(CMD, o->key_file, o->key);
+	fd = ret ? -1 : mkostemp(tmp, O_CLOEXEC);
+	if (!ret && fd < 0) {
+		gm_cli_error(CMD, "cannot write the snapshot beside '%s': %s", o->snapshot_to,
+			     strerror(errno));
+		ret = GM_EXIT_USAGE;
+	}
+	if (!ret) {
+		o->cfg.snapshot_fd = fd;
+		o->cfg.key = o->key;
+		ret = run(o);
+		if ((close(fd) || (o->snapshotted && rename(tmp, o->snapshot_to))) && o->snapshotted) {
+			gm_cli_error(CMD, "cannot write the snapshot to '%s': %s", o->snapshot_to,
+				     strerror(errno));
+			o->snapshotted = false;
+			ret = GM_EXIT_FAIL;
+		}
+		if (!o->snapshotted)
+			unlink(tmp);
+	}
+	explicit_bzero(o->key, sizeof(o->key));
+	free(tmp);
+	return ret;
+}
+
+int gm_cmd_run_restored(struct gm_run_config *cfg, bool json, int *err)
+{
+	struct run_opts o = {
+		.cfg = *cfg, .json = json, .last_percent = -1, .cmd = "restore",
+		.guest = cfg->restore_guest ? cfg->workload : NULL,
+	};
+	int ret = run(&o);
+
+	*err = o.err;
+	return ret;
+}
+
 int gm_cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {
 		.cfg = { .engine = GM_ENGINE_AUTO, .store = GM_RUN_SHMEM, .mem = 32ULL << 20,
 			 .vcpus = 1, .workload = "memtest" },
-		.last_percent = -1,
+		.last_percent = -1, .cmd = CMD,
 	};
 	struct gm_guest_elf elf = { 0 };
 	int ret;
@@ -373,7 +479,7 @@ int gm_cmd_run(int argc, char **argv)
 		if (ret)
 			goto out;
 	}
-	ret = run(&o);
+	ret = o.snapshot_to ? run_snapshot(&o) : run(&o);
 	gm_guest_elf_close(&elf);
 out:
 	free(o.guest_argv);

@@ -17,6 +17,8 @@ static const struct gm_cmd commands[] = {
 	  "show what this host offers: KVM, guest_memfd, huge pages, engines, stores" },
 	{ "run", gm_cmd_run, gm_cmd_run_usage,
 	  "boot a guest with memory from a chosen store and run a workload" },
+	{ "restore", gm_cmd_restore, gm_cmd_restore_usage,
+	  "resume a run from the sealed snapshot that run --snapshot-after wrote" },
 	{ "bench", gm_cmd_bench, gm_cmd_bench_usage,
 	  "measure guestmem's paths beside the kernel's own (DESIGN.md section 3)" },
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@ struct run_ctx {
 	struct gm_vm *vm;
 	struct gm_file *boot, *shared, *private;
 	int kvm_fd, owner_vm_fd;	/* a VM that owns the kvm store's file, for emu */
+	bool snap_fired;		/* the snapshot timer stopped the guest */
+	uint64_t saved_report[8];	/* cfg->restore: the reports before the snapshot */
 	_Atomic uint64_t done[GM_GUEST_MAX_VCPUS];
 	_Atomic int64_t frames_peak;
 };
@@ -73,7 +76,7 @@ int gm_run_parse_engine(const char *text, enum gm_engine_kind *engine)
 /* Whether the run is the built-in workload @name (never for a --guest file). */
 static bool is_builtin(const struct gm_run_config *cfg, const char *name)
 {
-	return !cfg->guest && cfg->workload && !strcmp(cfg->workload, name);
+	return !cfg->guest && !cfg->restore_guest && cfg->workload && !strcmp(cfg->workload, name);
 }
 
 static bool needs_private(const struct gm_run_config *cfg)
@@ -172,12 +175,19 @@ int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "--vcpus must be between 1 and %d", GM_GUEST_MAX_VCPUS);
 		return -EINVAL;
 	}
-	ret = cfg->guest ? check_guest(cfg, why, len) : check_workload(cfg, why, len);
+	/* A restored --guest program is in the snapshot, not in a file. */
+	ret = cfg->guest ? check_guest(cfg, why, len) :
+	      cfg->restore_guest ? 0 : check_workload(cfg, why, len);
 	if (ret)
 		return ret;
 	if (!gm_engine_available(cfg->engine, &reason)) {
 		snprintf(why, len, "engine not available: %s", reason);
 		return -ENODEV;
+	}
+	if ((cfg->snapshot_after > 0 || cfg->restore) && cfg->store == GM_RUN_KVM) {
+		snprintf(why, len, "snapshots need --store shmem or hugetlb: the kvm store's "
+			 "memory is the kernel's");
+		return -EINVAL;
 	}
 	return check_store(cfg, why, len);
 }
@@ -431,8 +441,13 @@ static void describe_exit(struct gm_run_result *r, unsigned int vcpu, const stru
 			 e->fault.private ? "shared" : "private");
 		break;
 	case GM_EXIT_ERROR:
-		snprintf(r->message, sizeof(r->message), "vCPU %u: engine error: %s", vcpu,
-			 strerror((int)-e->status));
+		/* A lazy restore's page that failed to open (gm_vm_restore). */
+		if (e->status == -EBADMSG)
+			snprintf(r->message, sizeof(r->message), "vCPU %u: a page of the snapshot "
+				 "failed to authenticate when first touched", vcpu);
+		else
+			snprintf(r->message, sizeof(r->message), "vCPU %u: engine error: %s", vcpu,
+				 strerror((int)-e->status));
 		break;
 	default:
 		snprintf(r->message, sizeof(r->message), "vCPU %u stopped because another failed",
@@ -532,6 +547,264 @@ static bool watchdog_end(struct watchdog *w, pthread_t thread)
 	return w->fired;
 }
 
+/* ---- snapshots (cfg->snapshot_after, cfg->restore) ---- */
+
+/* The caller's bytes of a run's snapshot: its configuration and reports. */
+#define RUN_BLOB_MAGIC	"gmrun\0\0\1"
+
+enum { BLOB_PRIVATE = 1, BLOB_CONVERT = 2, BLOB_GUEST = 4 };
+
+struct run_blob {
+	char magic[8];
+	uint32_t engine;		/* enum gm_engine_kind: the one that ran */
+	uint32_t store;
+	uint32_t vcpus;
+	uint32_t flags;
+	uint64_t mem;
+	uint64_t report[8];
+	char label[256];
+};
+
+/* A progress bar for long work: @done() against @total, every 100 ms. */
+struct work_bar {
+	struct run_ctx *ctx;
+	uint64_t (*done)(struct work_bar *bar);
+	uint64_t total, start;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;			/* under lock */
+	pthread_t thread;
+	bool running;
+};
+
+static void *work_bar_thread(void *arg)
+{
+	struct work_bar *b = arg;
+	struct timespec at;
+
+	pthread_mutex_lock(&b->lock);
+	while (!b->stop) {
+		uint64_t done = b->done(b);
+
+		b->ctx->cfg->progress(b->ctx->cfg->opaque, done < b->total ? done : b->total, b->total);
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_nsec += 100000000L;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b->cond, &b->lock, &at);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+static void work_bar_start(struct work_bar *b)
+{
+	if (!b->ctx->cfg->progress || !b->total)
+		return;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	b->running = !pthread_create(&b->thread, NULL, work_bar_thread, b);
+	if (!b->running) {
+		pthread_cond_destroy(&b->cond);
+		pthread_mutex_destroy(&b->lock);
+	}
+}
+
+static void work_bar_end(struct work_bar *b)
+{
+	if (!b->running)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->stop = true;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	pthread_join(b->thread, NULL);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+}
+
+/* Bytes written to the snapshot so far. */
+static uint64_t written(struct work_bar *b)
+{
+	off_t at = lseek(b->ctx->cfg->snapshot_fd, 0, SEEK_CUR);
+
+	return at > 0 && (uint64_t)at > b->start ? (uint64_t)at - b->start : 0;
+}
+
+/* Bytes the restore has read. */
+static uint64_t restored(struct work_bar *b)
+{
+	struct gm_vm_stats st;
+
+	gm_vm_get_stats(b->ctx->vm, &st);
+	return st.restore_bytes_read;
+}
+
+/* gm_vm_run(), stopped by the snapshot timer when asked (ctx->snap_fired). */
+static int run_vcpus(struct run_ctx *ctx, const struct gm_vm_handlers *handlers,
+		     struct gm_exit *exits)
+{
+	struct watchdog dog = { .vm = ctx->vm, .seconds = ctx->cfg->snapshot_after };
+	pthread_t thread;
+	int ret;
+
+	if (!(ctx->cfg->snapshot_after > 0))
+		return gm_vm_run(ctx->vm, handlers, exits);
+	ret = watchdog_start(&dog, &thread);
+	if (ret)
+		return ret;
+	ret = gm_vm_run(ctx->vm, handlers, exits);
+	ctx->snap_fired = watchdog_end(&dog, thread);
+	return ret;
+}
+
+/* Was a vCPU stopped mid-way, and did every other end well? */
+static bool snapshot_wanted(const struct run_ctx *ctx, const struct gm_exit *exits)
+{
+	bool stopped = false;
+
+	for (unsigned int i = 0; i < ctx->cfg->vcpus; i++) {
+		if (exits[i].reason == GM_EXIT_STOPPED)
+			stopped = true;
+		else if (exits[i].reason != GM_EXIT_GUEST_EXIT || exits[i].status)
+			return false;
+	}
+	return stopped;
+}
+
+static void fill_blob(const struct run_ctx *ctx, struct run_blob *blob)
+{
+	const struct gm_run_config *cfg = ctx->cfg;
+	enum gm_engine_kind engine = GM_ENGINE_EMU;
+
+	memset(blob, 0, sizeof(*blob));
+	memcpy(blob->magic, RUN_BLOB_MAGIC, sizeof(blob->magic));
+	gm_run_parse_engine(gm_vm_engine_name(ctx->vm), &engine);
+	blob->engine = engine;
+	blob->store = cfg->store;
+	blob->vcpus = cfg->vcpus;
+	blob->flags = (cfg->private ? BLOB_PRIVATE : 0) | (cfg->convert_on_fault ? BLOB_CONVERT : 0) |
+		      (cfg->guest || cfg->restore_guest ? BLOB_GUEST : 0);
+	blob->mem = cfg->mem;
+	memcpy(blob->report, ctx->result->stats.report, sizeof(blob->report));
+	snprintf(blob->label, sizeof(blob->label), "%s", cfg->workload ? cfg->workload : "");
+}
+
+static int take_snapshot(struct run_ctx *ctx)
+{
+	struct gm_run_result *r = ctx->result;
+	struct work_bar bar = { .ctx = ctx, .done = written, .total = ctx->cfg->mem };
+	off_t start = lseek(ctx->cfg->snapshot_fd, 0, SEEK_CUR), end;
+	struct run_blob blob;
+	int ret;
+
+	fill_blob(ctx, &blob);
+	bar.start = start > 0 ? (uint64_t)start : 0;
+	work_bar_start(&bar);
+	ret = gm_vm_snapshot(ctx->vm, ctx->cfg->snapshot_fd, ctx->cfg->key, 0, &blob, sizeof(blob));
+	work_bar_end(&bar);
+	if (ret) {
+		snprintf(r->message, sizeof(r->message), "could not write the snapshot: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	end = lseek(ctx->cfg->snapshot_fd, 0, SEEK_CUR);
+	r->snapshot_bytes = start >= 0 && end > start ? (uint64_t)(end - start) : 0;
+	r->snapshotted = true;
+	r->pass = true;
+	r->message[0] = '\0';
+	return 0;
+}
+
+/* Why a snapshot was refused, in words. */
+static const char *restore_error(int err)
+{
+	switch (err) {
+	case -EKEYREJECTED:
+		return "the key does not open it";
+	case -EBADMSG:
+		return "it was changed, reordered or cut short (a record fails to authenticate)";
+	case -EINVAL:
+		return "it is not a snapshot of a guestmem run, or not of this VM";
+	default:
+		return strerror(-err);
+	}
+}
+
+int gm_run_saved_read(int fd, const uint8_t *key, struct gm_run_config *cfg,
+		      struct gm_run_saved *saved, char *why, size_t why_len)
+{
+	struct run_blob blob;
+	size_t len = sizeof(blob);
+	int ret = gm_snapshot_app(fd, key, &blob, &len);
+
+	if (ret == -ENOBUFS || (!ret && (len != sizeof(blob) || memcmp(blob.magic, RUN_BLOB_MAGIC,
+								      sizeof(blob.magic)))))
+		ret = -EINVAL;	/* a snapshot, but not of a guestmem run */
+	if (!ret && (blob.engine < GM_ENGINE_KVM || blob.engine > GM_ENGINE_EMU ||
+		     blob.store > GM_RUN_KVM || !blob.vcpus || blob.vcpus > GM_GUEST_MAX_VCPUS))
+		ret = -EINVAL;
+	if (ret) {
+		snprintf(why, why_len, "%s", restore_error(ret));
+		return ret;
+	}
+	blob.label[sizeof(blob.label) - 1] = '\0';
+	memcpy(saved->label, blob.label, sizeof(saved->label));
+	cfg->engine = (enum gm_engine_kind)blob.engine;
+	cfg->store = (enum gm_run_store)blob.store;
+	cfg->vcpus = blob.vcpus;
+	cfg->mem = blob.mem;
+	cfg->workload = saved->label;
+	cfg->private = blob.flags & BLOB_PRIVATE;
+	cfg->convert_on_fault = blob.flags & BLOB_CONVERT;
+	cfg->restore_guest = blob.flags & BLOB_GUEST;
+	return 0;
+}
+
+/*
+ * Boot the VM as the run did (a built-in workload's code, or one hlt: the
+ * boot slot comes back from the snapshot with the --guest trampoline), then
+ * restore the snapshot over it.
+ */
+static int restore_vm(struct run_ctx *ctx)
+{
+	static const uint8_t halt = 0xf4;
+	const struct gm_run_config *cfg = ctx->cfg;
+	const struct gm_guest_image *img = cfg->restore_guest ? NULL :
+					   gm_guest_image_find(cfg->workload);
+	struct gm_vm_boot boot = {
+		.code = img ? img->start : &halt, .code_size = img ? img->size : 1,
+		.ram_base = GM_GUEST_RAM_BASE, .ram_size = cfg->mem,
+		.flags = cfg->private ? GM_GUEST_F_PRIVATE : 0, .nr_vcpus = cfg->vcpus,
+	};
+	struct work_bar bar = { .ctx = ctx, .done = restored };
+	struct run_blob blob;
+	size_t len = sizeof(blob);
+	struct stat st;
+	int ret;
+
+	if (ctx->private && !cfg->private)
+		boot.ram_base |= GM_GUEST_SHARED_BIT;
+	if (!fstat(cfg->restore_fd, &st) && S_ISREG(st.st_mode))
+		ctx->result->restore_bytes = (uint64_t)st.st_size;
+	ret = gm_vm_boot(ctx->vm, &boot);
+	if (ret)
+		return ret;
+	/* Eager: checked, then applied, each a read of the whole stream. */
+	bar.total = cfg->restore_lazy ? 0 : 2 * ctx->result->restore_bytes;
+	work_bar_start(&bar);
+	ret = gm_vm_restore(ctx->vm, cfg->restore_fd, cfg->key,
+			    cfg->restore_lazy ? GM_RESTORE_LAZY : 0, &blob, &len);
+	work_bar_end(&bar);
+	if (!ret && (len != sizeof(blob) || memcmp(blob.magic, RUN_BLOB_MAGIC, sizeof(blob.magic))))
+		ret = -EINVAL;
+	if (!ret)
+		memcpy(ctx->saved_report, blob.report, sizeof(ctx->saved_report));
+	return ret;
+}
+
 static int run_guest(struct run_ctx *ctx)
 {
 	struct gm_vm_handlers handlers = {
@@ -561,7 +834,7 @@ static int run_guest(struct run_ctx *ctx)
 		return -EAGAIN;	/* the guest would wait for the host forever */
 	}
 	start = now_seconds();
-	ret = gm_vm_run(ctx->vm, &handlers, exits);
+	ret = run_vcpus(ctx, &handlers, exits);
 	end = now_seconds();
 	if (watched)
 		ctx->result->timed_out = watchdog_end(&dog, dog_thread);
@@ -576,12 +849,17 @@ static int run_guest(struct run_ctx *ctx)
 		return ret;
 	note_frames(ctx);
 	gm_vm_get_stats(ctx->vm, &ctx->result->stats);
+	for (unsigned int k = 0; k < 8; k++)
+		ctx->result->stats.report[k] += ctx->saved_report[k];
 	judge(ctx->result, exits, ctx->cfg->vcpus);
 	if (ctx->result->timed_out) {
 		ctx->result->pass = false;
 		snprintf(ctx->result->message, sizeof(ctx->result->message),
 			 "timed out after %g s", ctx->cfg->timeout);
 	}
+	/* Stopped for the snapshot, and nothing failed first: take it. */
+	if (ctx->snap_fired && !ctx->result->timed_out && snapshot_wanted(ctx, exits))
+		return take_snapshot(ctx);
 	return 0;
 }
 
@@ -600,10 +878,14 @@ int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
 	ret = gm_run_check(cfg, result->message, sizeof(result->message));
 	if (ret)
 		goto out;
-	ret = build_vm(ctx) ?: boot_guest(ctx);
+	ret = build_vm(ctx) ?: (cfg->restore ? restore_vm(ctx) : boot_guest(ctx));
 	if (ret) {
-		snprintf(result->message, sizeof(result->message), "could not set up the VM: %s",
-			 strerror(-ret));
+		if (cfg->restore)
+			snprintf(result->message, sizeof(result->message),
+				 "the snapshot cannot be restored: %s", restore_error(ret));
+		else
+			snprintf(result->message, sizeof(result->message),
+				 "could not set up the VM: %s", strerror(-ret));
 		goto out;
 	}
 	result->engine = gm_vm_engine_name(ctx->vm);

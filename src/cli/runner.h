@@ -42,6 +42,27 @@ struct gm_run_config {
 	 */
 	bool convert_on_fault;
 	double timeout;			/* seconds the guest may run; 0: no limit */
+	/*
+	 * Snapshots (vm.h).  @snapshot_after > 0: stop the guest after that
+	 * many seconds and write a snapshot sealed with @key to @snapshot_fd,
+	 * holding this configuration and the guest's reports so far for
+	 * gm_run_saved_read(); the run then ends with result->snapshotted.  A
+	 * guest that ends first (or fails) ends the run as it would have.
+	 */
+	double snapshot_after;
+	int snapshot_fd;
+	const uint8_t *key;		/* GM_SNAPSHOT_KEY_SIZE bytes */
+	/*
+	 * @restore: instead of booting the guest, resume the snapshot at
+	 * @restore_fd (sealed with @key), lazily with @restore_lazy, and run it
+	 * to its end; its reports so far count in the result.  The rest of the
+	 * configuration comes from gm_run_saved_read(); @restore_guest: the
+	 * run was of a --guest program, @workload names it.
+	 */
+	bool restore;
+	bool restore_lazy;
+	bool restore_guest;
+	int restore_fd;
 	FILE *console;			/* guest prints go here; NULL: discarded */
 	/* Called on guest progress: done / total bytes, all vCPUs together. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
@@ -66,6 +87,9 @@ struct gm_run_result {
 	bool pass;
 	bool exited;			/* every vCPU ended with GM_HC_EXIT */
 	bool timed_out;			/* stopped at cfg->timeout */
+	bool snapshotted;		/* stopped at cfg->snapshot_after, snapshot written */
+	uint64_t snapshot_bytes;
+	uint64_t restore_bytes;		/* cfg->restore: the stream's length */
 	int64_t exit_status;		/* the first non-zero GM_HC_EXIT status, else 0 */
 	char message[256];		/* why it failed, one line */
 };
@@ -85,6 +109,23 @@ int gm_run_parse_engine(const char *text, enum gm_engine_kind *engine);
  * engine or store), -ENOMEM (more memory than the host can give).
  */
 int gm_run_check(const struct gm_run_config *cfg, char *why, size_t why_len);
+
+/* What a snapshot of a run keeps of it, for gm_run_saved_read(). */
+struct gm_run_saved {
+	char label[256];		/* the workload, or the --guest file */
+};
+
+/*
+ * gm_run_saved_read - the configuration of the run whose snapshot is at
+ * @fd (seekable; not moved), sealed with @key, into @cfg (engine, store,
+ * memory, vCPUs, workload (pointing into @saved), private, convert on
+ * fault, restore_guest); the caller then sets restore, restore_fd and key.
+ * Return: 0, or gm_snapshot_app()'s errno (-EKEYREJECTED: not this key;
+ * -EBADMSG: damaged; -EINVAL: not a guestmem snapshot of a run), with the
+ * reason in @why.
+ */
+int gm_run_saved_read(int fd, const uint8_t *key, struct gm_run_config *cfg,
+		      struct gm_run_saved *saved, char *why, size_t why_len);
 
 /*
  * gm_run - do it.  Return: 0 when the run happened (pass or fail is in

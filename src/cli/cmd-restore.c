@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guestmem restore FILE --key-file F [--lazy] [--json]: resume a run that
+ * `guestmem run --snapshot-after` wrote to FILE, and run it to its end,
+ * with run's summary and exit status.  The VM is built from the
+ * configuration sealed in the snapshot; a stream that a wrong key, a
+ * change, a reordering or a cut makes unreadable is refused before the
+ * guest runs (exit 2, one line).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/key-file.h"
+#include "cli/runner.h"
+
+#define CMD "restore"
+
+struct restore_opts {
+	const char *file;
+	const char *key_file;
+	bool lazy;
+	bool json;
+};
+
+void gm_cmd_restore_usage(FILE *out)
+{
+	fputs("usage: guestmem restore FILE --key-file KEYFILE [--lazy] [--json]\n"
+	      "  resume the run that `guestmem run --snapshot-after` wrote to FILE and run it\n"
+	      "  to its end; the summary, --json and exit status are run's\n"
+	      "  --key-file KEYFILE      the snapshot's key (exactly 32 bytes)\n"
+	      "  --lazy                  start at once: each page of RAM is read from FILE,\n"
+	      "                          and checked, when the guest first touches it (a page\n"
+	      "                          that fails then stops the guest with an error)\n"
+	      "  --json                  print the summary as one JSON object\n", out);
+}
+
+static int parse_args(int argc, char **argv, struct restore_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "lazy", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			o->key_file = optarg;
+			break;
+		case 'l':
+			o->lazy = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			gm_cmd_restore_usage(stdout);
+			return 1;
+		case ':':
+			return gm_cli_missing_value(CMD, argv);
+		default:
+			return gm_cli_bad_option(CMD, argv);
+		}
+	}
+	if (optind + 1 != argc) {
+		gm_cli_error(CMD, optind < argc ? "one snapshot FILE, not more" :
+			     "which snapshot? (guestmem restore FILE --key-file KEYFILE)");
+		return GM_EXIT_USAGE;
+	}
+	o->file = argv[optind];
+	if (!o->key_file) {
+		gm_cli_error(CMD, "--key-file is needed: the snapshot is sealed");
+		return GM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Read the run's configuration from the snapshot at @fd, and resume it. */
+static int restore(const struct restore_opts *o, int fd, const uint8_t *key)
+{
+	struct gm_run_config cfg = { 0 };
+	struct gm_run_saved saved;
+	char why[256];
+	int err, ret;
+
+	if (gm_run_saved_read(fd, key, &cfg, &saved, why, sizeof(why))) {
+		gm_cli_error(CMD, "%s: %s", o->file, why);
+		return GM_EXIT_USAGE;
+	}
+	cfg.restore = true;
+	cfg.restore_fd = fd;
+	cfg.restore_lazy = o->lazy;
+	cfg.key = key;
+	ret = gm_cmd_run_restored(&cfg, o->json, &err);
+	/* Refused before the guest ran: the input's fault, as a bad option is. */
+	if (err == -EKEYREJECTED || err == -EBADMSG || err == -EINVAL)
+		ret = GM_EXIT_USAGE;
+	return ret;
+}
+
+int gm_cmd_restore(int argc, char **argv)
+{
+	struct restore_opts o = { 0 };
+	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
+	int fd, ret;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret)
+		return ret == 1 ? GM_EXIT_OK : ret;
+	ret = gm_cli_read_key(CMD, o.key_file, key);
+	if (ret)
+		return ret;
+	fd = open(o.file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		gm_cli_error(CMD, "cannot open '%s': %s", o.file, strerror(errno));
+		ret = GM_EXIT_USAGE;
+	} else {
+		ret = restore(&o, fd, key);
+		close(fd);
+	}
+	explicit_bzero(key, sizeof(key));
+	return ret;
+}
