@@ -26,7 +26,7 @@
 /* Rounds of checking: long enough for the timer to find the guest in them. */
 static uint64_t rounds_for(enum gm_engine_kind engine)
 {
-	return engine == GM_ENGINE_KVM ? 400 : 60;
+	return engine == GM_ENGINE_KVM ? 200 : 25;
 }
 
 /* Restore @fd into a fresh VM like @engine's source, run it to the end, judge it. */
