@@ -40,6 +40,7 @@ gm_guest_image_table:
 	image	leakcheck, "private RAM: fresh pages must read zero, before and after a shared/private round trip"
 	image	convert, "vCPU 0 checks private/shared conversions from guest and host side (needs >= 8 MiB RAM)"
 	image	retouch, "vCPU 0 touches all RAM, waits for the host to punch it, checks it reads zero and touches it again (benchmark)"
+	image	convbench, "private RAM: vCPU 0 times bare hypercall exits and 4 KiB and 2 MiB private/shared round trips (benchmark)"
 .Ltable_end:
 	.size	gm_guest_image_table, .Ltable_end - gm_guest_image_table
 

@@ -14,6 +14,7 @@
 #include <guestmem/vm.h>
 
 #include "cli.h"
+#include "cli/json.h"
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
 
@@ -211,148 +212,63 @@ static void print_text(const struct host_info *info)
 
 /* ---- JSON ---- */
 
-/*
- * A minimal JSON writer: objects nest, one member a line; arrays hold only
- * scalars and stay on one line.
- */
-struct jw {
-	FILE *f;
-	int depth;
-	bool need_comma;
-	bool in_array;
-};
-
-static void json_string(FILE *f, const char *s)
+static void json_names(struct gm_json *w, const char *key, const struct names *names)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);	/* UTF-8 passes through */
-	}
-	fputc('"', f);
-}
-
-/* Separate from the previous value and write "key": when in an object. */
-static void jw_prefix(struct jw *w, const char *key)
-{
-	if (w->in_array) {
-		fputs(w->need_comma ? ", " : "", w->f);
-	} else {
-		fprintf(w->f, "%s\n%*s", w->need_comma ? "," : "", 2 * w->depth, "");
-		if (key) {
-			json_string(w->f, key);
-			fputs(": ", w->f);
-		}
-	}
-	w->need_comma = true;
-}
-
-static void jw_begin(struct jw *w, const char *key, char open)
-{
-	if (w->depth > 0 || key)
-		jw_prefix(w, key);
-	fputc(open, w->f);
-	w->need_comma = false;
-	if (open == '[')
-		w->in_array = true;
-	else
-		w->depth++;
-}
-
-static void jw_end(struct jw *w, char close)
-{
-	if (close == ']') {
-		w->in_array = false;
-	} else {
-		w->depth--;
-		if (w->need_comma)	/* an empty object stays {} */
-			fprintf(w->f, "\n%*s", 2 * w->depth, "");
-	}
-	fputc(close, w->f);
-	w->need_comma = true;
-}
-
-static void jw_str(struct jw *w, const char *key, const char *val)
-{
-	jw_prefix(w, key);
-	json_string(w->f, val);
-}
-
-static void jw_u64(struct jw *w, const char *key, uint64_t val)
-{
-	jw_prefix(w, key);
-	fprintf(w->f, "%" PRIu64, val);
-}
-
-static void jw_bool(struct jw *w, const char *key, bool val)
-{
-	jw_prefix(w, key);
-	fputs(val ? "true" : "false", w->f);
-}
-
-static void jw_names(struct jw *w, const char *key, const struct names *names)
-{
-	jw_begin(w, key, '[');
+	gm_json_begin(w, key, '[');
 	for (int i = 0; i < names->n; i++)
-		jw_str(w, NULL, names->v[i]);
-	jw_end(w, ']');
+		gm_json_str(w, NULL, names->v[i]);
+	gm_json_end(w);
 }
 
-static void json_kvm(struct jw *w, const struct gm_kvm_caps *caps)
+static void json_kvm(struct gm_json *w, const struct gm_kvm_caps *caps)
 {
-	jw_begin(w, "kvm", '{');
-	jw_bool(w, "available", caps->kvm);
+	gm_json_begin(w, "kvm", '{');
+	gm_json_bool(w, "available", caps->kvm);
 	if (caps->api_version > 0)
-		jw_u64(w, "api_version", (uint64_t)caps->api_version);
-	jw_bool(w, "user_memory2", caps->user_memory2);
-	jw_bool(w, "memory_fault_info", caps->memory_fault_info);
+		gm_json_u64(w, "api_version", (uint64_t)caps->api_version);
+	gm_json_bool(w, "user_memory2", caps->user_memory2);
+	gm_json_bool(w, "memory_fault_info", caps->memory_fault_info);
 	if (!caps->kvm)
-		jw_str(w, "why", caps->why);
-	jw_end(w, '}');
+		gm_json_str(w, "why", caps->why);
+	gm_json_end(w);
 }
 
-static void json_guest_memfd(struct jw *w, const struct host_info *info)
+static void json_guest_memfd(struct gm_json *w, const struct host_info *info)
 {
 	const struct gm_kvm_caps *caps = &info->caps;
 
-	jw_begin(w, "guest_memfd", '{');
-	jw_bool(w, "available", caps->guest_memfd);
-	jw_u64(w, "flags", caps->guest_memfd_flags);
-	jw_names(w, "flag_names", &info->flag_names);
+	gm_json_begin(w, "guest_memfd", '{');
+	gm_json_bool(w, "available", caps->guest_memfd);
+	gm_json_u64(w, "flags", caps->guest_memfd_flags);
+	json_names(w, "flag_names", &info->flag_names);
 	if (!caps->guest_memfd)
-		jw_str(w, "why", caps->why);
-	jw_end(w, '}');
+		gm_json_str(w, "why", caps->why);
+	gm_json_end(w);
 }
 
 static void print_json(const struct host_info *info)
 {
-	struct jw w = { .f = stdout };
+	struct gm_json w;
 
-	jw_begin(&w, NULL, '{');
+	gm_json_init(&w, stdout);
+
+	gm_json_begin(&w, NULL, '{');
 	json_kvm(&w, &info->caps);
 	json_guest_memfd(&w, info);
-	jw_bool(&w, "memory_attributes", info->caps.memory_attributes);
-	jw_u64(&w, "vm_types", info->caps.vm_types);
-	jw_names(&w, "vm_type_names", &info->vm_type_names);
-	jw_u64(&w, "hugepages_2m_total", info->hp_2m.total);
-	jw_u64(&w, "hugepages_2m_free", info->hp_2m.free);
-	jw_u64(&w, "hugepages_1g_total", info->hp_1g.total);
-	jw_u64(&w, "hugepages_1g_free", info->hp_1g.free);
-	jw_names(&w, "engines", &info->engines);
-	jw_names(&w, "stores", &info->stores);
-	jw_begin(&w, "why", '{');
+	gm_json_bool(&w, "memory_attributes", info->caps.memory_attributes);
+	gm_json_u64(&w, "vm_types", info->caps.vm_types);
+	json_names(&w, "vm_type_names", &info->vm_type_names);
+	gm_json_u64(&w, "hugepages_2m_total", info->hp_2m.total);
+	gm_json_u64(&w, "hugepages_2m_free", info->hp_2m.free);
+	gm_json_u64(&w, "hugepages_1g_total", info->hp_1g.total);
+	gm_json_u64(&w, "hugepages_1g_free", info->hp_1g.free);
+	json_names(&w, "engines", &info->engines);
+	json_names(&w, "stores", &info->stores);
+	gm_json_begin(&w, "why", '{');
 	for (int i = 0; i < info->why_name.n; i++)
-		jw_str(&w, info->why_name.v[i], info->why_text.v[i]);
-	jw_end(&w, '}');
-	jw_end(&w, '}');
+		gm_json_str(&w, info->why_name.v[i], info->why_text.v[i]);
+	gm_json_end(&w);
+	gm_json_end(&w);
 	fputc('\n', stdout);
 }
 

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/guest-elf.h"
 #include "cli/key-file.h"
+#include "cli/json.h"
 #include "cli/runner.h"
 #include "guest-images.h"
 
@@ -300,28 +301,13 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	       r->pass ? "" : r->message);
 }
 
-/* @text as a JSON string: a --guest path may hold any byte but NUL. */
-static void print_json_string(const char *text)
-{
-	putchar('"');
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			printf("\\%c", *c);
-		else if (*c < 0x20)
-			printf("\\u%04x", *c);
-		else
-			putchar(*c);
-	}
-	putchar('"');
-}
-
 static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 {
 	const struct gm_vm_stats *s = &r->stats;
 
 	printf("{\"engine\": \"%s\", \"store\": \"%s\", \"mem\": %" PRIu64 ", \"vcpus\": %u, "
 	       "\"workload\": ", r->engine, store_names[o->cfg.store], o->cfg.mem, o->cfg.vcpus);
-	print_json_string(o->cfg.workload);
+	gm_json_string(stdout, o->cfg.workload);
 	printf(", \"guest\": %s, \"private\": %s, ", o->guest ? "true" : "false",
 	       o->cfg.private ? "true" : "false");
 	printf("\"faults\": {\"4k\": %" PRIu64 ", \"2m\": %" PRIu64 ", \"1g\": %" PRIu64 "}, "
@@ -350,7 +336,7 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	if (!r->pass) {
 		/* The message is ours, but may quote a guest's file name. */
 		printf(", \"message\": ");
-		print_json_string(r->message);
+		gm_json_string(stdout, r->message);
 	}
 	printf("}\n");
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,11 +18,32 @@
 #include "guest-images.h"
 #include "kvm/caps.h"
 #include "kvm/kvm-uapi.h"
+#include "cli/clock.h"
 #include "cli/guest-elf.h"
 #include "cli/runner.h"
 
 #define MAX_MEM		(64ULL << 30)
 #define SZ_2M		(2ULL << 20)
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
+
+/*
+ * The kernel side's helper (cfg->populate_ahead): populates [done, want)
+ * of the RAM memslot's mapping in 2 MiB steps.  Lock order: lock alone.
+ */
+struct populate {
+	uint8_t *win;			/* the memslot's mapping of the RAM memfd */
+	uint64_t size;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t done, want;		/* under lock; bytes from RAM's start */
+	uint64_t generation;		/* under lock: bumped when RAM is punched */
+	bool stop;			/* under lock */
+	pthread_t thread;
+	bool running;
+};
 
 struct run_ctx {
 	const struct gm_run_config *cfg;
@@ -32,6 +55,7 @@ struct run_ctx {
 	uint64_t saved_report[8];	/* cfg->restore: the reports before the snapshot */
 	_Atomic uint64_t done[GM_GUEST_MAX_VCPUS];
 	_Atomic int64_t frames_peak;
+	struct populate pop;
 };
 
 uint64_t gm_run_parse_size(const char *text)
@@ -167,7 +191,8 @@ int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "--mem must be a positive multiple of 2M");
 		return -EINVAL;
 	}
-	if (cfg->mem > MAX_MEM || cfg->mem / 4096 > (uint64_t)sysconf(_SC_PHYS_PAGES)) {
+	if (cfg->mem > MAX_MEM ||
+	    (!cfg->sparse && cfg->mem / 4096 > (uint64_t)sysconf(_SC_PHYS_PAGES))) {
 		snprintf(why, len, "--mem %" PRIu64 "M is more than this host can give", cfg->mem >> 20);
 		return -ENOMEM;
 	}
@@ -229,12 +254,16 @@ static void note_frames(struct run_ctx *ctx)
 		;
 }
 
+static void populate_follow(struct run_ctx *ctx, uint64_t done);
+
 static void on_progress(void *opaque, unsigned int vcpu, uint64_t done)
 {
 	struct run_ctx *ctx = opaque;
 	uint64_t sum = 0;
 
 	note_frames(ctx);
+	if (ctx->pop.running)
+		populate_follow(ctx, done);
 	if (vcpu >= GM_GUEST_MAX_VCPUS || !ctx->cfg->progress)
 		return;
 	atomic_store(&ctx->done[vcpu], done);
@@ -377,21 +406,129 @@ static void teardown(struct run_ctx *ctx)
 		close(ctx->kvm_fd);
 }
 
+/* ---- the kernel side's helper (cfg->populate_ahead) ---- */
+
+/*
+ * The RAM memslot's mapping of @fd (@size bytes from offset 0).  The
+ * library maps each memslot once and keeps the address to itself, so look
+ * for it in /proc/self/maps by the memfd's device and inode.  NULL: none.
+ */
+static uint8_t *find_window(int fd, uint64_t size)
+{
+	unsigned long long start, end, off, ino;
+	unsigned int maj, min;
+	uint8_t *win = NULL;
+	char line[512];
+	struct stat st;
+	FILE *maps;
+
+	if (fstat(fd, &st))
+		return NULL;
+	maps = fopen("/proc/self/maps", "re");
+	if (!maps)
+		return NULL;
+	while (!win && fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &min,
+			   &ino) == 6 && ino == st.st_ino && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && !off && end - start == size)
+			win = (uint8_t *)(uintptr_t)start;
+	fclose(maps);
+	return win;
+}
+
+static void *populate_thread(void *arg)
+{
+	struct populate *p = arg;
+	uint64_t off, len, generation;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (p->done >= p->want) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		off = p->done;
+		len = p->size - off < SZ_2M ? p->size - off : SZ_2M;
+		generation = p->generation;
+		pthread_mutex_unlock(&p->lock);
+		madvise(p->win + off, len, MADV_POPULATE_WRITE);
+		pthread_mutex_lock(&p->lock);
+		if (generation == p->generation)	/* else RAM was punched meanwhile */
+			p->done = off + len;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Populate up to the end of the range after @pos's and populate_ahead more; @restart: from 0. */
+static void populate_upto(struct run_ctx *ctx, uint64_t pos, bool restart)
+{
+	struct populate *p = &ctx->pop;
+	uint64_t want = (pos & ~(SZ_2M - 1)) + (1 + (uint64_t)ctx->cfg->populate_ahead) * SZ_2M;
+
+	pthread_mutex_lock(&p->lock);
+	if (restart) {
+		p->generation++;
+		p->done = 0;
+		p->want = 0;
+	}
+	if (want > p->size)
+		want = p->size;
+	if (want > p->want) {
+		p->want = want;
+		pthread_cond_signal(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* GM_HC_PROGRESS from a vCPU: bytes done; retouch's second pass counts from RAM's size. */
+static void populate_follow(struct run_ctx *ctx, uint64_t done)
+{
+	populate_upto(ctx, done > ctx->cfg->mem ? done - ctx->cfg->mem : done, false);
+}
+
+static int populate_start(struct run_ctx *ctx)
+{
+	struct populate *p = &ctx->pop;
+	int fd = gm_file_fd(ctx->shared);
+
+	p->win = fd >= 0 ? find_window(fd, ctx->cfg->mem) : NULL;
+	if (!p->win)
+		return -ENOENT;
+	p->size = ctx->cfg->mem;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	populate_upto(ctx, 0, true);	/* as a guest's first fault starts the library's */
+	if (pthread_create(&p->thread, NULL, populate_thread, p)) {
+		pthread_cond_destroy(&p->cond);
+		pthread_mutex_destroy(&p->lock);
+		return -EAGAIN;
+	}
+	p->running = true;
+	return 0;
+}
+
+static void populate_stop(struct populate *p)
+{
+	if (!p->running)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	p->running = false;
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
 /* ---- running and judging ---- */
 
 struct host_args {
 	struct run_ctx *ctx;
 	_Atomic bool stop;
-	double punched_at;
+	double punched_at, punched_cpu;
 };
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * The host's half of the retouch workload: wait for the guest's first pass,
@@ -411,8 +548,11 @@ static void *retouch_host(void *arg)
 		gm_vm_read_shared(ctx->vm, GM_GUEST_MAILBOX, &mailbox, sizeof(mailbox));
 		sched_yield();
 	}
-	h->punched_at = now_seconds();
+	h->punched_at = gm_clock_now();
+	h->punched_cpu = gm_clock_cpu();
 	gm_fallocate(ram, GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE, 0, (off_t)ctx->cfg->mem);
+	if (ctx->pop.running)
+		populate_upto(ctx, 0, true);
 	mailbox = GM_MAILBOX_PUNCHED;
 	gm_vm_write_shared(ctx->vm, GM_GUEST_MAILBOX, &mailbox, sizeof(mailbox));
 	return NULL;
@@ -817,7 +957,7 @@ static int run_guest(struct run_ctx *ctx)
 	bool retouch = is_builtin(ctx->cfg, "retouch");
 	pthread_t thread, dog_thread;
 	bool hosted = false, watched = false;
-	double start, end;
+	double start, end, cpu_start, cpu_end;
 	int ret;
 
 	if (ctx->cfg->timeout > 0) {
@@ -826,25 +966,36 @@ static int run_guest(struct run_ctx *ctx)
 			return ret;	/* a run without its limit is not what was asked */
 		watched = true;
 	}
-	if (ctx->cfg->host_thread || retouch)
+	/* The helper first: the retouch host thread reads pop.running. */
+	ret = ctx->cfg->shared_only && ctx->cfg->populate_ahead ? populate_start(ctx) : 0;
+	if (!ret && (ctx->cfg->host_thread || retouch))
 		hosted = !pthread_create(&thread, NULL, retouch ? retouch_host : host_thread, &host);
-	if (retouch && !hosted) {
+	if (!ret && retouch && !hosted)
+		ret = -EAGAIN;	/* the guest would wait for the host forever */
+	if (ret) {
+		populate_stop(&ctx->pop);
 		if (watched)
 			watchdog_end(&dog, dog_thread);
-		return -EAGAIN;	/* the guest would wait for the host forever */
+		return ret;
 	}
-	start = now_seconds();
+	start = gm_clock_now();
+	cpu_start = gm_clock_cpu();
 	ret = run_vcpus(ctx, &handlers, exits);
-	end = now_seconds();
+	end = gm_clock_now();
+	cpu_end = gm_clock_cpu();
 	if (watched)
 		ctx->result->timed_out = watchdog_end(&dog, dog_thread);
 	ctx->result->guest_seconds = end - start;
+	ctx->result->guest_cpu_seconds = cpu_end - cpu_start;
 	if (hosted) {
 		atomic_store(&host.stop, true);
 		pthread_join(thread, NULL);
 	}
-	if (host.punched_at)
+	populate_stop(&ctx->pop);	/* after the host thread, which may restart it */
+	if (host.punched_at) {
 		ctx->result->retouch_seconds = end - host.punched_at;
+		ctx->result->retouch_cpu_seconds = cpu_end - host.punched_cpu;
+	}
 	if (ret && ret != -EIO && ret != -EINTR)
 		return ret;
 	note_frames(ctx);
@@ -866,7 +1017,7 @@ static int run_guest(struct run_ctx *ctx)
 int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
 {
 	struct run_ctx *ctx = calloc(1, sizeof(*ctx));
-	double start = now_seconds();
+	double start = gm_clock_now();
 	int ret;
 
 	memset(result, 0, sizeof(*result));
@@ -897,7 +1048,7 @@ out:
 	teardown(ctx);
 	result->frames_peak = atomic_load(&ctx->frames_peak);
 	result->frames_end = frames_in_use();
-	result->seconds = now_seconds() - start;
+	result->seconds = gm_clock_now() - start;
 	free(ctx);
 	return ret;
 }

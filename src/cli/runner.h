@@ -35,6 +35,22 @@ struct gm_run_config {
 	bool private;			/* RAM starts private */
 	bool shared_only;		/* no private file: the kernel's own memfd slot */
 	/*
+	 * With @shared_only: a helper thread populates RAM ahead of the guest
+	 * in 2 MiB steps (MADV_POPULATE_WRITE on the memslot's own mapping of
+	 * the memfd: allocate, zero and map), keeping the 2 MiB range the guest
+	 * is in and this many after it populated, as the library's prefault
+	 * thread does for private memory, so that the kernel's path gets the
+	 * same help (the benchmarks).  It follows the guest's GM_HC_PROGRESS
+	 * (touch and retouch report every MiB; one vCPU touching in order) and
+	 * starts over when retouch's host punches RAM.  0: no helper.
+	 */
+	unsigned int populate_ahead;
+	/*
+	 * The guest touches only a few MiB of RAM (convbench): RAM may be
+	 * larger than the host's memory (not than 64 GiB).
+	 */
+	bool sparse;
+	/*
 	 * On a private/shared mismatch, convert the page to what the guest
 	 * asked for and resume (an implicit page-state change), instead of
 	 * stopping the guest.  With @private, RAM then starts shared and each
@@ -84,6 +100,9 @@ struct gm_run_result {
 	double seconds;			/* the whole run, set-up and teardown included */
 	double guest_seconds;		/* the vCPUs alone, from start to the last exit */
 	double retouch_seconds;		/* retouch: from the host's punch to the last exit */
+	/* CPU time of the whole process (all threads, user + system) over the same spans. */
+	double guest_cpu_seconds;
+	double retouch_cpu_seconds;
 	bool pass;
 	bool exited;			/* every vCPU ended with GM_HC_EXIT */
 	bool timed_out;			/* stopped at cfg->timeout */
