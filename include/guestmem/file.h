@@ -146,7 +146,8 @@ int gm_ftruncate(struct gm_file *file, off_t length);
  * -EOPNOTSUPP (unknown mode, or PUNCH_HOLE without KEEP_SIZE), -EFBIG
  * (offset + len overflows or passes the store's limit), -EPERM (a seal
  * forbids it), -ENOSPC/-ENOMEM (out of frames; nothing is left half done
- * for guest-only files), -EFAULT (NULL file).
+ * for guest-only files), -EBUSY (guest-only: a page to allocate was freed
+ * while a guest pinned it, and the pin stayed for a second), -EFAULT.
  */
 int gm_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
 

@@ -3,16 +3,22 @@
  * Backings: one memfd per guest-only file, and the folio metadata beside it.
  * See pmem.h for the model and the locking rules.
  *
- * The metadata of a backing is a directory of leaves, each leaf the state
- * words of 512 folios.  Readers (lookups, pins, unpins) walk it under RCU;
- * the owner grows the directory and adds leaves under its own lock, and
- * leaves that fall empty are freed after a grace period.
+ * The metadata of a backing is a radix tree of fixed depth: three levels of
+ * 512-way nodes above leaves, each leaf the state words of 512 folios, so
+ * any folio of a 2^36-page backing costs a leaf and at most three nodes.
+ * Readers (lookups, pins, unpins) walk it under RCU; the owner adds nodes
+ * and leaves under its own lock, and nodes and leaves that fall empty are
+ * freed after a grace period.
+ *
+ * A folio freed while pinned is doomed rather than waited for: it leaves
+ * the file at once (unpublished) but stays in the memfd, its bytes intact,
+ * until its last pin drops, and the unpin punches it.  So nothing that frees
+ * pages ever waits on a pin holder, who may be waiting on something else.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,10 +28,15 @@
 #include "common/rcu.h"
 #include "pmem/backing.h"
 
-/* Folio state: present, somebody waits for the pins to drop, pin count. */
+/* Folio state: present, doomed (freed under pins: the last unpin punches it), pin count. */
 #define ST_PRESENT	0x80000000U
-#define ST_WAITER	0x40000000U
+#define ST_DOOMED	0x40000000U
 #define ST_PINS		0x3fffffffU
+
+/* Three levels of 512-way nodes over the leaves: 9 * 3 + 9 = 36 bits of folio index. */
+#define NODE_SHIFT	9
+#define NODE_SLOTS	(1U << NODE_SHIFT)
+#define TREE_LEVELS	3
 
 static _Atomic int64_t frames_in_use[3];	/* by order: 0, 9, 18 */
 static _Atomic int64_t meta_bytes;
@@ -53,15 +64,43 @@ static void account(struct gm_backing *b, int64_t units)
 	atomic_fetch_add(&frames_in_use[order_slot(b->order)], units * ((int64_t)1 << b->order));
 }
 
-/* ---- the directory of leaves ---- */
+/* ---- the tree of leaves ---- */
+
+/* Units (folios) under one slot of a node at @level (1: the slot is a leaf). */
+static uint64_t slot_span(unsigned int level)
+{
+	return 1ULL << (NODE_SHIFT * level);
+}
+
+static unsigned int slot_index(uint64_t unit, unsigned int level)
+{
+	return (unsigned int)(unit >> (NODE_SHIFT * level)) & (NODE_SLOTS - 1);
+}
+
+/*
+ * The leaf of @unit, or NULL; then *@span (if not NULL) is how many units
+ * from @unit's aligned block of that size have no leaf either, so that a
+ * walk can skip them.  Under RCU, or the owner's lock.
+ */
+static struct gm_leaf *leaf_lookup(struct gm_backing *b, uint64_t unit, uint64_t *span)
+{
+	void *n = atomic_load_explicit(&b->root, memory_order_acquire);
+	unsigned int level = TREE_LEVELS;
+
+	if (span)
+		*span = slot_span(TREE_LEVELS + 1);
+	for (; n && level >= 1; level--) {
+		if (span)
+			*span = slot_span(level);
+		n = atomic_load_explicit(&((struct gm_node *)n)->slot[slot_index(unit, level)],
+					 memory_order_acquire);
+	}
+	return n;
+}
 
 static struct gm_leaf *leaf_of(struct gm_backing *b, uint64_t unit)
 {
-	struct gm_dir *d = atomic_load_explicit(&b->dir, memory_order_acquire);
-
-	if (!d || (unit >> GM_LEAF_SHIFT) >= d->nr_leaves)
-		return NULL;
-	return atomic_load_explicit(&d->leaves[unit >> GM_LEAF_SHIFT], memory_order_acquire);
+	return leaf_lookup(b, unit, NULL);
 }
 
 static _Atomic uint32_t *word_of(struct gm_backing *b, uint64_t unit)
@@ -84,66 +123,101 @@ static void free_deferred(struct rcu_head *p, size_t bytes)
 	gm_rcu_call(p, free_rcu_head);
 }
 
-static size_t dir_bytes(uint64_t nr_leaves)
+static void *meta_alloc(size_t bytes)
 {
-	return sizeof(struct gm_dir) + nr_leaves * sizeof(struct gm_leaf *);
+	void *p = calloc(1, bytes);
+
+	if (p)
+		atomic_fetch_add(&meta_bytes, (int64_t)bytes);
+	return p;
 }
 
-/* Make the directory cover leaf @li.  Caller serialises changes. */
-static int dir_grow(struct gm_backing *b, uint64_t li)
-{
-	struct gm_dir *old = atomic_load(&b->dir), *d;
-	uint64_t old_nr = old ? old->nr_leaves : 0, nr = li + 1;
-
-	if (nr <= old_nr)
-		return 0;
-	if (nr < 2 * old_nr)
-		nr = 2 * old_nr;
-	d = calloc(1, dir_bytes(nr));
-	if (!d)
-		return -ENOMEM;
-	atomic_fetch_add(&meta_bytes, (int64_t)dir_bytes(nr));
-	d->nr_leaves = nr;
-	for (uint64_t i = 0; i < old_nr; i++)
-		atomic_init(&d->leaves[i], atomic_load(&old->leaves[i]));
-	atomic_store_explicit(&b->dir, d, memory_order_release);
-	if (old)
-		free_deferred(&old->rcu, dir_bytes(old_nr));
-	return 0;
-}
-
-/* The leaf of @unit, created if needed.  Caller serialises changes. */
+/* The leaf of @unit, created (with the nodes above it) if needed.  Caller serialises changes. */
 static struct gm_leaf *leaf_get(struct gm_backing *b, uint64_t unit)
 {
-	uint64_t li = unit >> GM_LEAF_SHIFT;
-	struct gm_leaf *leaf;
+	struct gm_node *n = atomic_load(&b->root);
+	void *child;
 
-	if (dir_grow(b, li))
-		return NULL;
-	leaf = leaf_of(b, unit);
-	if (leaf)
-		return leaf;
-	leaf = calloc(1, sizeof(*leaf));
-	if (!leaf)
-		return NULL;
-	atomic_fetch_add(&meta_bytes, (int64_t)sizeof(*leaf));
-	atomic_store_explicit(&atomic_load(&b->dir)->leaves[li], leaf, memory_order_release);
-	return leaf;
+	if (!n) {
+		n = meta_alloc(sizeof(*n));
+		if (!n)
+			return NULL;
+		atomic_store_explicit(&b->root, n, memory_order_release);
+	}
+	for (unsigned int level = TREE_LEVELS; level >= 1; level--) {
+		void *_Atomic *slot = &n->slot[slot_index(unit, level)];
+
+		child = atomic_load(slot);
+		if (!child) {
+			child = meta_alloc(level == 1 ? sizeof(struct gm_leaf) : sizeof(struct gm_node));
+			if (!child)
+				return NULL;	/* nodes made so far stay: empty, they go with the next put */
+			atomic_store_explicit(slot, child, memory_order_release);
+			n->used++;
+		}
+		n = child;
+	}
+	return (struct gm_leaf *)n;
 }
 
-/* Free leaf @li if nothing in it is present or pinned.  Caller serialises changes. */
-static void leaf_put(struct gm_backing *b, uint64_t li)
+static bool leaf_empty(struct gm_leaf *leaf)
 {
-	struct gm_dir *d = atomic_load(&b->dir);
-	struct gm_leaf *leaf = atomic_load(&d->leaves[li]);
-
-	if (!leaf || atomic_load(&leaf->nr_present))
-		return;
+	if (atomic_load(&leaf->nr_present))
+		return false;
 	for (unsigned int i = 0; i < GM_LEAF_UNITS; i++)
 		if (atomic_load(&leaf->state[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Free the leaf of @unit if nothing in it is present, pinned or doomed, and
+ * every node above it that this leaves empty.  Caller serialises changes.
+ */
+static void leaf_put(struct gm_backing *b, uint64_t unit)
+{
+	struct gm_node *path[TREE_LEVELS + 1];
+	void *n = atomic_load(&b->root);
+	unsigned int level;
+
+	for (level = TREE_LEVELS; n && level >= 1; level--) {
+		path[level] = n;
+		n = atomic_load(&((struct gm_node *)n)->slot[slot_index(unit, level)]);
+	}
+	if (!n || !leaf_empty(n))
+		return;
+	/* Unlink bottom up: the leaf, then each node it was the last child of. */
+	for (level = 1; level <= TREE_LEVELS; level++) {
+		atomic_store(&path[level]->slot[slot_index(unit, level)], NULL);
+		free_deferred(n, level == 1 ? sizeof(struct gm_leaf) : sizeof(struct gm_node));
+		n = path[level];
+		if (--path[level]->used)
 			return;
-	atomic_store(&d->leaves[li], NULL);
-	free_deferred(&leaf->rcu, sizeof(*leaf));
+	}
+	atomic_store(&b->root, NULL);
+	free_deferred(n, sizeof(struct gm_node));
+}
+
+/*
+ * Call @fn on every leaf that exists for units [first, last), in order,
+ * skipping empty subtrees whole.  Under the owner's lock.
+ */
+static void for_each_leaf(struct gm_backing *b, uint64_t first, uint64_t last,
+			  void (*fn)(struct gm_backing *b, struct gm_leaf *leaf, uint64_t base,
+				     uint64_t from, uint64_t to, void *arg), void *arg)
+{
+	uint64_t u = first, span;
+
+	while (u < last) {
+		struct gm_leaf *leaf = leaf_lookup(b, u, &span);
+		uint64_t next = (u & ~(span - 1)) + span;
+
+		if (leaf)
+			fn(b, leaf, u & ~(uint64_t)(GM_LEAF_UNITS - 1), u, next < last ? next : last, arg);
+		if (next <= u)
+			break;	/* the last block of the index space */
+		u = next;
+	}
 }
 
 /* ---- backings and their ids ---- */
@@ -169,38 +243,50 @@ int gm_backing_create(unsigned int order, struct gm_backing **bp)
 	return 0;
 }
 
+/* Bytes of a subtree's metadata. */
+static int64_t tree_bytes(void *n, unsigned int level)
+{
+	int64_t bytes;
+
+	if (!n)
+		return 0;
+	if (!level)
+		return sizeof(struct gm_leaf);
+	bytes = sizeof(struct gm_node);
+	for (unsigned int i = 0; i < NODE_SLOTS; i++)
+		bytes += tree_bytes(atomic_load(&((struct gm_node *)n)->slot[i]), level - 1);
+	return bytes;
+}
+
+/* Free a subtree at once (no reader can reach it any more). */
+static void tree_free(void *n, unsigned int level)
+{
+	if (n && level)
+		for (unsigned int i = 0; i < NODE_SLOTS; i++)
+			tree_free(atomic_load(&((struct gm_node *)n)->slot[i]), level - 1);
+	free(n);
+}
+
 static void backing_free_rcu(struct rcu_head *head)
 {
 	struct gm_backing *b = (struct gm_backing *)head;
-	struct gm_dir *d = atomic_load(&b->dir);
 
 	gm_tsan_acquire();
-	for (uint64_t i = 0; d && i < d->nr_leaves; i++)
-		free(atomic_load(&d->leaves[i]));
-	free(d);
+	tree_free(atomic_load(&b->root), TREE_LEVELS);
 	free(b);
 }
 
 void gm_backing_destroy(struct gm_backing *b)
 {
-	struct gm_dir *d;
-
 	if (!b)
 		return;
-	d = atomic_load(&b->dir);
-	if (d) {
-		gm_backing_unpublish(b, 0, d->nr_leaves << GM_LEAF_SHIFT << b->order);
-		d = atomic_load(&b->dir);
-		atomic_fetch_sub(&meta_bytes, (int64_t)dir_bytes(d->nr_leaves));
-		for (uint64_t i = 0; i < d->nr_leaves; i++)
-			if (atomic_load(&d->leaves[i]))
-				atomic_fetch_sub(&meta_bytes, (int64_t)sizeof(struct gm_leaf));
-	}
+	gm_backing_unpublish(b, 0, GM_PMEM_MAX_PAGES);
 	/* Closing the memfd frees its pages once no window maps them. */
 	if (atomic_load(&b->fd) >= 0)
 		close(atomic_load(&b->fd));
 	gm_pmem_id_free(b->id);
-	/* A stray unpin of an old pfn may still be looking at it. */
+	/* Given back now as far as anyone counts; freed once a stray unpin is done looking. */
+	atomic_fetch_sub(&meta_bytes, tree_bytes(atomic_load(&b->root), TREE_LEVELS));
 	gm_rcu_call(&b->rcu, backing_free_rcu);
 }
 
@@ -285,6 +371,10 @@ int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 	for (uint64_t u = first; u < end; u = (u | (GM_LEAF_UNITS - 1)) + 1)
 		if (!leaf_get(b, u))
 			return -ENOMEM;
+	/* A doomed folio still holds its old bytes until its last unpin punches them. */
+	for (uint64_t u = first; u < end; u++)
+		if (atomic_load(word_of(b, u)) & ST_DOOMED)
+			return -EAGAIN;
 	fd = backing_fd(b);
 	if (fd < 0)
 		return fd;
@@ -307,12 +397,11 @@ int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 	return (int64_t)(added << b->order);
 }
 
-/* The units [*first, *end) of a page range, clipped to the directory. */
+/* The units [*first, *last) of a page range, clipped to what a backing spans. */
 static void unit_range(struct gm_backing *b, uint64_t start, uint64_t end,
 		       uint64_t *first, uint64_t *last)
 {
-	struct gm_dir *d = atomic_load(&b->dir);
-	uint64_t limit = d ? d->nr_leaves << GM_LEAF_SHIFT : 0;
+	uint64_t limit = GM_PMEM_MAX_PAGES >> b->order;
 
 	*first = start >> b->order;
 	*last = end >> b->order;
@@ -320,69 +409,85 @@ static void unit_range(struct gm_backing *b, uint64_t start, uint64_t end,
 		*last = limit;
 }
 
+/* Unpublish units [from, to) of @leaf (base: its first unit); count in *arg. */
+static void unpublish_leaf(struct gm_backing *b, struct gm_leaf *leaf, uint64_t base,
+			   uint64_t from, uint64_t to, void *arg)
+{
+	uint64_t *removed = arg;
+
+	for (uint64_t u = from; u < to; u++) {
+		_Atomic uint32_t *w = &leaf->state[u - base];
+		uint32_t v = atomic_load(w), nv;
+
+		do {
+			if (!(v & ST_PRESENT))
+				break;
+			/* Pinned: doomed, punched by the last unpin. */
+			nv = (v & ~ST_PRESENT) | ((v & ST_PINS) ? ST_DOOMED : 0);
+		} while (!atomic_compare_exchange_weak(w, &v, nv));
+		if (v & ST_PRESENT) {
+			atomic_fetch_sub(&leaf->nr_present, 1);
+			(*removed)++;
+		}
+	}
+}
+
 uint64_t gm_backing_unpublish(struct gm_backing *b, uint64_t start, uint64_t end)
 {
 	uint64_t first, last, removed = 0;
 
 	unit_range(b, start, end, &first, &last);
-	for (uint64_t u = first; u < last; u++) {
-		struct gm_leaf *leaf = leaf_of(b, u);
-
-		if (!leaf) {
-			u |= GM_LEAF_UNITS - 1;
-			continue;
-		}
-		if (atomic_fetch_and(&leaf->state[u & (GM_LEAF_UNITS - 1)], ~ST_PRESENT) &
-		    ST_PRESENT) {
-			atomic_fetch_sub(&leaf->nr_present, 1);
-			removed++;
-		}
-	}
+	for_each_leaf(b, first, last, unpublish_leaf, &removed);
 	account(b, -(int64_t)removed);
 	return removed << b->order;
 }
 
-static long futex(_Atomic uint32_t *word, int op, uint32_t val)
+struct release {
+	int fd;
+	int ret;
+	uint64_t run;		/* first unit of the run to punch, or UINT64_MAX */
+};
+
+static void punch_run(struct gm_backing *b, struct release *r, uint64_t end)
 {
-	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+	int ret;
+
+	if (r->run == UINT64_MAX || r->fd < 0)
+		goto out;
+	ret = punch(r->fd, r->run << b->order, (end - r->run) << b->order);
+	if (ret && !r->ret)
+		r->ret = ret;
+out:
+	r->run = UINT64_MAX;
 }
 
-static void wait_unpinned(_Atomic uint32_t *w)
+/* Punch units [from, to) of @leaf but the doomed ones, then give the leaf back if empty. */
+static void release_leaf(struct gm_backing *b, struct gm_leaf *leaf, uint64_t base,
+			 uint64_t from, uint64_t to, void *arg)
 {
-	uint32_t v;
+	struct release *r = arg;
 
-	for (;;) {
-		v = atomic_load(w);
-		if (!(v & ST_PINS))
-			return;
-		if (!(v & ST_WAITER) && !atomic_compare_exchange_weak(w, &v, v | ST_WAITER))
+	r->run = UINT64_MAX;
+	for (uint64_t u = from; u < to; u++) {
+		if (atomic_load(&leaf->state[u - base]) & (ST_DOOMED | ST_PRESENT)) {
+			punch_run(b, r, u);
 			continue;
-		futex(w, FUTEX_WAIT_PRIVATE, v | ST_WAITER);
+		}
+		if (r->run == UINT64_MAX)
+			r->run = u;
 	}
+	punch_run(b, r, to);
+	leaf_put(b, base);
 }
 
 int gm_backing_release(struct gm_backing *b, uint64_t start, uint64_t end)
 {
+	struct release r = { .fd = atomic_load(&b->fd) };
 	uint64_t first, last;
-	int fd = atomic_load(&b->fd), ret = 0;
 
 	unit_range(b, start, end, &first, &last);
-	if (first >= last)
-		return 0;
-	for (uint64_t u = first; u < last; u++) {
-		_Atomic uint32_t *w = word_of(b, u);
-
-		if (!w) {
-			u |= GM_LEAF_UNITS - 1;
-			continue;
-		}
-		wait_unpinned(w);
-	}
-	if (fd >= 0)
-		ret = punch(fd, first << b->order, (last - first) << b->order);
-	for (uint64_t li = first >> GM_LEAF_SHIFT; li <= (last - 1) >> GM_LEAF_SHIFT; li++)
-		leaf_put(b, li);
-	return ret;
+	for_each_leaf(b, first, last, release_leaf, &r);
+	return r.ret;
 }
 
 /* ---- lookups and pins ---- */
@@ -434,35 +539,38 @@ bool gm_backing_full_2m(struct gm_backing *b, uint64_t index)
 	return full;
 }
 
-/* The state word of @pfn's folio.  Under rcu_read_lock(). */
-static _Atomic uint32_t *pfn_word(gm_pfn_t pfn)
+/* The backing and unit of @pfn, or NULL.  Under rcu_read_lock(). */
+static struct gm_backing *pfn_backing(gm_pfn_t pfn, uint64_t *unit)
 {
 	struct gm_backing *b = gm_pmem_id_lookup((uint32_t)(pfn >> GM_PMEM_INDEX_BITS));
 
-	if (!b)
-		return NULL;
-	return word_of(b, (pfn & (GM_PMEM_MAX_PAGES - 1)) >> b->order);
+	if (b)
+		*unit = (pfn & (GM_PMEM_MAX_PAGES - 1)) >> b->order;
+	return b;
 }
 
 void gm_pfn_unpin(gm_pfn_t pfn)
 {
+	struct gm_backing *b;
 	_Atomic uint32_t *w;
-	uint32_t v, nv;
+	uint64_t unit;
+	uint32_t v;
 
 	gm_rcu_read_lock();
-	w = pfn_word(pfn);
+	b = pfn_backing(pfn, &unit);
+	w = b ? word_of(b, unit) : NULL;
 	if (!w)
 		goto out;
 	v = atomic_load(w);
 	do {
 		if (!(v & ST_PINS))
 			goto out;	/* not pinned: a second unpin changes nothing */
-		nv = v - 1;
-		if (!(nv & ST_PINS))
-			nv &= ~ST_WAITER;
-	} while (!atomic_compare_exchange_weak(w, &v, nv));
-	if ((v & ST_WAITER) && !(nv & ST_PINS))
-		futex(w, FUTEX_WAKE_PRIVATE, INT_MAX);
+	} while (!atomic_compare_exchange_weak(w, &v, v - 1));
+	/* The last pin of a folio freed meanwhile: it goes now, then may be reused. */
+	if ((v & ST_PINS) == 1 && (v & ST_DOOMED)) {
+		punch(atomic_load(&b->fd), unit << b->order, 1ULL << b->order);
+		atomic_fetch_and(w, ~ST_DOOMED);
+	}
 out:
 	gm_rcu_read_unlock();
 }
@@ -472,8 +580,12 @@ uint32_t gm_pfn_pins(gm_pfn_t pfn)
 	_Atomic uint32_t *w;
 	uint32_t pins;
 
+	struct gm_backing *b;
+	uint64_t unit;
+
 	gm_rcu_read_lock();
-	w = pfn_word(pfn);
+	b = pfn_backing(pfn, &unit);
+	w = b ? word_of(b, unit) : NULL;
 	pins = w ? atomic_load(w) & ST_PINS : 0;
 	gm_rcu_read_unlock();
 	return pins;

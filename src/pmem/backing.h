@@ -19,10 +19,11 @@ struct gm_leaf {
 	_Atomic uint32_t state[GM_LEAF_UNITS];	/* see ST_* in backing.c */
 };
 
-struct gm_dir {
+/* A node of the tree above the leaves (backing.c). */
+struct gm_node {
 	struct rcu_head rcu;			/* first */
-	uint64_t nr_leaves;
-	struct gm_leaf *_Atomic leaves[];
+	uint32_t used;				/* children; changed under the owner's lock */
+	void *_Atomic slot[512];		/* nodes, or leaves at the lowest level */
 };
 
 struct gm_backing {
@@ -30,7 +31,7 @@ struct gm_backing {
 	uint32_t id;
 	unsigned int order;			/* folio order: 0, 9 or 18 */
 	_Atomic int fd;				/* -1 until first use */
-	struct gm_dir *_Atomic dir;		/* RCU; replaced when it grows */
+	struct gm_node *_Atomic root;		/* RCU; NULL while nothing is held */
 };
 
 /*

@@ -14,16 +14,17 @@
  * id in the high bits, the page index in the low GM_PMEM_INDEX_BITS.  Pfns
  * are unique in the process while their backing lives.
  *
- * Per-page metadata is one 32-bit word per folio (present, pins), kept in
- * leaves of 512 folios that exist only while one of their folios is present
- * or pinned: at most 4 bytes per 4 KiB page held, given back with the pages.
+ * Per-page metadata is one 32-bit word per folio (present, doomed, pins),
+ * kept in leaves of 512 folios under a fixed-depth radix tree; leaves and
+ * nodes exist only while one of their folios is present or pinned: about 4
+ * bytes per 4 KiB page held, given back with the pages.
  *
  * Locking: changes to a backing (alloc, unpublish, release) are serialised
  * by its owner (the store's file lock).  Lookups and pins take no lock: a
  * pin is a compare-and-swap on the folio's word that succeeds only while
  * the folio is present, so a pin and an unpublish cannot both miss each
- * other.  Nothing here holds a lock across a system call that another
- * backing needs.
+ * other.  Nothing here waits for a pin, and nothing holds a lock across a
+ * system call that another backing needs.
  */
 #ifndef GM_PMEM_PMEM_H
 #define GM_PMEM_PMEM_H
@@ -65,23 +66,26 @@ gm_pfn_t gm_backing_pfn(const struct gm_backing *b, uint64_t index);
  * pages [@index, @index + @nr); both must be folio-aligned.  Folios already
  * present are left as they are.  Caller serialises changes.
  * Return: the number of 4 KiB pages newly published, or -EINVAL, -ENOMEM
- * (host out of memory or huge pages: nothing new is published), or the
- * negative errno of creating the memfd.
+ * (host out of memory or huge pages: nothing new is published), -EAGAIN
+ * (a folio of the range was freed while pinned and is not gone yet: try
+ * again once the pin is dropped), or the negative errno of creating the
+ * memfd.
  */
 int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr);
 
 /**
  * gm_backing_unpublish - first step of freeing [@start, @end) (folio
- * aligned): no pin can be taken on those folios from now on.
+ * aligned): no pin can be taken on those folios from now on.  A folio
+ * still pinned is doomed: its last gm_pfn_unpin() punches it.
  * Return: the number of 4 KiB pages that were present.
  */
 uint64_t gm_backing_unpublish(struct gm_backing *b, uint64_t start, uint64_t end);
 
 /**
- * gm_backing_release - second step: wait until the unpublished folios of
- * [@start, @end) have no pin left, then punch them out of the memfd (and so
- * out of every mapping), and give back metadata no longer needed.
- * Return: 0, or the negative errno of the punch.
+ * gm_backing_release - second step: punch the unpublished folios of
+ * [@start, @end) out of the memfd (and so out of every mapping), but for
+ * the doomed ones, whose last unpin does it, and give back metadata no
+ * longer needed.  Never waits.  Return: 0, or the negative errno of a punch.
  */
 int gm_backing_release(struct gm_backing *b, uint64_t start, uint64_t end);
 
@@ -101,9 +105,9 @@ gm_pfn_t gm_backing_lookup_pin(struct gm_backing *b, uint64_t index);
 bool gm_backing_full_2m(struct gm_backing *b, uint64_t index);
 
 /**
- * gm_pfn_unpin - drop a pin taken by gm_backing_lookup_pin().  A pfn that
- * names no pinned folio (freed backing, or a second unpin) is ignored:
- * the count never goes below zero.
+ * gm_pfn_unpin - drop a pin taken by gm_backing_lookup_pin(); the last pin
+ * of a doomed folio punches it.  A pfn that names no pinned folio (freed
+ * backing, or a second unpin) is ignored: the count never goes below zero.
  */
 void gm_pfn_unpin(gm_pfn_t pfn);
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pmem/pmem.h"
 #include "store/store.h"
@@ -64,9 +65,14 @@ static int alloc_pages(struct gm_file *file, uint64_t index, uint64_t nr)
 static int populate(struct gm_file *file, uint64_t index, unsigned int want_order)
 {
 	uint64_t n = folio_pages(file), base2m = index & ~(uint64_t)(PAGES_2M - 1);
+	int ret;
 
-	if (n == 1 && want_order >= GM_HUGE_2M_ORDER && base2m + PAGES_2M <= size_pages(file))
-		return alloc_pages(file, base2m, PAGES_2M);
+	if (n == 1 && want_order >= GM_HUGE_2M_ORDER && base2m + PAGES_2M <= size_pages(file)) {
+		ret = alloc_pages(file, base2m, PAGES_2M);
+		/* A neighbour still on its way out: the page alone will do. */
+		if (ret != -EAGAIN)
+			return ret;
+	}
 	return alloc_pages(file, index & ~(n - 1), n);
 }
 
@@ -98,6 +104,7 @@ int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 	}
 	found = gm_backing_lookup_pin(file->backing, index);
 	if (found == GM_PFN_NONE) {
+		/* -EAGAIN: the page was freed under pins still held; it goes with the last. */
 		ret = populate(file, index, want);
 		if (!ret)
 			found = gm_backing_lookup_pin(file->backing, index);
@@ -257,36 +264,52 @@ static int allocate_range(struct gm_file *file, uint64_t start, uint64_t end)
 	return ret == -ENOMEM ? -ENOSPC : ret;
 }
 
+/* fallocate under file->lock.  -EAGAIN: a page to allocate is still on its way out. */
+static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uint64_t end)
+{
+	unsigned int seals = atomic_load(&file->seals);
+	int ret;
+
+	if (mode & GM_FALLOC_PUNCH_HOLE) {
+		if (seals & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE))
+			return -EPERM;
+		remove_range(file, offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
+		return 0;
+	}
+	/* As shmem_fallocate: F_SEAL_GROW forbids reaching past EOF even with KEEP_SIZE. */
+	if (end > (uint64_t)atomic_load(&file->size) && (seals & GM_SEAL_GROW))
+		return -EPERM;
+	ret = allocate_range(file, offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
+	if (!ret && !(mode & GM_FALLOC_KEEP_SIZE) && end > (uint64_t)atomic_load(&file->size))
+		atomic_store(&file->size, (int64_t)end);
+	return ret;
+}
+
+/*
+ * A page freed while a guest still pins it can be allocated again only once
+ * the guest drops the pin, which it does without file->lock: wait for that,
+ * with the lock dropped, a bounded time.
+ */
+#define DOOMED_WAIT_US		(1000 * 1000)
+#define DOOMED_POLL_US		100
+
 int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 {
-	unsigned int seals;
-	uint64_t end;
 	int ret;
 
 	ret = check_fallocate(file, mode, offset, len);
 	if (ret)
 		return ret;
-	end = (uint64_t)(offset + len);
-	pthread_mutex_lock(&file->lock);
-	seals = atomic_load(&file->seals);
-	if (mode & GM_FALLOC_PUNCH_HOLE) {
-		if (seals & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE))
-			ret = -EPERM;
-		else
-			remove_range(file, (uint64_t)offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
-		goto out;
+	for (long waited = 0; ; waited += DOOMED_POLL_US) {
+		pthread_mutex_lock(&file->lock);
+		ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len));
+		pthread_mutex_unlock(&file->lock);
+		if (ret != -EAGAIN)
+			return ret;
+		if (waited >= DOOMED_WAIT_US)
+			return -EBUSY;
+		usleep(DOOMED_POLL_US);
 	}
-	/* As shmem_fallocate: F_SEAL_GROW forbids reaching past EOF even with KEEP_SIZE. */
-	if (end > (uint64_t)atomic_load(&file->size) && (seals & GM_SEAL_GROW)) {
-		ret = -EPERM;
-		goto out;
-	}
-	ret = allocate_range(file, (uint64_t)offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
-	if (!ret && !(mode & GM_FALLOC_KEEP_SIZE) && end > (uint64_t)atomic_load(&file->size))
-		atomic_store(&file->size, (int64_t)end);
-out:
-	pthread_mutex_unlock(&file->lock);
-	return ret;
 }
 
 int gm_guest_add_seals(struct gm_file *file, unsigned int seals)

@@ -231,6 +231,11 @@ retry:
 
 	order = want == GM_LEVEL_2M ? GM_HUGE_2M_ORDER : 0;
 	ret = s->mem_ops->get_lock_pfn(file, index, &pfn, &order);
+	if (ret == -EAGAIN) {
+		/* Freed under someone's pin, gone when it drops: we hold none. */
+		sched_yield();
+		goto retry;
+	}
 	if (ret)
 		return ret;
 	ret = s->mem_ops->pfn_mapping_level(file, index);
