@@ -2,7 +2,8 @@
 # Install what guestmem needs from Debian, only where it is missing.
 # Each package and why: see README.md, "Dependencies".
 set -euo pipefail
-pkgs=(gcc binutils pkg-config meson ninja-build liburcu-dev libunicorn-dev libcmocka-dev libsodium-dev)
+pkgs=(gcc binutils pkg-config meson ninja-build liburcu-dev libunicorn-dev libcmocka-dev libsodium-dev
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
