@@ -111,6 +111,7 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 {
 	uint64_t folio = 1ULL << (gm_file_page_shift(s->desc.shared_file) - GM_PAGE_SHIFT);
 	uint64_t page = slot_page(s, acc->gpa), n = folio, first;
+	_Atomic uint64_t *counter;
 	int ret;
 
 	if (n < GM_2M_PAGES && slot_max_level(s, page, false) == GM_LEVEL_2M)
@@ -130,15 +131,17 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 		pthread_mutex_unlock(&vm->mmu_lock);
 		return -EAGAIN;	/* converted meanwhile, or still being filled */
 	}
+	/* Counted first: UFFDIO_CONTINUE wakes the vCPU (see let_in_private). */
+	counter = vcpu ? &vm->stats.faults[n == 1 ? GM_LEVEL_4K : GM_LEVEL_2M] : &vm->stats.prefaults;
+	gm_stat_add(counter, 1);
 	ret = 0;
 	if (s->uffd_registered)
 		ret = gm_vm_uffd_let_in(vm, s->shared_win + (first << GM_PAGE_SHIFT),
 					n << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
-	if (!ret) {
-		gm_stat_add(vcpu ? &vm->stats.faults[n == 1 ? GM_LEVEL_4K : GM_LEVEL_2M]
-				 : &vm->stats.prefaults, 1);
+	if (ret)
+		atomic_fetch_sub(counter, 1);
+	else
 		complete_access(vm, s->shared_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
-	}
 	pthread_mutex_unlock(&vm->mmu_lock);
 	/* Punched by a conversion between fallocate and here: try again. */
 	return ret == -ENOENT ? -EAGAIN : ret;
@@ -156,7 +159,9 @@ static void note_mapped(struct gm_vm *vm, uint64_t n)
 /*
  * Let @n pages from @first in, on frames from @pfn.  Under mmu_lock, after
  * the sequence check: no invalidation has run since, so the store has not
- * punched them (it punches only after telling us).
+ * punched them (it punches only after telling us).  The record and the
+ * counters come first: UFFDIO_CONTINUE wakes the vCPU, which may finish
+ * and have its counters read before this thread runs again.
  */
 static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
 			  uint64_t first, uint64_t n, gm_pfn_t pfn, enum gm_level level)
@@ -164,17 +169,22 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 	uint64_t newly = 0;
 	int ret;
 
+	for (uint64_t i = 0; i < n; i++)
+		newly += s->s2_pfn[first + i] == GM_PFN_NONE;
+	note_mapped(vm, newly);
+	gm_stat_add(vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults, 1);
 	ret = gm_vm_uffd_let_in(vm, s->private_win + (first << GM_PAGE_SHIFT), n << GM_PAGE_SHIFT,
 				1ULL << gm_file_page_shift(s->desc.private_file));
-	if (ret)
+	if (ret) {
+		/* Nothing new is in: the record stays as it was. */
+		atomic_fetch_sub(&vm->stats.frames_mapped, newly);
+		atomic_fetch_sub(vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults, 1);
 		return ret;
+	}
 	for (uint64_t i = 0; i < n; i++) {
-		newly += s->s2_pfn[first + i] == GM_PFN_NONE;
 		s->s2_pfn[first + i] = pfn + i;
 		s->s2_level[first + i] = (uint8_t)level;
 	}
-	note_mapped(vm, newly);
-	gm_stat_add(vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults, 1);
 	return 0;
 }
 

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * Pins across threads: pins nest; gm_backing_release() sleeps until the
- * last pin on the unpublished folios of its range is dropped, by whichever
- * thread holds it (not after the first of two, not while any folio of the
- * range is pinned), and does not wait for pins outside its range; an
- * unpublished folio takes no new pin, so a release under a storm of
- * lookups ends with no pin left; and the release orders the holders'
- * accesses before what the releaser does next (TSan checks the last
- * through a plain, non-atomic variable).
+ * Pins across threads.  Pins nest, and one unpin too many changes nothing.
+ * Freeing never waits for a pin: gm_backing_release() returns at once and
+ * punches the unpinned folios of its range, while a pinned one is doomed:
+ * it takes no new pin, keeps its bytes in the memfd, cannot be allocated
+ * again (-EAGAIN), and is punched by its last unpin, whichever thread drops
+ * it.  Under a storm of lookups every free ends with the folio gone once the
+ * storm's pins drop, and the last unpin orders the holders' accesses before
+ * the reuse that follows (TSan checks that through a plain variable).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #define NR_PAGES	16
 
 static struct gm_backing *backing;
+static uint8_t *view;		/* the whole backing, mapped: what a window would show */
 static _Atomic int ready, released, done;
 
 static void sleep_ms(long ms)
@@ -43,7 +46,12 @@ static int setup_backing(void **state)
 	atomic_store(&done, 0);
 	if (gm_backing_create(0, &backing))
 		return -1;
-	return gm_backing_alloc(backing, 0, NR_PAGES) == NR_PAGES ? 0 : -1;
+	if (gm_backing_alloc(backing, 0, NR_PAGES) != NR_PAGES)
+		return -1;
+	view = mmap(NULL, NR_PAGES * GM_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (view == MAP_FAILED)
+		return -1;
+	return gm_backing_map(backing, 0, NR_PAGES * GM_PAGE_SIZE, view);
 }
 
 static int destroy_backing(void **state)
@@ -51,16 +59,35 @@ static int destroy_backing(void **state)
 	for (uint64_t i = 0; i < NR_PAGES; i++)
 		if (gm_pfn_pins(gm_backing_pfn(backing, i)) != 0)
 			return -1;
+	munmap(view, NR_PAGES * GM_PAGE_SIZE);
 	gm_backing_destroy(backing);
 	backing = NULL;
 	return gm_pmem_frames_in_use(0) != 0 ? -1 : 0;
 }
 
-/* Unpublish [start, end) and release it (which waits for its pins). */
+/* Unpublish [start, end) and release it: never waits. */
 static void free_range(uint64_t start, uint64_t end)
 {
 	gm_backing_unpublish(backing, start, end);
 	assert_int_equal(gm_backing_release(backing, start, end), 0);
+}
+
+/* Does page @index of the memfd hold anything (mincore through the view)? */
+static bool in_memfd(uint64_t index)
+{
+	unsigned char vec;
+
+	if (mincore(view + index * GM_PAGE_SIZE, GM_PAGE_SIZE, &vec))
+		return false;
+	return vec & 1;
+}
+
+static void mark(uint64_t index, uint8_t byte)
+{
+	uint8_t page[GM_PAGE_SIZE];
+
+	memset(page, byte, sizeof(page));
+	assert_int_equal(gm_backing_write(backing, index * GM_PAGE_SIZE, page, sizeof(page)), 0);
 }
 
 static void test_nesting(void **state)
@@ -79,14 +106,17 @@ static void test_nesting(void **state)
 	/* One unpin too many: ignored, the count stays at zero. */
 	gm_pfn_unpin(pfn);
 	assert_int_equal(gm_pfn_pins(pfn), 0);
-	/* Nothing pinned: the release returns at once and the page is gone. */
+	/* Nothing pinned: the page is gone when the release returns. */
+	mark(0, 0x5a);
 	free_range(0, 1);
 	assert_false(gm_backing_present(backing, 0));
+	assert_false(in_memfd(0));
 	assert_int_equal(gm_backing_alloc(backing, 0, 1), 1);
 	assert_int_equal(gm_pfn_pins(pfn), 0);
+	assert_int_equal(view[0], 0);
 }
 
-/* Holds two nested pins on page 0 for a while, then drops them one by one. */
+/* Holds two nested pins on page 0, drops them when main says, one by one. */
 static void *holder(void *arg)
 {
 	gm_pfn_t pfn = gm_backing_lookup_pin(backing, 0);
@@ -94,35 +124,57 @@ static void *holder(void *arg)
 	if (pfn == GM_PFN_NONE || gm_backing_lookup_pin(backing, 0) != pfn)
 		atomic_store(&released, -1);
 	atomic_store(&ready, 1);
-	sleep_ms(30);
+	while (atomic_load(&done) < 1)
+		sched_yield();
 	gm_pfn_unpin(pfn);
-	sleep_ms(30);
-	atomic_store(&released, 1);
+	atomic_store(&ready, 2);
+	while (atomic_load(&done) < 2)
+		sched_yield();
 	gm_pfn_unpin(pfn);
+	atomic_store(&ready, 3);
 	return NULL;
 }
 
-static void test_release_waits_for_other_thread(void **state)
+/*
+ * A folio freed while another thread pins it: the release returns at once;
+ * the folio takes no new pin and cannot be allocated again, its bytes stay
+ * until the holder's last unpin (not its first), which punches them.
+ */
+static void test_release_dooms_pinned(void **state)
 {
 	gm_pfn_t pfn = gm_backing_pfn(backing, 0);
 	pthread_t t;
 
+	mark(0, 0xa5);
 	assert_int_equal(pthread_create(&t, NULL, holder, NULL), 0);
-	while (!atomic_load(&ready))
+	while (atomic_load(&ready) < 1)
 		sched_yield();
 	assert_int_equal(gm_backing_unpublish(backing, 0, 1), 1);
-	/* Unpublished: no new pin, though the holder's still count. */
 	assert_int_equal(gm_backing_lookup_pin(backing, 0), GM_PFN_NONE);
-	assert_true(gm_pfn_pins(pfn) >= 1);
 	assert_int_equal(gm_backing_release(backing, 0, 1), 0);
-	/* Not after the first unpin: only after the last. */
-	assert_int_equal(atomic_load(&released), 1);
-	assert_int_equal(gm_pfn_pins(pfn), 0);
 	assert_false(gm_backing_present(backing, 0));
+	assert_int_equal(gm_pfn_pins(pfn), 2);
+	assert_true(in_memfd(0));
+	assert_int_equal(view[0], 0xa5);
+	assert_int_equal(gm_backing_alloc(backing, 0, 1), -EAGAIN);
+
+	atomic_store(&done, 1);			/* first unpin: still doomed */
+	while (atomic_load(&ready) < 2)
+		sched_yield();
+	assert_int_equal(gm_pfn_pins(pfn), 1);
+	assert_true(in_memfd(0));
+	assert_int_equal(gm_backing_alloc(backing, 0, 1), -EAGAIN);
+
+	atomic_store(&done, 2);			/* last unpin: punched */
 	pthread_join(t, NULL);
+	assert_int_not_equal(atomic_load(&released), -1);
+	assert_int_equal(gm_pfn_pins(pfn), 0);
+	assert_false(in_memfd(0));
+	assert_int_equal(gm_backing_alloc(backing, 0, 1), 1);
+	assert_int_equal(view[0], 0);
 }
 
-/* Thread @arg holds a pin on page 2 * (arg + 1) and drops it after 20 ms * (arg + 1). */
+/* Thread @arg pins page 2 * (arg + 1) and drops it after 10 ms * (arg + 1). */
 static void *range_holder(void *arg)
 {
 	uintptr_t k = (uintptr_t)arg;
@@ -131,50 +183,58 @@ static void *range_holder(void *arg)
 	if (pfn == GM_PFN_NONE)
 		atomic_store(&released, -1);
 	atomic_fetch_add(&ready, 1);
-	sleep_ms(20 * (long)(k + 1));
-	atomic_fetch_add(&done, 1);
+	while (!atomic_load(&done))
+		sched_yield();
+	sleep_ms(10 * (long)(k + 1));
 	gm_pfn_unpin(pfn);
 	return NULL;
 }
 
 /*
- * Several pinned folios in one range, dropped at different times by
- * different threads: the release returns after the last.  A pin outside
- * the range does not hold it up.
+ * One release over pinned and unpinned folios: the unpinned ones are gone
+ * when it returns, each pinned one when its own holder lets go; a pin
+ * outside the range is left alone.
  */
-static void test_release_waits_for_every_folio(void **state)
+static void test_release_mixed_range(void **state)
 {
-	pthread_t t[NR_HOLDERS];
+	const uint64_t end = 2 * NR_HOLDERS + 2;
 	gm_pfn_t outside = gm_backing_lookup_pin(backing, NR_PAGES - 1);
+	pthread_t t[NR_HOLDERS];
 
 	assert_int_equal(outside, gm_backing_pfn(backing, NR_PAGES - 1));
+	for (uint64_t i = 0; i < NR_PAGES; i++)
+		mark(i, (uint8_t)(i + 1));
 	for (uintptr_t k = 0; k < NR_HOLDERS; k++)
 		assert_int_equal(pthread_create(&t[k], NULL, range_holder, (void *)k), 0);
 	while (atomic_load(&ready) < NR_HOLDERS)
 		sched_yield();
-	assert_int_equal(atomic_load(&released), 0);
-	free_range(0, 2 * NR_HOLDERS + 2);
-	assert_int_equal(atomic_load(&done), NR_HOLDERS);
-	for (uint64_t i = 0; i < 2 * NR_HOLDERS + 2; i++) {
-		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, i)), 0);
+	free_range(0, end);
+	for (uint64_t i = 0; i < end; i++) {
+		bool pinned = i >= 2 && i % 2 == 0 && i < end;
+
 		assert_false(gm_backing_present(backing, i));
+		assert_int_equal(in_memfd(i), pinned);
 	}
+	atomic_store(&done, 1);
 	for (int k = 0; k < NR_HOLDERS; k++)
 		pthread_join(t[k], NULL);
-
-	/* The pinned page outside: its release is still to come, and must wait for it. */
+	assert_int_not_equal(atomic_load(&released), -1);
+	for (uint64_t i = 0; i < end; i++) {
+		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, i)), 0);
+		assert_false(in_memfd(i));
+	}
+	/* The pin outside: untouched, and its page keeps its bytes. */
 	assert_int_equal(gm_pfn_pins(outside), 1);
 	assert_true(gm_backing_present(backing, NR_PAGES - 1));
-	free_range(NR_PAGES - 2, NR_PAGES - 1);	/* its neighbour, unpinned: at once */
+	assert_int_equal(view[(NR_PAGES - 1) * GM_PAGE_SIZE], NR_PAGES);
 	gm_pfn_unpin(outside);
-	free_range(NR_PAGES - 1, NR_PAGES);
-	assert_int_equal(gm_pfn_pins(outside), 0);
 }
 
 /*
  * The store's pattern: readers pin through the lookup and use the page;
- * the remover unpublishes, releases, then reuses.  @payload is a plain int
- * so that TSan reports a race if the release does not order them.
+ * the remover frees, waits for the doomed folio's pins to drop, and
+ * reuses.  @payload is a plain int so that TSan reports a race if the last
+ * unpin does not order the readers before the reuse.
  */
 static int payload;
 static _Atomic long uses;
@@ -194,6 +254,16 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* Allocate page @index again, waiting for a doomed folio to go. */
+static void realloc_page(uint64_t index)
+{
+	int64_t ret;
+
+	while ((ret = gm_backing_alloc(backing, index, 1)) == -EAGAIN)
+		sched_yield();
+	assert_int_equal(ret, 1);
+}
+
 static void test_remover_pattern(void **state)
 {
 	pthread_t t[NR_HAMMERS];
@@ -206,8 +276,9 @@ static void test_remover_pattern(void **state)
 			assert_int_equal(pthread_create(&t[i], NULL, reader, NULL), 0);
 		sleep_ms(1);
 		free_range(0, 1);
-		payload = 0;			/* the "free": no reader may see it */
-		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 0)), 0);
+		while (gm_pfn_pins(gm_backing_pfn(backing, 0)))
+			sched_yield();
+		payload = 0;			/* the reuse: no reader may see it */
 		for (int i = 0; i < NR_HAMMERS; i++)
 			pthread_join(t[i], NULL);
 		assert_int_not_equal(atomic_load(&released), -1);
@@ -230,8 +301,8 @@ static void *hammer(void *arg)
 
 /*
  * Free and allocate page 1 again and again while threads pin and unpin it:
- * every release returns, and with no pin left (an unpublished folio takes
- * none, so none can slip in after the wait).
+ * a freed folio takes no new pin, every allocation gets through once the
+ * pins drop, and none is left at the end.
  */
 static void test_release_under_load(void **state)
 {
@@ -242,26 +313,25 @@ static void test_release_under_load(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, hammer, NULL), 0);
 	while (atomic_load(&done) < NR_HAMMERS || rounds < 100) {
 		free_range(1, 2);
-		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 1)), 0);
 		assert_int_equal(gm_backing_lookup_pin(backing, 1), GM_PFN_NONE);
-		assert_int_equal(gm_backing_alloc(backing, 1, 1), 1);
+		realloc_page(1);
 		rounds++;
 	}
 	for (int i = 0; i < NR_HAMMERS; i++)
 		pthread_join(t[i], NULL);
 	assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 1)), 0);
 	printf("# %d releases under load\n", rounds);
-	/* A last release with nothing held must not sleep. */
 	free_range(1, 2);
+	assert_false(in_memfd(1));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_nesting, setup_backing, destroy_backing),
-		cmocka_unit_test_setup_teardown(test_release_waits_for_other_thread, setup_backing,
+		cmocka_unit_test_setup_teardown(test_release_dooms_pinned, setup_backing,
 						destroy_backing),
-		cmocka_unit_test_setup_teardown(test_release_waits_for_every_folio, setup_backing,
+		cmocka_unit_test_setup_teardown(test_release_mixed_range, setup_backing,
 						destroy_backing),
 		cmocka_unit_test_setup_teardown(test_remover_pattern, setup_backing, destroy_backing),
 		cmocka_unit_test_setup_teardown(test_release_under_load, setup_backing,
