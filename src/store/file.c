@@ -94,6 +94,8 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 		/* As memfd_create: no F_SEAL_SEAL only when sealing is allowed. */
 		atomic_store(&file->seals, (flags & GM_MFD_ALLOW_SEALING) ? 0 : GM_SEAL_SEAL);
 		ret = gm_guest_init(file);
+		if (!ret)
+			gm_guest_enable(file);
 	} else {
 		ret = gm_ordinary_create(name, flags, file);
 	}

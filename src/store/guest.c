@@ -9,9 +9,11 @@
  *
  * A range loses its pages in three steps, in this order: they are
  * unpublished (no new pin), the bound guest is told (invalidate), and pmem
- * waits for the pins to drop and punches them out of the backing, which
- * takes them out of every window at once.  So no guest mapping or pin can
- * outlive the page it names.
+ * punches them out of the backing, which takes them out of every window at
+ * once.  A page still pinned then (a fault between its lookup and its
+ * sequence check) is punched by its last unpin instead, and cannot be
+ * allocated again before that.  So no guest mapping or pin can outlive the
+ * page it names, and no free waits for a pin holder.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -170,12 +172,18 @@ static void remove_range(struct gm_file *file, uint64_t start, uint64_t end)
 
 int gm_guest_init(struct gm_file *file)
 {
-	int ret = gm_backing_create(file->page_shift - GM_PAGE_SHIFT, &file->backing);
+	return gm_backing_create(file->page_shift - GM_PAGE_SHIFT, &file->backing);
+}
 
-	if (ret)
-		return ret;
+void gm_guest_enable(struct gm_file *file)
+{
 	atomic_store_explicit(&file->guest, true, memory_order_seq_cst);
-	return 0;
+}
+
+void gm_guest_abandon(struct gm_file *file)
+{
+	gm_backing_destroy(file->backing);
+	file->backing = NULL;
 }
 
 void gm_guest_release(struct gm_file *file)

@@ -91,6 +91,8 @@ int gm_ordinary_add_seals(struct gm_file *file, unsigned int seals)
  * Checks in Linux's order (sealing allowed, then state), then one
  * irreversible step: the kernel memfd is sealed shut, so that an fd the
  * caller kept can never hold data.  Only then does the file turn guest-only.
+ * Its backing is made before that step, so that a failure leaves the file
+ * as it was: the seals of a kernel memfd cannot be taken back.
  */
 int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals)
 {
@@ -111,15 +113,18 @@ int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals)
 		ret = -EBUSY;
 		goto out;
 	}
+	ret = gm_guest_init(file);
+	if (ret)
+		goto out;
 	/* Fails with EBUSY if anyone mapped the fd writable behind our back. */
 	if (fcntl(file->fd, F_ADD_SEALS, SEALED_SHUT) < 0) {
 		ret = -errno;
-		goto out;
+		goto out_abandon;
 	}
 	/* Grown through a kept fd between the check and the seal? */
 	if (fstat(file->fd, &st) < 0 || st.st_size != 0) {
 		ret = -EBUSY;
-		goto out;
+		goto out_abandon;
 	}
 	atomic_store(&file->seals, ((unsigned int)old | other_seals) & KERNEL_SEALS);
 	atomic_store(&file->size, 0);
@@ -128,7 +133,11 @@ int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals)
 	 * gm_pread() may still be using the number, and must not find it
 	 * reused by another open file.
 	 */
-	ret = gm_guest_init(file);
+	gm_guest_enable(file);
+	goto out;
+
+out_abandon:
+	gm_guest_abandon(file);
 out:
 	pthread_mutex_unlock(&file->lock);
 	return ret;

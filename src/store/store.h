@@ -66,8 +66,15 @@ int gm_ordinary_get_seals(struct gm_file *file);
 /* Turn an empty, unmapped ordinary file guest-only (GM_SEAL_GUEST). */
 int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals);
 
-/* guest.c: guest-only files backed by pmem.  Init creates the backing. */
+/*
+ * guest.c: guest-only files backed by pmem.  A file turns guest-only in two
+ * steps, so that one that cannot be made so is left as it was: init makes
+ * its empty backing (the step that can fail), enable publishes it.  A
+ * backing made but never enabled is given back with gm_guest_abandon().
+ */
 int gm_guest_init(struct gm_file *file);
+void gm_guest_enable(struct gm_file *file);
+void gm_guest_abandon(struct gm_file *file);
 void gm_guest_release(struct gm_file *file);
 int gm_guest_ftruncate(struct gm_file *file, off_t length);
 int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);

@@ -400,6 +400,32 @@ out:
 	return ret;
 }
 
+int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva)
+{
+	struct gm_slot *s;
+	uint64_t folio;
+	uint8_t *win;
+	bool private;
+	int ret;
+
+	if (!gm_vm_stopping(vm))
+		return -EBUSY;
+	pthread_rwlock_rdlock(&vm->slots_lock);
+	s = slot_for_hva(vm, hva, &private);
+	if (!s) {
+		ret = -EFAULT;
+		goto out;
+	}
+	/* A hugetlb window can only be replaced a whole folio at a time. */
+	folio = 1ULL << gm_file_page_shift(private ? s->desc.private_file : s->desc.shared_file);
+	win = private ? s->private_win : s->shared_win;
+	hva = win + ((uint64_t)(hva - win) & ~(folio - 1));
+	ret = gm_vm_uffd_fence(vm, hva, folio);
+out:
+	pthread_rwlock_unlock(&vm->slots_lock);
+	return ret;
+}
+
 /* ---- invalidation ---- */
 
 /* Widen [*first, *end) to whole huge let-ins it cuts.  Under mmu_lock. */

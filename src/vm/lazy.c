@@ -258,6 +258,6 @@ int gm_lazy_bring_all(struct gm_vm *vm)
 			p++;
 		}
 	}
-	err = atomic_load(&vm->lazy_error);
+	err = atomic_load(&vm->fail_error);
 	return err;
 }

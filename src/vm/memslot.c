@@ -140,9 +140,17 @@ static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 	const struct gm_memslot *m = &s->desc;
 	void *p;
 	int ret;
+	int flags = MAP_SHARED | GM_MAP_HOLD_SIZE;
 
-	/* Holding the size: a truncate under the guest would be SIGBUS in the VMM. */
-	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | GM_MAP_HOLD_SIZE,
+	/*
+	 * Holding the size: a truncate under the guest would be SIGBUS in the
+	 * VMM.  A private slot's shared window reserves no huge pages: its
+	 * pages come through the fault path's fallocate, which fails cleanly,
+	 * and reserving them all would leave none for the private side.
+	 */
+	if (m->flags & GM_SLOT_PRIVATE)
+		flags |= MAP_NORESERVE;
+	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, flags,
 		      (off_t)m->shared_offset, &p);
 	if (ret)
 		return ret;

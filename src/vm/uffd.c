@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,8 +29,20 @@
 #define UFFD_FEATURES	(UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_MINOR_SHMEM | \
 			 UFFD_FEATURE_MINOR_HUGETLBFS)
 #define EVENTS_PER_READ	64
-/* A fault the fault path could not serve is retried after this long. */
-#define RETRY_DELAY_US	1000
+/*
+ * A fault the fault path could not serve (the host out of memory, say) is
+ * retried after RETRY_DELAY_US; after GIVE_UP_FAILURES failures in a row
+ * (a second of them), or at once when the run is stopping anyway, the run
+ * fails with the error and the waiting thread is let go on a fence.
+ */
+#define RETRY_DELAY_US		1000
+#define GIVE_UP_FAILURES	1000
+/*
+ * Fences come out of memory reserved with the fault thread, so that they
+ * work when nothing more can be had: room for a 2 MiB folio and 512 small
+ * pages; past that (and for 1 GiB folios) a fresh mapping is tried.
+ */
+#define FENCE_POOL_BYTES	(4ULL << 20)
 
 static int uffd_open(void)
 {
@@ -80,12 +93,35 @@ static void handle_event(struct gm_vm *vm, const struct uffd_msg *msg)
 		return;
 	ret = gm_vm_window_fault(vm, (uint8_t *)(uintptr_t)(hva & ~GM_PAGE_MASK),
 				 (pid_t)msg->arg.pagefault.feat.ptid);
+	if (ret <= 0)
+		vm->uffd_failures = ret ? vm->uffd_failures + 1 : 0;
 	if (!ret)
 		return;
-	/* Nothing let in (out of memory, say): the thread faults again later. */
+	if (ret < 0 && (gm_vm_stopping(vm) || vm->uffd_failures >= GIVE_UP_FAILURES)) {
+		gm_vm_fail(vm, ret);
+		ret = gm_vm_window_fence(vm, (uint8_t *)(uintptr_t)hva);
+	}
+	/* Nothing let in: the thread faults again a little later. */
 	if (ret < 0)
 		usleep(RETRY_DELAY_US);
 	wake_page(vm, hva);
+}
+
+int gm_vm_uffd_fence(struct gm_vm *vm, uint8_t *hva, uint64_t len)
+{
+	void *p;
+
+	if (vm->fence_pool && vm->fence_used + len <= FENCE_POOL_BYTES) {
+		p = mremap(vm->fence_pool + vm->fence_used, len, len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, hva);
+		if (p != MAP_FAILED) {
+			vm->fence_used += len;
+			return 0;
+		}
+	}
+	p = mmap(hva, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? -errno : 0;
 }
 
 static void *fault_thread(void *arg)
@@ -133,12 +169,24 @@ static int uffd_start(struct gm_vm *vm)
 		ret = -errno;
 		goto err_uffd;
 	}
+	vm->fence_pool = mmap(NULL, FENCE_POOL_BYTES, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->fence_pool == MAP_FAILED) {
+		ret = -errno;
+		vm->fence_pool = NULL;
+		goto err_wake;
+	}
+	vm->fence_used = 0;
+	vm->uffd_failures = 0;
 	ret = -pthread_create(&vm->uffd_thread, NULL, fault_thread, vm);
 	if (ret)
-		goto err_wake;
+		goto err_pool;
 	vm->uffd_running = true;
 	return 0;
 
+err_pool:
+	munmap(vm->fence_pool, FENCE_POOL_BYTES);
+	vm->fence_pool = NULL;
 err_wake:
 	close(vm->uffd_wake);
 err_uffd:
@@ -157,6 +205,9 @@ void gm_vm_uffd_release(struct gm_vm *vm)
 		pthread_join(vm->uffd_thread, NULL);
 	close(vm->uffd_wake);
 	close(vm->uffd);
+	/* What fences took from the pool went with the windows they cover. */
+	munmap(vm->fence_pool + vm->fence_used, FENCE_POOL_BYTES - vm->fence_used);
+	vm->fence_pool = NULL;
 	vm->uffd = -1;
 	vm->uffd_running = false;
 }

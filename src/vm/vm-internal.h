@@ -66,6 +66,9 @@ struct gm_vm {
 	int uffd_wake;			/* eventfd that stops the fault thread */
 	pthread_t uffd_thread;
 	bool uffd_running;
+	unsigned int uffd_failures;	/* faults failed in a row; fault thread only */
+	uint8_t *fence_pool;		/* anonymous memory to fence pages with (uffd.c) */
+	uint64_t fence_used;		/* bytes of it used; fault thread only */
 
 	struct gm_vcpu *vcpus;
 	unsigned int nr_vcpus;
@@ -76,8 +79,11 @@ struct gm_vm {
 	_Atomic bool stop_requested;	/* gm_vm_stop() was called */
 	bool ran;			/* gm_vm_run() was called */
 	_Atomic bool running;		/* inside gm_vm_run() */
-	/* A lazy restore's page failed to open: the run stops with this error. */
-	_Atomic int lazy_error;
+	/*
+	 * The run stops with this error (gm_vm_fail): a lazy restore's page
+	 * failed to open, or a fault could not be served (uffd.c).
+	 */
+	_Atomic int fail_error;
 
 	struct {
 		_Atomic uint64_t faults[4];
@@ -112,6 +118,14 @@ extern const struct gm_guest_ops gm_vm_guest_ops;
  * it notices), or a negative errno (nothing let in).
  */
 int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid);
+/*
+ * A fault on @hva that cannot be served and must end: put anonymous memory
+ * over its folio of the window, so that the thread waiting on it goes on
+ * (reading zero, as from a hole) and sees that the run is stopping.  Only
+ * once the run is stopping: the window no longer shows the file there.
+ * Return: 0, or a negative errno (nothing changed).
+ */
+int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva);
 /* Forget the stage-2 record of a whole slot (it is going away). */
 void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s);
 
@@ -129,6 +143,8 @@ void gm_vm_uffd_release(struct gm_vm *vm);
  * in the file: it was punched meanwhile), or another negative errno.
  */
 int gm_vm_uffd_let_in(struct gm_vm *vm, uint8_t *hva, uint64_t len, uint64_t page_size);
+/* Put anonymous memory over [hva, hva + len) of a window (see gm_vm_window_fence). */
+int gm_vm_uffd_fence(struct gm_vm *vm, uint8_t *hva, uint64_t len);
 
 /* prefault.c: populate private memory ahead of the guest on another thread. */
 void gm_vm_prefault_init(struct gm_vm *vm);
@@ -162,7 +178,7 @@ void gm_lazy_forget(struct gm_slot *s, uint64_t first, uint64_t n);
 int gm_lazy_bring_all(struct gm_vm *vm);
 /* Free @s's lazy state (the slot is going away, unpublished). */
 void gm_lazy_slot_release(struct gm_slot *s);
-/* The run must stop with @err (a lazy page failed): first error wins. */
+/* The run must stop with @err (a lazy page failed, a fault could not be served): first error wins. */
 void gm_vm_fail(struct gm_vm *vm, int err);
 
 /* snap-io.c: unmap the slot's snapshot aliases (the slot is going away). */

@@ -188,7 +188,7 @@ void gm_vm_fail(struct gm_vm *vm, int err)
 {
 	int none = 0;
 
-	atomic_compare_exchange_strong(&vm->lazy_error, &none, err);
+	atomic_compare_exchange_strong(&vm->fail_error, &none, err);
 	if (!atomic_exchange(&vm->stop, true) && vm->engine->stop)
 		vm->engine->stop(vm);
 }
@@ -213,9 +213,9 @@ static void *vcpu_thread(void *arg)
 		vcpu->exit.status = ret;
 	}
 	/* Stopped because a lazy restore's page failed: that is its error. */
-	if (vcpu->exit.reason == GM_EXIT_STOPPED && atomic_load(&vm->lazy_error)) {
+	if (vcpu->exit.reason == GM_EXIT_STOPPED && atomic_load(&vm->fail_error)) {
 		vcpu->exit.reason = GM_EXIT_ERROR;
-		vcpu->exit.status = atomic_load(&vm->lazy_error);
+		vcpu->exit.status = atomic_load(&vm->fail_error);
 	}
 	/* One vCPU failing ends the run for all. */
 	if (vcpu->exit.reason != GM_EXIT_GUEST_EXIT && !atomic_exchange(&vm->stop, true) &&
