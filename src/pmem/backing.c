@@ -446,6 +446,7 @@ struct release {
 	int fd;
 	int ret;
 	uint64_t run;		/* first unit of the run to punch, or UINT64_MAX */
+	uint64_t doomed;	/* folios left to their last unpin */
 };
 
 static void punch_run(struct gm_backing *b, struct release *r, uint64_t end)
@@ -469,7 +470,10 @@ static void release_leaf(struct gm_backing *b, struct gm_leaf *leaf, uint64_t ba
 
 	r->run = UINT64_MAX;
 	for (uint64_t u = from; u < to; u++) {
-		if (atomic_load(&leaf->state[u - base]) & (ST_DOOMED | ST_PRESENT)) {
+		uint32_t v = atomic_load(&leaf->state[u - base]);
+
+		if (v & (ST_DOOMED | ST_PRESENT)) {
+			r->doomed += !!(v & ST_DOOMED);
 			punch_run(b, r, u);
 			continue;
 		}
@@ -487,7 +491,27 @@ int gm_backing_release(struct gm_backing *b, uint64_t start, uint64_t end)
 
 	unit_range(b, start, end, &first, &last);
 	for_each_leaf(b, first, last, release_leaf, &r);
-	return r.ret;
+	return r.ret ? r.ret : (int)(r.doomed < INT_MAX ? r.doomed : INT_MAX);
+}
+
+static void count_doomed(struct gm_backing *b, struct gm_leaf *leaf, uint64_t base,
+			 uint64_t from, uint64_t to, void *arg)
+{
+	uint64_t *doomed = arg;
+
+	for (uint64_t u = from; u < to; u++)
+		*doomed += !!(atomic_load(&leaf->state[u - base]) & ST_DOOMED);
+}
+
+uint64_t gm_backing_doomed(struct gm_backing *b, uint64_t start, uint64_t end)
+{
+	uint64_t first, last, doomed = 0;
+
+	unit_range(b, start, end, &first, &last);
+	gm_rcu_read_lock();
+	for_each_leaf(b, first, last, count_doomed, &doomed);
+	gm_rcu_read_unlock();
+	return doomed;
 }
 
 /* ---- lookups and pins ---- */

@@ -85,9 +85,17 @@ uint64_t gm_backing_unpublish(struct gm_backing *b, uint64_t start, uint64_t end
  * gm_backing_release - second step: punch the unpublished folios of
  * [@start, @end) out of the memfd (and so out of every mapping), but for
  * the doomed ones, whose last unpin does it, and give back metadata no
- * longer needed.  Never waits.  Return: 0, or the negative errno of a punch.
+ * longer needed.  Never waits.  Return: the number of doomed folios left
+ * in the range (0: all gone), or the negative errno of a punch.
  */
 int gm_backing_release(struct gm_backing *b, uint64_t start, uint64_t end);
+
+/**
+ * gm_backing_doomed - how many folios of [@start, @end) are doomed now:
+ * freed, but still in the memfd (and in mappings) until their last unpin.
+ * Lock-free; for a remover that waits for them with no lock held.
+ */
+uint64_t gm_backing_doomed(struct gm_backing *b, uint64_t start, uint64_t end);
 
 /** gm_backing_present - is page @index's folio present? */
 bool gm_backing_present(struct gm_backing *b, uint64_t index);

@@ -12,10 +12,12 @@
  * punches them out of the backing, which takes them out of every window at
  * once.  A page still pinned then (a fault between its lookup and its
  * sequence check) is punched by its last unpin instead, and cannot be
- * allocated again before that.  So no guest mapping or pin can outlive the
- * page it names, and no free waits for a pin holder.
+ * allocated again before that; the punch or truncate waits for that with
+ * file->lock dropped (wait_doomed).  So no guest mapping or pin can outlive
+ * the page it names, and no pin holder is waited for under a lock.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,16 +160,47 @@ int gm_file_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void 
 
 /*
  * Take the pages of [start, end) out of the file: unpublish, tell the guest,
- * wait for pins, punch.  Caller holds file->lock.
+ * punch.  Caller holds file->lock.  Return: true if some page was pinned,
+ * so is doomed, and the caller should wait_doomed() once it has let go of
+ * the lock.
  */
-static void remove_range(struct gm_file *file, uint64_t start, uint64_t end)
+static bool remove_range(struct gm_file *file, uint64_t start, uint64_t end)
 {
 	uint64_t removed = gm_backing_unpublish(file->backing, start, end);
+	int doomed;
 
 	if (removed)
 		gm_file_invalidate(file, start, end);
-	gm_backing_release(file->backing, start, end);
+	doomed = gm_backing_release(file->backing, start, end);
 	atomic_fetch_sub(&file->pages_held, removed);
+	return doomed != 0;
+}
+
+/*
+ * A pinned page is punched by its last unpin, a few microseconds later on
+ * the fault path.  A punch or truncate returns only once that happened, so
+ * that a guest that reads the range afterwards reads zero, as it would
+ * after the kernel's own punch.  Without file->lock, so that a pin holder
+ * waiting for the lock is not waited for in turn; and at most
+ * DOOMED_WAIT_US: a holder that keeps its pin longer only keeps the old
+ * bytes visible to itself and its guest that much longer.
+ */
+#define DOOMED_WAIT_US		(1000 * 1000)
+#define DOOMED_POLL_US		100
+#define DOOMED_SPINS		100
+
+static void wait_doomed(struct gm_file *file, uint64_t start, uint64_t end)
+{
+	for (long i = 0, waited = 0; waited < DOOMED_WAIT_US; i++) {
+		if (!gm_backing_doomed(file->backing, start, end))
+			return;
+		if (i < DOOMED_SPINS) {
+			sched_yield();
+			continue;
+		}
+		usleep(DOOMED_POLL_US);
+		waited += DOOMED_POLL_US;
+	}
 }
 
 int gm_guest_init(struct gm_file *file)
@@ -202,6 +235,7 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 	uint64_t page_mask = (1ULL << file->page_shift) - 1;
 	uint64_t old;
 	unsigned int seals;
+	bool doomed = false;
 	int ret = 0;
 
 	if ((uint64_t)length & page_mask)
@@ -222,9 +256,11 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 	 * also drops the pages fallocate(KEEP_SIZE) left past the end.
 	 */
 	if ((uint64_t)length <= old)
-		remove_range(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
+		doomed = remove_range(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
 out:
 	pthread_mutex_unlock(&file->lock);
+	if (doomed)
+		wait_doomed(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
 	return ret;
 }
 
@@ -272,8 +308,12 @@ static int allocate_range(struct gm_file *file, uint64_t start, uint64_t end)
 	return ret == -ENOMEM ? -ENOSPC : ret;
 }
 
-/* fallocate under file->lock.  -EAGAIN: a page to allocate is still on its way out. */
-static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uint64_t end)
+/*
+ * fallocate under file->lock.  -EAGAIN: a page to allocate is still on its
+ * way out.  *@doomed: a punched page was pinned (see wait_doomed).
+ */
+static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uint64_t end,
+			    bool *doomed)
 {
 	unsigned int seals = atomic_load(&file->seals);
 	int ret;
@@ -281,7 +321,7 @@ static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uin
 	if (mode & GM_FALLOC_PUNCH_HOLE) {
 		if (seals & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE))
 			return -EPERM;
-		remove_range(file, offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
+		*doomed = remove_range(file, offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
 		return 0;
 	}
 	/* As shmem_fallocate: F_SEAL_GROW forbids reaching past EOF even with KEEP_SIZE. */
@@ -296,28 +336,33 @@ static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uin
 /*
  * A page freed while a guest still pins it can be allocated again only once
  * the guest drops the pin, which it does without file->lock: wait for that,
- * with the lock dropped, a bounded time.
+ * with the lock dropped, a bounded time (as wait_doomed), then -EBUSY.
  */
-#define DOOMED_WAIT_US		(1000 * 1000)
-#define DOOMED_POLL_US		100
-
 int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 {
+	uint64_t start = (uint64_t)offset >> GM_PAGE_SHIFT;
+	uint64_t end = (uint64_t)(offset + len) >> GM_PAGE_SHIFT;
+	bool doomed = false;
 	int ret;
 
 	ret = check_fallocate(file, mode, offset, len);
 	if (ret)
 		return ret;
-	for (long waited = 0; ; waited += DOOMED_POLL_US) {
+	pthread_mutex_lock(&file->lock);
+	ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len), &doomed);
+	pthread_mutex_unlock(&file->lock);
+	if (ret == -EAGAIN) {
+		wait_doomed(file, start, end);
 		pthread_mutex_lock(&file->lock);
-		ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len));
+		ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len),
+				       &doomed);
 		pthread_mutex_unlock(&file->lock);
-		if (ret != -EAGAIN)
-			return ret;
-		if (waited >= DOOMED_WAIT_US)
-			return -EBUSY;
-		usleep(DOOMED_POLL_US);
+		if (ret == -EAGAIN)
+			ret = -EBUSY;
 	}
+	if (doomed)
+		wait_doomed(file, start, end);
+	return ret;
 }
 
 int gm_guest_add_seals(struct gm_file *file, unsigned int seals)

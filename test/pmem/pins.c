@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Pins across threads.  Pins nest, and one unpin too many changes nothing.
- * Freeing never waits for a pin: gm_backing_release() returns at once and
- * punches the unpinned folios of its range, while a pinned one is doomed:
+ * Freeing never waits for a pin: gm_backing_release() returns at once,
+ * punches the unpinned folios of its range and counts the pinned ones
+ * (gm_backing_doomed() counts them too, until they go).  A pinned one is doomed:
  * it takes no new pin, keeps its bytes in the memfd, cannot be allocated
  * again (-EAGAIN), and is punched by its last unpin, whichever thread drops
  * it.  Under a storm of lookups every free ends with the folio gone once the
@@ -65,11 +66,19 @@ static int destroy_backing(void **state)
 	return gm_pmem_frames_in_use(0) != 0 ? -1 : 0;
 }
 
-/* Unpublish [start, end) and release it: never waits. */
-static void free_range(uint64_t start, uint64_t end)
+/*
+ * Unpublish [start, end) and release it: never waits.  Return the number of
+ * folios it left doomed, which gm_backing_doomed() agrees with.
+ */
+static int free_range(uint64_t start, uint64_t end)
 {
+	int doomed;
+
 	gm_backing_unpublish(backing, start, end);
-	assert_int_equal(gm_backing_release(backing, start, end), 0);
+	doomed = gm_backing_release(backing, start, end);
+	assert_true(doomed >= 0);
+	assert_true(gm_backing_doomed(backing, start, end) <= (uint64_t)doomed);
+	return doomed;
 }
 
 /* Does page @index of the memfd hold anything (mincore through the view)? */
@@ -151,7 +160,8 @@ static void test_release_dooms_pinned(void **state)
 		sched_yield();
 	assert_int_equal(gm_backing_unpublish(backing, 0, 1), 1);
 	assert_int_equal(gm_backing_lookup_pin(backing, 0), GM_PFN_NONE);
-	assert_int_equal(gm_backing_release(backing, 0, 1), 0);
+	assert_int_equal(gm_backing_release(backing, 0, 1), 1);
+	assert_int_equal(gm_backing_doomed(backing, 0, 1), 1);
 	assert_false(gm_backing_present(backing, 0));
 	assert_int_equal(gm_pfn_pins(pfn), 2);
 	assert_true(in_memfd(0));
@@ -164,11 +174,13 @@ static void test_release_dooms_pinned(void **state)
 	assert_int_equal(gm_pfn_pins(pfn), 1);
 	assert_true(in_memfd(0));
 	assert_int_equal(gm_backing_alloc(backing, 0, 1), -EAGAIN);
+	assert_int_equal(gm_backing_doomed(backing, 0, 1), 1);
 
 	atomic_store(&done, 2);			/* last unpin: punched */
 	pthread_join(t, NULL);
 	assert_int_not_equal(atomic_load(&released), -1);
 	assert_int_equal(gm_pfn_pins(pfn), 0);
+	assert_int_equal(gm_backing_doomed(backing, 0, 1), 0);
 	assert_false(in_memfd(0));
 	assert_int_equal(gm_backing_alloc(backing, 0, 1), 1);
 	assert_int_equal(view[0], 0);
@@ -208,7 +220,7 @@ static void test_release_mixed_range(void **state)
 		assert_int_equal(pthread_create(&t[k], NULL, range_holder, (void *)k), 0);
 	while (atomic_load(&ready) < NR_HOLDERS)
 		sched_yield();
-	free_range(0, end);
+	assert_int_equal(free_range(0, end), NR_HOLDERS);
 	for (uint64_t i = 0; i < end; i++) {
 		bool pinned = i >= 2 && i % 2 == 0 && i < end;
 
@@ -219,6 +231,7 @@ static void test_release_mixed_range(void **state)
 	for (int k = 0; k < NR_HOLDERS; k++)
 		pthread_join(t[k], NULL);
 	assert_int_not_equal(atomic_load(&released), -1);
+	assert_int_equal(gm_backing_doomed(backing, 0, end), 0);
 	for (uint64_t i = 0; i < end; i++) {
 		assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, i)), 0);
 		assert_false(in_memfd(i));
@@ -321,7 +334,7 @@ static void test_release_under_load(void **state)
 		pthread_join(t[i], NULL);
 	assert_int_equal(gm_pfn_pins(gm_backing_pfn(backing, 1)), 0);
 	printf("# %d releases under load\n", rounds);
-	free_range(1, 2);
+	assert_int_equal(free_range(1, 2), 0);
 	assert_false(in_memfd(1));
 }
 

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * A pinned frame is never freed under its pin: a punch (or truncate) over a
- * page that an owner holds through get_lock_pfn blocks until the owner calls
- * put_unlock_pfn, and only then frees the frame.
- *
- * With pmem backings the remover first unpublishes the page (no new pin can
- * be taken: the frame is no longer "held"), then waits; the frame's memory
- * stays in the backing, data intact (seen through a window on the backing,
- * as a VM sees it), until the last pin is dropped, and only then is it
- * punched out (the window reads zero).
+ * page that an owner holds through get_lock_pfn unpublishes it at once (no
+ * new pin), tells the owner, and then waits, with no lock held, for the
+ * owner's put_unlock_pfn, which punches the frame out of the backing and so
+ * out of every window: when the punch returns, a guest reads zero there, as
+ * after the kernel's own punch.  While it waits, pages outside its range can
+ * still be looked up and holes filled: a pin holder that faults another
+ * page is not deadlocked.  The wait is bounded: an owner that keeps its pin
+ * past it keeps the old bytes visible to itself only until it lets go.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -104,7 +104,7 @@ static void run_case(int truncate)
 	struct owner o = { 0 };
 	const struct gm_mem_ops *mem;
 	struct remover r = { .truncate = truncate };
-	gm_pfn_t pfn, other, outside;
+	gm_pfn_t pfn, other, outside, hole;
 	uint64_t index = UINT64_MAX;
 	int64_t before, held;
 	unsigned char *window;
@@ -136,9 +136,9 @@ static void run_case(int truncate)
 	for (int i = 0; i < 10000 && !atomic_load(&o.calls); i++)
 		sleep_ms(1);
 	assert_int_equal(atomic_load(&o.calls), 1);
-	/* ...then it returns without waiting: the pinned page is doomed, not freed. */
+	/* ...then it waits for the pin: the pinned page is doomed, not freed. */
 	sleep_ms(WAIT_MS);
-	assert_int_equal(atomic_load(&r.done), 1);
+	assert_int_equal(atomic_load(&r.done), 0);
 	assert_int_equal(atomic_load(&o.calls), 1);
 	/*
 	 * The pinned frame is still the file's page 3 and still allocated: its
@@ -150,8 +150,8 @@ static void run_case(int truncate)
 	assert_int_equal(gm_test_frame_owner(pfn, o.file, &index), -ENOENT);
 	assert_true(page_is(window, 3, 0x33));
 	/*
-	 * A populated page outside the punched range is still reachable: the
-	 * lookup of a populated page takes no file lock.
+	 * Outside the punched range a populated page is still reachable and a
+	 * hole can be filled: the remover waits with no file lock held.
 	 */
 	if (!truncate) {
 		gm_pfn_t far;
@@ -159,7 +159,10 @@ static void run_case(int truncate)
 		assert_int_equal(mem->get_lock_pfn(o.file, 20, &far, NULL), 0);
 		assert_int_equal(far, outside);
 		mem->put_unlock_pfn(far);
+		assert_int_equal(mem->get_lock_pfn(o.file, 30, &hole, NULL), 0);
+		mem->put_unlock_pfn(hole);
 	}
+	assert_int_equal(atomic_load(&r.done), 0);
 
 	mem->put_unlock_pfn(pfn);
 	assert_true(wait_done(&r));
@@ -170,9 +173,9 @@ static void run_case(int truncate)
 	assert_int_equal(gm_test_frame_owner(pfn, o.file, &index), -ENOENT);
 	assert_int_equal(gm_test_frame_owner(other, o.file, &index), -ENOENT);
 	assert_true(gm_test_frames_in_use(0) < held);
-	/* A punch of [0, 16) keeps page 20; the truncate to 0 does not. */
-	assert_int_equal(gm_test_frames_in_use(0), before + (truncate ? 0 : 1));
-	assert_int_equal(gm_file_pages_held(o.file), truncate ? 0 : 1);
+	/* A punch of [0, 16) keeps pages 20 and 30; the truncate to 0 does not. */
+	assert_int_equal(gm_test_frames_in_use(0), before + (truncate ? 0 : 2));
+	assert_int_equal(gm_file_pages_held(o.file), truncate ? 0 : 2);
 	if (!truncate) {
 		assert_int_equal(gm_test_frame_owner(outside, o.file, &index), 0);
 		assert_int_equal(index, 20);
@@ -224,9 +227,8 @@ static void test_nested_pins(void **state)
 	sleep_ms(WAIT_MS / 2);
 	mem->put_unlock_pfn(a);
 	sleep_ms(WAIT_MS / 2);
-	/* The remover never waits for pins (the page stays until the last goes). */
-	assert_int_equal(atomic_load(&r.done), 1);
-	/* One pin left: the frame is still there, data intact. */
+	/* One pin left: the remover still waits, the frame is there, data intact. */
+	assert_int_equal(atomic_load(&r.done), 0);
 	assert_int_equal(gm_test_pins(b), 1);
 	assert_int_equal(b, gm_test_pfn_of(o.file, 0));
 	assert_true(page_is(window, 0, 0x77));
@@ -244,12 +246,55 @@ static void test_nested_pins(void **state)
 	gm_test_assert_no_frames();
 }
 
+/*
+ * An owner that never lets go does not hang the remover: the punch returns
+ * 0 within its bound, the owner's frame keeps its bytes for it, and its
+ * late put_unlock_pfn punches it.
+ */
+static void test_punch_bounded(void **state)
+{
+	struct owner o = { 0 };
+	const struct gm_mem_ops *mem;
+	struct remover r = { 0 };
+	unsigned char *window;
+	gm_pfn_t pfn;
+	pthread_t t;
+
+	assert_int_equal(gm_memfd_create("bounded", GM_MFD_GUEST, &o.file), 0);
+	assert_int_equal(gm_ftruncate(o.file, 16 * GM_PAGE_SIZE), 0);
+	assert_int_equal(gm_register_guest(o.file, &o, &ops, &mem), 0);
+	window = map_window(o.file, 16);
+	assert_int_equal(mem->get_lock_pfn(o.file, 5, &pfn, NULL), 0);
+	memset(window + 5 * GM_PAGE_SIZE, 0x55, GM_PAGE_SIZE);
+
+	r.file = o.file;
+	assert_int_equal(pthread_create(&t, NULL, remove_thread, &r), 0);
+	assert_true(wait_done(&r));
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(gm_test_pins(pfn), 1);
+	assert_true(page_is(window, 5, 0x55));
+	/* Refilling the page fails while the old frame is still held. */
+	assert_int_equal(gm_fallocate(o.file, 0, 5 * GM_PAGE_SIZE, GM_PAGE_SIZE), -EBUSY);
+
+	mem->put_unlock_pfn(pfn);
+	assert_true(page_is(window, 5, 0));
+	assert_int_equal(gm_file_pages_held(o.file), 0);
+	assert_int_equal(gm_fallocate(o.file, 0, 5 * GM_PAGE_SIZE, GM_PAGE_SIZE), 0);
+	assert_int_equal(munmap(window, 16 * GM_PAGE_SIZE), 0);
+
+	assert_int_equal(gm_unregister_guest(o.file, &o), 0);
+	gm_file_put(o.file);
+	gm_test_assert_no_frames();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_punch_waits_for_pin),
 		cmocka_unit_test(test_truncate_waits_for_pin),
 		cmocka_unit_test(test_nested_pins),
+		cmocka_unit_test(test_punch_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
