@@ -340,14 +340,15 @@ static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uin
  */
 int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 {
-	uint64_t start = (uint64_t)offset >> GM_PAGE_SHIFT;
-	uint64_t end = (uint64_t)(offset + len) >> GM_PAGE_SHIFT;
+	uint64_t start, end;
 	bool doomed = false;
 	int ret;
 
 	ret = check_fallocate(file, mode, offset, len);
 	if (ret)
 		return ret;
+	start = (uint64_t)offset >> GM_PAGE_SHIFT;
+	end = ((uint64_t)offset + (uint64_t)len) >> GM_PAGE_SHIFT;
 	pthread_mutex_lock(&file->lock);
 	ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len), &doomed);
 	pthread_mutex_unlock(&file->lock);
