@@ -488,7 +488,7 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end)
 {
-	struct gm_vm *vm = owner;
+	struct gm_vm *vm = ((struct gm_vm_owner *)owner)->vm;
 
 	/* Under the store's file->lock: bind_lock, never slots_lock (see the order). */
 	pthread_mutex_lock(&vm->bind_lock);

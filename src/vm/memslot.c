@@ -239,7 +239,7 @@ static int slot_delete(struct gm_vm *vm, unsigned int id)
 
 	/* Unregistering waits for callbacks: never under slots_lock. */
 	if (last_use)
-		gm_unregister_guest(old.desc.private_file, vm);
+		gm_unregister_guest(old.desc.private_file, &vm->owner);
 	gm_vm_slot_forget(vm, &old);
 	slot_free_state(vm, &old);
 	return 0;
@@ -259,7 +259,7 @@ static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
 		}
 	}
 	pthread_rwlock_unlock(&vm->slots_lock);
-	ret = gm_register_guest(m->private_file, vm, &gm_vm_guest_ops, ops);
+	ret = gm_register_guest(m->private_file, &vm->owner, &gm_vm_guest_ops, ops);
 	return ret == 0 ? 1 : ret;	/* 1: registered by this call */
 }
 
@@ -313,7 +313,7 @@ static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
 
 err_unregister:
 	if (registered == 1)
-		gm_unregister_guest(m->private_file, vm);
+		gm_unregister_guest(m->private_file, &vm->owner);
 	return ret;
 }
 
@@ -353,7 +353,7 @@ static int slot_replace(struct gm_vm *vm, const struct gm_memslot *m)
 
 err_unregister:
 	if (registered == 1)
-		gm_unregister_guest(m->private_file, vm);
+		gm_unregister_guest(m->private_file, &vm->owner);
 	return ret;
 }
 

@@ -41,6 +41,15 @@ struct gm_vm {
 	const struct gm_engine_ops *engine;
 	void *engine_vm;
 
+	/*
+	 * What the VM registers as its private files' owner: not the VM's
+	 * handle, so that a caller who has only that cannot end the VM's hold
+	 * on a file a memslot maps (gm_unregister_guest(file, vm) is -EINVAL).
+	 */
+	struct gm_vm_owner {
+		struct gm_vm *vm;
+	} owner;
+
 	pthread_rwlock_t slots_lock;
 	struct gm_slot slots[GM_VM_MAX_SLOTS];	/* a slot's .used flips under bind_lock too */
 	pthread_mutex_t bind_lock;
@@ -108,7 +117,7 @@ struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa);
 void gm_vm_slots_release(struct gm_vm *vm);
 
 /* fault.c */
-/* The provider's invalidate callback (owner = the vm). */
+/* The provider's invalidate callback (owner = &vm->owner). */
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end);
 extern const struct gm_guest_ops gm_vm_guest_ops;
 /*

@@ -79,6 +79,7 @@ int gm_vm_create(enum gm_engine_kind kind, struct gm_vm **vmp)
 	pthread_mutex_init(&vm->convert_lock, NULL);
 	pthread_mutex_init(&vm->mmu_lock, NULL);
 	pthread_mutex_init(&vm->bind_lock, NULL);
+	vm->owner.vm = vm;
 	vm->uffd = -1;
 	gm_vm_prefault_init(vm);
 	ret = vm->engine->vm_init(vm);

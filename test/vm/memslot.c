@@ -314,6 +314,28 @@ static void test_two_slots_one_private_file(void **state)
 	gm_test_assert_no_frames();
 }
 
+/*
+ * The VM's hold on a private file its memslot maps is its own: a caller
+ * who passes the VM's handle as the owner cannot end it (the fuzzer found
+ * that it could, after which the file took a new owner while mapped), and
+ * the file stays held against other VMs.
+ */
+static void ignore_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end)
+{
+}
+
+static void test_vm_hold_not_unregistered(void **state)
+{
+	static const struct gm_guest_ops guest_ops = { .invalidate_page_range = ignore_invalidate };
+	const struct gm_mem_ops *ops;
+	int owner;
+
+	assert_int_equal(gm_unregister_guest(fx.held, fx.other), -EINVAL);
+	assert_int_equal(gm_register_guest(fx.held, &owner, &guest_ops, &ops), -EPERM);
+	assert_int_equal(gm_unregister_guest(fx.held, &owner), -EINVAL);
+	gm_test_assert_no_frames();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +345,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_file_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_slots_one_private_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_hold_not_unregistered, setup, teardown),
 	};
 	const char *why;
 
