@@ -87,6 +87,7 @@ struct gm_vm_stats {
 	 */
 	uint64_t restore_bytes_read;
 	uint64_t restore_pages;
+	uint64_t snapshot_pages;	/* page records written by gm_vm_snapshot(), all told */
 };
 
 struct gm_vm_handlers {
@@ -234,6 +235,7 @@ int gm_vm_stop(struct gm_vm *vm);
 #define GM_SNAPSHOT_APP_MAX	(1U << 20)	/* bytes of @app at most */
 /* gm_vm_snapshot() flags. */
 #define GM_SNAPSHOT_DIFF	0x1U	/* only the pages the dirty log names */
+#define GM_SNAPSHOT_LIVE	0x2U	/* memory only, of a VM that may be running */
 /* gm_vm_restore() flags. */
 #define GM_RESTORE_LAZY		0x1U	/* pages come from the stream on first touch */
 
@@ -252,11 +254,23 @@ int gm_vm_stop(struct gm_vm *vm);
  * the restore leaves the others as they are: restore the full snapshot,
  * then each diff in order, onto one VM.  Pages of a lazy restore the guest
  * has not touched yet are brought in first.
+ *
+ * With GM_SNAPSHOT_LIVE (live migration's pre-copy rounds) the VM may be
+ * running, or booted and not run yet: the stream holds memslots,
+ * attributes and memory as the harvest of the dirty log found them, and
+ * no vCPU state (its vCPU records say "as booted"), so the restore leaves
+ * the vCPUs as they are.  A page the guest writes while it is copied is in
+ * the dirty log again: the next round (LIVE | DIFF) carries it, and the
+ * last round, a DIFF taken once the run has ended, makes the restored VM
+ * whole, vCPUs included.
+ *
  * Return: 0, or -EFAULT (NULL vm or key, or app with a length), -EINVAL
- * (bad fd or flags, @app_len over GM_SNAPSHOT_APP_MAX, the VM has not run,
- * or DIFF without dirty logging on every memslot), -EBUSY (the VM is
- * running), -EOPNOTSUPP (a memslot of the kvm store), -ENOMEM, or write's
- * errno (the stream is then incomplete, and a diff's pages stay logged).
+ * (bad fd or flags, @app_len over GM_SNAPSHOT_APP_MAX, the VM has not run
+ * (LIVE: is not booted), or DIFF without dirty logging on every memslot),
+ * -EBUSY (the VM is running and LIVE was not asked; LIVE: a lazy restore
+ * of it is under way), -EOPNOTSUPP (a memslot of the kvm store), -ENOMEM,
+ * or write's errno (the stream is then incomplete, and a diff's pages
+ * stay logged).
  */
 int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_SIZE],
 		   unsigned int flags, const void *app, size_t app_len);

@@ -180,7 +180,7 @@ static int check_head(const struct snap_head *h)
 {
 	if (h->page_size != GM_PAGE_SIZE || h->nr_slots > GM_VM_MAX_SLOTS ||
 	    h->nr_vcpus > GM_GUEST_MAX_VCPUS || h->app_len > GM_SNAPSHOT_APP_MAX ||
-	    (h->flags & ~SNAP_F_DIFF))
+	    (h->flags & ~(SNAP_F_DIFF | SNAP_F_LIVE)))
 		return -EBADMSG;
 	return 0;
 }
@@ -247,7 +247,8 @@ static int read_vcpus(struct reader *r, struct parsed *p)
 		if (ret)
 			return ret;
 		if (rec.len - SNAP_TAG != sizeof(*v) || rec.index != i || v->index != i ||
-		    v->state > SNAP_VCPU_ENDED || v->reason < 0 || v->reason > GM_EXIT_STOPPED)
+		    v->state > SNAP_VCPU_ENDED || v->reason < 0 || v->reason > GM_EXIT_STOPPED ||
+		    ((p->head.flags & SNAP_F_LIVE) && v->state != SNAP_VCPU_FRESH))
 			ret = -EBADMSG;
 		p->vcpus[i] = *v;
 		free(v);

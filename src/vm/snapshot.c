@@ -3,7 +3,12 @@
  * Writing a sealed snapshot (the format: snapshot.h).
  *
  * The VM's run has ended, so its memory changes only if the host changes
- * it, and memslot_lock keeps its slots as they are throughout.  Which pages
+ * it, and memslot_lock keeps its slots as they are throughout.  A live
+ * snapshot (pre-copy) runs beside the guest instead: it copies what the
+ * harvest of the dirty log names, and what the guest changes meanwhile is
+ * logged again for the next round; a page whose attribute changes after
+ * the plan reads zero here and is in the next round too (conversions log
+ * the pages they convert).  Which pages
  * go in is planned first, because the index (SLOT records) comes before the
  * pages: a private page if the stage-2 record says the VM let it in (no
  * other private page holds anything but zeros), a shared page if the
@@ -44,6 +49,7 @@ struct plan {
 	unsigned int nr_slots;
 	uint64_t nr_pages;
 	bool diff;
+	bool live;
 };
 
 /* ---- the stream ---- */
@@ -327,11 +333,16 @@ static int write_slot(struct writer *w, const struct slot_plan *sp)
 	return ret;
 }
 
-static int write_vcpu(struct gm_vm *vm, struct writer *w, struct gm_vcpu *v)
+static int write_vcpu(struct gm_vm *vm, struct writer *w, struct gm_vcpu *v, bool live)
 {
 	struct snap_vcpu rec = { .index = v->index, .state = SNAP_VCPU_ENDED };
 	int ret;
 
+	/* A live stream holds no vCPU state: the vCPU may be running. */
+	if (live) {
+		rec.state = SNAP_VCPU_FRESH;
+		return w_record(w, SNAP_VCPU, 0, v->index, &rec, sizeof(rec));
+	}
 	if (!atomic_load(&v->started)) {
 		rec.state = SNAP_VCPU_FRESH;
 	} else if (v->exit.reason == GM_EXIT_STOPPED) {
@@ -406,7 +417,8 @@ static int write_stream(struct gm_vm *vm, struct writer *w, const struct plan *p
 			const void *app, size_t app_len)
 {
 	struct snap_head head = {
-		.flags = p->diff ? SNAP_F_DIFF : 0, .nr_slots = p->nr_slots,
+		.flags = (p->diff ? SNAP_F_DIFF : 0) | (p->live ? SNAP_F_LIVE : 0),
+		.nr_slots = p->nr_slots,
 		.nr_vcpus = vm->nr_vcpus, .page_size = GM_PAGE_SIZE, .nr_pages = p->nr_pages,
 		.app_len = app_len,
 	};
@@ -417,7 +429,7 @@ static int write_stream(struct gm_vm *vm, struct writer *w, const struct plan *p
 	for (unsigned int i = 0; i < p->nr_slots && !ret; i++)
 		ret = write_slot(w, &p->slots[i]);
 	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++)
-		ret = write_vcpu(vm, w, &vm->vcpus[i]);
+		ret = write_vcpu(vm, w, &vm->vcpus[i], p->live);
 	if (!ret)
 		ret = w_record(w, SNAP_APP, 0, 0, app, app_len);
 	if (!ret)
@@ -427,9 +439,17 @@ static int write_stream(struct gm_vm *vm, struct writer *w, const struct plan *p
 	return ret ?: w_flush(w);
 }
 
-/* Can @vm be snapshotted now?  Under memslot_lock. */
-static int check_vm(struct gm_vm *vm)
+/* Can @vm be snapshotted now (@live: beside its run)?  Under memslot_lock. */
+static int check_vm(struct gm_vm *vm, bool live)
 {
+	if (live) {
+		if (!vm->nr_vcpus)
+			return -EINVAL;
+		for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
+			if (vm->slots[i].used && vm->slots[i].lazy)
+				return -EBUSY;
+		return 0;
+	}
 	if (atomic_load(&vm->running))
 		return -EBUSY;
 	if (!vm->nr_vcpus || !vm->ran)
@@ -448,7 +468,8 @@ int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_S
 
 	if (!vm || !key || (!app && app_len))
 		return -EFAULT;
-	if (fd < 0 || (flags & ~GM_SNAPSHOT_DIFF) || app_len > GM_SNAPSHOT_APP_MAX)
+	if (fd < 0 || (flags & ~(GM_SNAPSHOT_DIFF | GM_SNAPSHOT_LIVE)) ||
+	    app_len > GM_SNAPSHOT_APP_MAX)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	w.buf = malloc(WRITE_BUF);
@@ -459,10 +480,11 @@ int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_S
 		return -ENOMEM;
 	}
 	p->diff = flags & GM_SNAPSHOT_DIFF;
+	p->live = flags & GM_SNAPSHOT_LIVE;
 	pthread_mutex_lock(&vm->memslot_lock);
-	ret = check_vm(vm) ?: snap_crypto_new(&w.c, key);
+	ret = check_vm(vm, p->live) ?: snap_crypto_new(&w.c, key);
 	/* A lazy restore's untouched pages first: the stage-2 record then names them. */
-	if (!ret)
+	if (!ret && !p->live)
 		ret = gm_lazy_bring_all(vm);
 	if (!ret)
 		ret = make_plan(vm, p);
@@ -470,6 +492,8 @@ int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_S
 		ret = write_stream(vm, &w, p, app, app_len);
 	if (ret)
 		plan_put_back(p);
+	else
+		gm_stat_add(&vm->stats.snapshot_pages, p->nr_pages);
 	pthread_mutex_unlock(&vm->memslot_lock);
 	plan_free(p);
 	free(p);

@@ -70,6 +70,7 @@ struct snap_rec {
 };
 
 #define SNAP_F_DIFF		0x1U
+#define SNAP_F_LIVE		0x2U	/* no vCPU state: every VCPU record is FRESH */
 
 struct snap_head {
 	uint32_t flags;

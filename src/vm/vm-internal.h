@@ -108,6 +108,7 @@ struct gm_vm {
 		_Atomic uint64_t report[8];
 		_Atomic uint64_t restore_bytes_read;
 		_Atomic uint64_t restore_pages;
+		_Atomic uint64_t snapshot_pages;
 	} stats;
 };
 

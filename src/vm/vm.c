@@ -283,4 +283,5 @@ void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *st)
 		st->report[i] = atomic_load(&vm->stats.report[i]);
 	st->restore_bytes_read = atomic_load(&vm->stats.restore_bytes_read);
 	st->restore_pages = atomic_load(&vm->stats.restore_pages);
+	st->snapshot_pages = atomic_load(&vm->stats.snapshot_pages);
 }
