@@ -49,13 +49,16 @@ int gm_cmd_bench(int argc, char **argv);
 void gm_cmd_bench_usage(FILE *out);
 int gm_cmd_restore(int argc, char **argv);
 void gm_cmd_restore_usage(FILE *out);
+int gm_cmd_receive(int argc, char **argv);
+void gm_cmd_receive_usage(FILE *out);
 
 struct gm_run_config;
 /*
  * gm_cmd_run_restored - run @cfg (a snapshot's run, restore set) as `run`
- * runs a guest: progress bar, summary (@json), exit status; *@err is
- * gm_run()'s error, for `restore` to tell a refused stream.
+ * runs a guest: progress bar, summary (@json), exit status, errors in the
+ * name of @cmd; *@err is gm_run()'s error, for `restore` and `receive` to
+ * tell a refused stream.
  */
-int gm_cmd_run_restored(struct gm_run_config *cfg, bool json, int *err);
+int gm_cmd_run_restored(struct gm_run_config *cfg, const char *cmd, bool json, int *err);
 
 #endif

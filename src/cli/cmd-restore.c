@@ -99,7 +99,7 @@ static int restore(const struct restore_opts *o, int fd, const uint8_t *key)
 	cfg.restore_fd = fd;
 	cfg.restore_lazy = o->lazy;
 	cfg.key = key;
-	ret = gm_cmd_run_restored(&cfg, o->json, &err);
+	ret = gm_cmd_run_restored(&cfg, CMD, o->json, &err);
 	/* Refused before the guest ran: the input's fault, as a bad option is. */
 	if (err == -EKEYREJECTED || err == -EBADMSG || err == -EINVAL)
 		ret = GM_EXIT_USAGE;

@@ -32,6 +32,9 @@ struct run_opts {
 	bool snapshotted;
 	const char *snapshot_to;	/* --snapshot-to FILE */
 	const char *key_file;		/* --key-file FILE */
+	bool migrate_after_given;
+	bool migrated;			/* the receiver took the guest */
+	int resume_fd;			/* the stopped guest, when the migration failed */
 	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
 	char **guest_argv;		/* --guest-arg values, in order */
 	unsigned int guest_argc;
@@ -62,7 +65,14 @@ void gm_cmd_run_usage(FILE *out)
 	      "                          FILE; the run ends with result \"snapshot\", and\n"
 	      "                          `guestmem restore FILE` resumes it\n"
 	      "  --snapshot-to FILE      where the snapshot goes (replaced only once written)\n"
-	      "  --key-file FILE         the snapshot's key: a file of exactly 32 bytes\n"
+	      "  --key-file FILE         the key that seals snapshots and migration streams:\n"
+	      "                          a file of exactly 32 bytes\n"
+	      "  --migrate-to HOST:PORT  move the running guest to `guestmem receive` there\n"
+	      "                          (sealed: see --key-file): memory is copied while the\n"
+	      "                          guest runs, then it stops for the rest and goes on\n"
+	      "                          there; the run ends with result \"migrated\".  If\n"
+	      "                          that fails, the guest goes on here and the run fails\n"
+	      "  --migrate-after SECONDS start the migration SECONDS into the run (default 0)\n"
 	      "  --json                  print the summary as one JSON object\n"
 	      "workloads:\n", out);
 	for (size_t i = 0; i < n; i++)
@@ -138,11 +148,32 @@ static int check_guest_options(const struct run_opts *o)
 	return 0;
 }
 
-/* A snapshot needs all three of its options. */
+/* A snapshot needs all three of its options; a migration its address and key. */
 static int check_snapshot_options(const struct run_opts *o)
 {
 	bool after = o->cfg.snapshot_after > 0;
 
+	if (o->cfg.migrate_to) {
+		if (after || o->snapshot_to) {
+			gm_cli_error(CMD, "--migrate-to and --snapshot-after exclude each other");
+			return GM_EXIT_USAGE;
+		}
+		if (!o->key_file) {
+			gm_cli_error(CMD, "--migrate-to needs --key-file: the streams are sealed");
+			return GM_EXIT_USAGE;
+		}
+		if (!strrchr(o->cfg.migrate_to, ':') || !strrchr(o->cfg.migrate_to, ':')[1] ||
+		    o->cfg.migrate_to[0] == ':') {
+			gm_cli_error(CMD, "bad value '%s' for --migrate-to: HOST:PORT, please",
+				     o->cfg.migrate_to);
+			return GM_EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (o->migrate_after_given) {
+		gm_cli_error(CMD, "--migrate-after needs --migrate-to");
+		return GM_EXIT_USAGE;
+	}
 	if (after == !!o->snapshot_to && after == !!o->key_file)
 		return 0;
 	gm_cli_error(CMD, "--snapshot-after, --snapshot-to and --key-file go together");
@@ -166,6 +197,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "snapshot-after", required_argument, NULL, 'S' },
 		{ "snapshot-to", required_argument, NULL, 'T' },
 		{ "key-file", required_argument, NULL, 'K' },
+		{ "migrate-to", required_argument, NULL, 'M' },
+		{ "migrate-after", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -223,6 +256,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'K':
 			o->key_file = optarg;
 			break;
+		case 'M':
+			o->cfg.migrate_to = optarg;
+			break;
+		case 'A':
+			/* 0 is allowed here: at once. */
+			if (strcmp(optarg, "0") && parse_seconds(optarg, &o->cfg.migrate_after))
+				goto bad_value;
+			o->migrate_after_given = true;
+			break;
 		case 't':
 			if (parse_seconds(optarg, &o->cfg.timeout))
 				goto bad_value;
@@ -260,7 +302,40 @@ static const char *result_name(const struct gm_run_result *r)
 {
 	if (r->snapshotted)
 		return "snapshot";
+	if (r->migrated)
+		return "migrated";
 	return r->pass ? "pass" : r->timed_out ? "timeout" : "fail";
+}
+
+static void print_migration_text(const struct run_opts *o, const struct gm_mig_report *m)
+{
+	if (!m->done) {
+		printf("migration       to %s failed: %s\n", o->cfg.migrate_to, m->message);
+		return;
+	}
+	printf("migration       to %s: %u rounds, %.1f MiB sent, %.3f s, downtime %.1f ms\n",
+	       o->cfg.migrate_to, m->rounds, (double)m->bytes / (1 << 20), m->seconds,
+	       m->downtime * 1e3);
+	printf("pages per round");
+	for (unsigned int i = 0; i < m->rounds; i++)
+		printf(" %" PRIu64 "%s", m->round_pages[i], i + 1 < m->rounds ? "," : "\n");
+}
+
+static void print_migration_json(const struct run_opts *o, const struct gm_mig_report *m)
+{
+	printf("\"migration\": {\"to\": ");
+	gm_json_string(stdout, o->cfg.migrate_to);
+	printf(", \"done\": %s, \"rounds\": %u, \"round_pages\": [", m->done ? "true" : "false",
+	       m->rounds);
+	for (unsigned int i = 0; i < m->rounds; i++)
+		printf("%" PRIu64 "%s", m->round_pages[i], i + 1 < m->rounds ? ", " : "");
+	printf("], \"bytes\": %" PRIu64 ", \"seconds\": %.6f, \"downtime_seconds\": %.6f",
+	       m->bytes, m->seconds, m->downtime);
+	if (!m->done) {
+		printf(", \"message\": ");
+		gm_json_string(stdout, m->message);
+	}
+	printf("}, ");
 }
 
 static void print_text(const struct run_opts *o, const struct gm_run_result *r)
@@ -292,7 +367,12 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 		printf("exit status     none (a vCPU did not exit by itself)\n");
 	if (r->snapshotted)
 		printf("snapshot        %" PRIu64 " bytes, sealed\n", r->snapshot_bytes);
-	if (o->cfg.restore)
+	if (r->migration.attempted)
+		print_migration_text(o, &r->migration);
+	if (r->restore_rounds)
+		printf("received        %u rounds, %" PRIu64 " bytes, %" PRIu64 " pages restored\n",
+		       r->restore_rounds, r->restore_bytes, s->restore_pages);
+	else if (o->cfg.restore)
 		printf("restored        %s: %" PRIu64 " of the stream's %" PRIu64 " bytes read, %"
 		       PRIu64 " pages\n", o->cfg.restore_lazy ? "lazily" : "eagerly",
 		       s->restore_bytes_read, r->restore_bytes, s->restore_pages);
@@ -328,7 +408,12 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 		printf("\"exit_status\": null, ");
 	if (r->snapshotted)
 		printf("\"snapshot_bytes\": %" PRIu64 ", ", r->snapshot_bytes);
-	if (o->cfg.restore)
+	if (r->migration.attempted)
+		print_migration_json(o, &r->migration);
+	if (r->restore_rounds)
+		printf("\"received\": {\"rounds\": %u, \"bytes\": %" PRIu64 ", \"pages\": %" PRIu64
+		       "}, ", r->restore_rounds, r->restore_bytes, s->restore_pages);
+	else if (o->cfg.restore)
 		printf("\"restore\": {\"lazy\": %s, \"bytes_read\": %" PRIu64 ", \"stream_bytes\": %"
 		       PRIu64 ", \"pages\": %" PRIu64 "}, ", o->cfg.restore_lazy ? "true" : "false",
 		       s->restore_bytes_read, r->restore_bytes, s->restore_pages);
@@ -376,6 +461,8 @@ static int run(struct run_opts *o)
 		fputs("\r\033[K", stderr);
 	o->err = ret;
 	o->snapshotted = !ret && r.snapshotted;
+	o->migrated = !ret && r.migrated;
+	o->resume_fd = r.resume_fd;
 	if (ret) {
 		gm_cli_error(o->cmd, "%s", r.message);
 		return GM_EXIT_FAIL;
@@ -427,10 +514,48 @@ static int run_snapshot(struct run_opts *o)
 	return ret;
 }
 
-int gm_cmd_run_restored(struct gm_run_config *cfg, bool json, int *err)
+/*
+ * The guest was stopped for a migration that failed: it goes on here from
+ * where it stopped (a second summary), and the run fails all the same.
+ */
+static int resume_here(struct run_opts *o)
+{
+	struct run_opts again = *o;
+
+	gm_cli_error(CMD, "the migration failed; the guest goes on here from where it stopped");
+	again.cfg.restore = true;
+	again.cfg.restore_fd = o->resume_fd;
+	again.cfg.restore_lazy = false;
+	again.cfg.restore_guest = o->cfg.guest != NULL;
+	again.cfg.guest = NULL;
+	again.cfg.migrate_to = NULL;
+	run(&again);
+	close(o->resume_fd);
+	o->resume_fd = -1;
+	return GM_EXIT_FAIL;
+}
+
+/* --migrate-to: exit 0 only once the receiver has the guest. */
+static int run_migrate(struct run_opts *o)
+{
+	int ret = gm_cli_read_key(CMD, o->key_file, o->key);
+
+	if (ret)
+		return ret;
+	o->cfg.key = o->key;
+	ret = run(o);
+	if (o->resume_fd >= 0)
+		ret = resume_here(o);
+	else if (!o->migrated && !o->err)
+		ret = GM_EXIT_FAIL;	/* the guest ran to its end here; the summary says why */
+	explicit_bzero(o->key, sizeof(o->key));
+	return ret;
+}
+
+int gm_cmd_run_restored(struct gm_run_config *cfg, const char *cmd, bool json, int *err)
 {
 	struct run_opts o = {
-		.cfg = *cfg, .json = json, .last_percent = -1, .cmd = "restore",
+		.cfg = *cfg, .json = json, .last_percent = -1, .cmd = cmd, .resume_fd = -1,
 		.guest = cfg->restore_guest ? cfg->workload : NULL,
 	};
 	int ret = run(&o);
@@ -444,7 +569,7 @@ int gm_cmd_run(int argc, char **argv)
 	struct run_opts o = {
 		.cfg = { .engine = GM_ENGINE_AUTO, .store = GM_RUN_SHMEM, .mem = 32ULL << 20,
 			 .vcpus = 1, .workload = "memtest" },
-		.last_percent = -1, .cmd = CMD,
+		.last_percent = -1, .cmd = CMD, .resume_fd = -1,
 	};
 	struct gm_guest_elf elf = { 0 };
 	int ret;
@@ -465,7 +590,7 @@ int gm_cmd_run(int argc, char **argv)
 		if (ret)
 			goto out;
 	}
-	ret = o.snapshot_to ? run_snapshot(&o) : run(&o);
+	ret = o.snapshot_to ? run_snapshot(&o) : o.cfg.migrate_to ? run_migrate(&o) : run(&o);
 	gm_guest_elf_close(&elf);
 out:
 	free(o.guest_argv);

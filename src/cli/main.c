@@ -19,6 +19,8 @@ static const struct gm_cmd commands[] = {
 	  "boot a guest with memory from a chosen store and run a workload" },
 	{ "restore", gm_cmd_restore, gm_cmd_restore_usage,
 	  "resume a run from the sealed snapshot that run --snapshot-after wrote" },
+	{ "receive", gm_cmd_receive, gm_cmd_receive_usage,
+	  "take a guest that run --migrate-to sends, and run it to its end here" },
 	{ "bench", gm_cmd_bench, gm_cmd_bench_usage,
 	  "measure guestmem's paths beside the kernel's own (DESIGN.md section 3)" },
 };

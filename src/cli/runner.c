@@ -209,9 +209,10 @@ int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "engine not available: %s", reason);
 		return -ENODEV;
 	}
-	if ((cfg->snapshot_after > 0 || cfg->restore) && cfg->store == GM_RUN_KVM) {
-		snprintf(why, len, "snapshots need --store shmem or hugetlb: the kvm store's "
-			 "memory is the kernel's");
+	if ((cfg->snapshot_after > 0 || cfg->restore || cfg->migrate_to) &&
+	    cfg->store == GM_RUN_KVM) {
+		snprintf(why, len, "snapshots and migration need --store shmem or hugetlb: the "
+			 "kvm store's memory is the kernel's");
 		return -EINVAL;
 	}
 	return check_store(cfg, why, len);
@@ -903,6 +904,43 @@ int gm_run_saved_read(int fd, const uint8_t *key, struct gm_run_config *cfg,
 	return 0;
 }
 
+/* Restore one stream of a run onto ctx->vm; its reports so far count. */
+static int restore_stream(struct run_ctx *ctx, int fd, bool lazy)
+{
+	struct run_blob blob;
+	size_t len = sizeof(blob);
+	int ret;
+
+	ret = gm_vm_restore(ctx->vm, fd, ctx->cfg->key, lazy ? GM_RESTORE_LAZY : 0, &blob, &len);
+	if (!ret && (len != sizeof(blob) || memcmp(blob.magic, RUN_BLOB_MAGIC, sizeof(blob.magic))))
+		ret = -EINVAL;
+	if (!ret)
+		memcpy(ctx->saved_report, blob.report, sizeof(ctx->saved_report));
+	return ret;
+}
+
+/* A migration's further rounds (cfg->restore_next), each answered with its result. */
+static int restore_rounds(struct run_ctx *ctx, int status)
+{
+	struct stat st;
+
+	ctx->result->restore_rounds = 1;
+	for (;;) {
+		int fd = ctx->cfg->restore_next(ctx->cfg->restore_opaque, status);
+
+		if (status)
+			return status;
+		if (fd == -ENODATA)
+			return 0;
+		if (fd < 0)
+			return fd;
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+			ctx->result->restore_bytes += (uint64_t)st.st_size;
+		ctx->result->restore_rounds++;
+		status = restore_stream(ctx, fd, false);
+	}
+}
+
 /*
  * Boot the VM as the run did (a built-in workload's code, or one hlt: the
  * boot slot comes back from the snapshot with the --guest trampoline), then
@@ -920,8 +958,6 @@ static int restore_vm(struct run_ctx *ctx)
 		.flags = cfg->private ? GM_GUEST_F_PRIVATE : 0, .nr_vcpus = cfg->vcpus,
 	};
 	struct work_bar bar = { .ctx = ctx, .done = restored };
-	struct run_blob blob;
-	size_t len = sizeof(blob);
 	struct stat st;
 	int ret;
 
@@ -935,14 +971,82 @@ static int restore_vm(struct run_ctx *ctx)
 	/* Eager: checked, then applied, each a read of the whole stream. */
 	bar.total = cfg->restore_lazy ? 0 : 2 * ctx->result->restore_bytes;
 	work_bar_start(&bar);
-	ret = gm_vm_restore(ctx->vm, cfg->restore_fd, cfg->key,
-			    cfg->restore_lazy ? GM_RESTORE_LAZY : 0, &blob, &len);
+	ret = restore_stream(ctx, cfg->restore_fd, cfg->restore_lazy);
 	work_bar_end(&bar);
-	if (!ret && (len != sizeof(blob) || memcmp(blob.magic, RUN_BLOB_MAGIC, sizeof(blob.magic))))
-		ret = -EINVAL;
-	if (!ret)
-		memcpy(ctx->saved_report, blob.report, sizeof(ctx->saved_report));
-	return ret;
+	return cfg->restore_next ? restore_rounds(ctx, ret) : ret;
+}
+
+/* ---- live migration (cfg->migrate_to; migrate.h) ---- */
+
+static int migrate_start(struct run_ctx *ctx, struct gm_mig_sender **mig)
+{
+	static const uint32_t slots[] = { 0, 1 };	/* boot and RAM (build_vm) */
+	struct run_blob blob;
+
+	fill_blob(ctx, &blob);
+	return gm_mig_send_start(mig, ctx->vm, ctx->cfg->migrate_to, ctx->cfg->migrate_after,
+				 slots, 2, ctx->cfg->key, &blob, sizeof(blob));
+}
+
+/* Every vCPU stopped where it stood or ended well: the guest can move. */
+static bool migration_ready(const struct run_ctx *ctx, const struct gm_exit *exits)
+{
+	if (ctx->result->timed_out)
+		return false;
+	for (unsigned int i = 0; i < ctx->cfg->vcpus; i++)
+		if (exits[i].reason != GM_EXIT_STOPPED &&
+		    (exits[i].reason != GM_EXIT_GUEST_EXIT || exits[i].status))
+			return false;
+	return true;
+}
+
+/* The guest was stopped for a migration that failed: keep it for the caller to resume. */
+static void keep_here(struct run_ctx *ctx)
+{
+	struct gm_run_result *r = ctx->result;
+	int fd = memfd_create("guestmem-resume", MFD_CLOEXEC);
+	struct run_blob blob;
+	int ret;
+
+	fill_blob(ctx, &blob);
+	ret = fd < 0 ? -errno : gm_vm_snapshot(ctx->vm, fd, ctx->cfg->key, 0, &blob, sizeof(blob));
+	if (!ret && lseek(fd, 0, SEEK_SET))
+		ret = -errno;
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(r->message, sizeof(r->message), "the migration failed (%.120s) and "
+			 "the stopped guest cannot go on here: %s", r->migration.message, strerror(-ret));
+		return;
+	}
+	r->resume_fd = fd;
+	snprintf(r->message, sizeof(r->message), "the migration failed: %.200s",
+		 r->migration.message);
+}
+
+static void migrate_finish(struct run_ctx *ctx, struct gm_mig_sender *mig,
+			   const struct gm_exit *exits)
+{
+	struct gm_run_result *r = ctx->result;
+	bool ready = migration_ready(ctx, exits);
+	struct run_blob blob;
+
+	fill_blob(ctx, &blob);
+	if (!gm_mig_send_finish(mig, ready, &blob, sizeof(blob), &r->migration)) {
+		r->migrated = true;
+		r->pass = true;
+		r->message[0] = '\0';
+		return;
+	}
+	if (r->migration.stopped) {
+		r->pass = false;
+		keep_here(ctx);
+	} else if (r->pass) {
+		r->pass = false;
+		snprintf(r->message, sizeof(r->message),
+			 "the migration failed: %.180s (the guest ran to its end here)",
+			 r->migration.message);
+	}
 }
 
 static int run_guest(struct run_ctx *ctx)
@@ -955,6 +1059,7 @@ static int run_guest(struct run_ctx *ctx)
 	struct host_args host = { .ctx = ctx };
 	struct watchdog dog = { .vm = ctx->vm, .seconds = ctx->cfg->timeout };
 	bool retouch = is_builtin(ctx->cfg, "retouch");
+	struct gm_mig_sender *mig = NULL;
 	pthread_t thread, dog_thread;
 	bool hosted = false, watched = false;
 	double start, end, cpu_start, cpu_end;
@@ -972,7 +1077,13 @@ static int run_guest(struct run_ctx *ctx)
 		hosted = !pthread_create(&thread, NULL, retouch ? retouch_host : host_thread, &host);
 	if (!ret && retouch && !hosted)
 		ret = -EAGAIN;	/* the guest would wait for the host forever */
+	if (!ret && ctx->cfg->migrate_to)
+		ret = migrate_start(ctx, &mig);
 	if (ret) {
+		if (hosted) {
+			atomic_store(&host.stop, true);
+			pthread_join(thread, NULL);
+		}
 		populate_stop(&ctx->pop);
 		if (watched)
 			watchdog_end(&dog, dog_thread);
@@ -996,8 +1107,11 @@ static int run_guest(struct run_ctx *ctx)
 		ctx->result->retouch_seconds = end - host.punched_at;
 		ctx->result->retouch_cpu_seconds = cpu_end - host.punched_cpu;
 	}
-	if (ret && ret != -EIO && ret != -EINTR)
+	if (ret && ret != -EIO && ret != -EINTR) {
+		if (mig)
+			gm_mig_send_finish(mig, false, NULL, 0, &ctx->result->migration);
 		return ret;
+	}
 	note_frames(ctx);
 	gm_vm_get_stats(ctx->vm, &ctx->result->stats);
 	for (unsigned int k = 0; k < 8; k++)
@@ -1008,6 +1122,8 @@ static int run_guest(struct run_ctx *ctx)
 		snprintf(ctx->result->message, sizeof(ctx->result->message),
 			 "timed out after %g s", ctx->cfg->timeout);
 	}
+	if (mig)
+		migrate_finish(ctx, mig, exits);
 	/* Stopped for the snapshot, and nothing failed first: take it. */
 	if (ctx->snap_fired && !ctx->result->timed_out && snapshot_wanted(ctx, exits))
 		return take_snapshot(ctx);
@@ -1021,6 +1137,7 @@ int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
 	int ret;
 
 	memset(result, 0, sizeof(*result));
+	result->resume_fd = -1;
 	if (!ctx)
 		return -ENOMEM;
 	ctx->cfg = cfg;

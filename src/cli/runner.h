@@ -13,6 +13,8 @@
 
 #include <guestmem/guestmem.h>
 
+#include "cli/migrate.h"
+
 struct gm_guest_elf;
 
 enum gm_run_store {
@@ -79,6 +81,24 @@ struct gm_run_config {
 	bool restore_lazy;
 	bool restore_guest;
 	int restore_fd;
+	/*
+	 * With @restore: a migration's further rounds, restored in turn after
+	 * @restore_fd's.  Called after each restore with its result (0 or
+	 * -errno), it returns the next stream's fd, -ENODATA when there are no
+	 * more, or -errno to give up.
+	 */
+	int (*restore_next)(void *opaque, int status);
+	void *restore_opaque;
+	/*
+	 * Live migration (migrate.h).  @migrate_to ("HOST:PORT"): send the
+	 * running guest there @migrate_after seconds into the run, sealed with
+	 * @key; the run then ends with result->migrated.  When that fails the
+	 * guest goes on here: to its end, or, if it was stopped for the last
+	 * round, from result->resume_fd, a snapshot of it for the caller to
+	 * restore and run.
+	 */
+	const char *migrate_to;
+	double migrate_after;
 	FILE *console;			/* guest prints go here; NULL: discarded */
 	/* Called on guest progress: done / total bytes, all vCPUs together. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
@@ -108,7 +128,11 @@ struct gm_run_result {
 	bool timed_out;			/* stopped at cfg->timeout */
 	bool snapshotted;		/* stopped at cfg->snapshot_after, snapshot written */
 	uint64_t snapshot_bytes;
-	uint64_t restore_bytes;		/* cfg->restore: the stream's length */
+	uint64_t restore_bytes;		/* cfg->restore: the stream's length (all rounds') */
+	unsigned int restore_rounds;	/* cfg->restore_next: streams restored */
+	bool migrated;			/* cfg->migrate_to: the guest goes on there */
+	struct gm_mig_report migration;
+	int resume_fd;			/* -1, or see cfg->migrate_to (the caller closes it) */
 	int64_t exit_status;		/* the first non-zero GM_HC_EXIT status, else 0 */
 	char message[256];		/* why it failed, one line */
 };

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guestmem receive --listen [HOST:]PORT --key-file F [--json]: take one
+ * guest that `guestmem run --migrate-to` sends, and run it to its end here,
+ * with run's summary and exit status.  The VM is built from the
+ * configuration sealed in the first round; each round is checked and
+ * restored as it comes, and answered; after the last the guest runs.  A
+ * round that does not open with the key, or was changed, is refused (the
+ * sender's guest goes on there), and so is the whole migration: exit 2.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/key-file.h"
+#include "cli/migrate.h"
+#include "cli/runner.h"
+
+#define CMD "receive"
+
+struct receive_opts {
+	const char *listen;
+	const char *key_file;
+	bool json;
+};
+
+void gm_cmd_receive_usage(FILE *out)
+{
+	fputs("usage: guestmem receive --listen [HOST:]PORT --key-file KEYFILE [--json]\n"
+	      "  wait for one guest that `guestmem run --migrate-to` sends, and run it to\n"
+	      "  its end here; the summary, --json and exit status are run's\n"
+	      "  --listen [HOST:]PORT    where to wait (port 0: any free port); the port is\n"
+	      "                          printed on stderr as \"receive: listening on port N\"\n"
+	      "  --key-file KEYFILE      the key the sender seals with (exactly 32 bytes)\n"
+	      "  --json                  print the summary as one JSON object\n", out);
+}
+
+static int parse_args(int argc, char **argv, struct receive_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'k':
+			o->key_file = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			gm_cmd_receive_usage(stdout);
+			return 1;
+		case ':':
+			return gm_cli_missing_value(CMD, argv);
+		default:
+			return gm_cli_bad_option(CMD, argv);
+		}
+	}
+	if (optind < argc) {
+		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
+		return GM_EXIT_USAGE;
+	}
+	if (!o->listen || !o->key_file) {
+		gm_cli_error(CMD, "--listen and --key-file are needed");
+		return GM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* cfg->restore_next: the next round from the sender, once the last is answered. */
+static int next_round(void *opaque, int status)
+{
+	struct gm_mig_receiver *r = opaque;
+	int ret = gm_mig_next(r, status);
+
+	return ret ? ret : r->stream_fd;
+}
+
+static int receive(struct gm_mig_receiver *r, const uint8_t *key, bool json)
+{
+	struct gm_run_config cfg = { 0 };
+	struct gm_run_saved saved;
+	char why[256];
+	int err, ret;
+
+	ret = gm_mig_accept(r) ?: gm_mig_next(r, 0);
+	if (ret) {
+		gm_cli_error(CMD, "%s", r->message);
+		return GM_EXIT_FAIL;
+	}
+	ret = gm_run_saved_read(r->stream_fd, key, &cfg, &saved, why, sizeof(why));
+	if (ret) {
+		gm_mig_next(r, ret);	/* the sender hears why, and goes on */
+		gm_cli_error(CMD, "round 0 refused: %s", why);
+		return GM_EXIT_USAGE;
+	}
+	cfg.restore = true;
+	cfg.restore_fd = r->stream_fd;
+	cfg.key = key;
+	cfg.restore_next = next_round;
+	cfg.restore_opaque = r;
+	ret = gm_cmd_run_restored(&cfg, CMD, json, &err);
+	if (r->message[0])
+		gm_cli_error(CMD, "%s", r->message);
+	/* Refused before the guest ran: the input's fault, as a bad option is. */
+	if (err == -EKEYREJECTED || err == -EBADMSG || err == -EINVAL)
+		ret = GM_EXIT_USAGE;
+	return ret;
+}
+
+int gm_cmd_receive(int argc, char **argv)
+{
+	struct receive_opts o = { 0 };
+	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
+	struct gm_mig_receiver r;
+	uint16_t port;
+	int ret;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret)
+		return ret == 1 ? GM_EXIT_OK : ret;
+	ret = gm_cli_read_key(CMD, o.key_file, key);
+	if (ret)
+		return ret;
+	if (gm_mig_listen(&r, o.listen, &port)) {
+		gm_cli_error(CMD, "%s", r.message);
+		ret = GM_EXIT_USAGE;
+	} else {
+		fprintf(stderr, "receive: listening on port %u\n", port);
+		fflush(stderr);
+		ret = receive(&r, key, o.json);
+	}
+	gm_mig_close(&r);
+	explicit_bzero(key, sizeof(key));
+	return ret;
+}
