@@ -601,7 +601,6 @@ int gm_mig_next(struct gm_mig_receiver *r, int status)
 		snprintf(r->message, sizeof(r->message), "round %u: %s", r->round, why(ret));
 		return ret;
 	}
-	r->bytes += f.len;
 	r->last = f.kind == MIG_LAST;
 	r->round++;
 	return 0;

@@ -77,7 +77,6 @@ struct gm_mig_receiver {
 	int stream_fd;			/* a memfd holding the last frame's stream */
 	uint32_t round;			/* the next frame's */
 	bool last;			/* the last frame has come */
-	uint64_t bytes;
 	char message[256];
 };
 

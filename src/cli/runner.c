@@ -1000,16 +1000,17 @@ static bool migration_ready(const struct run_ctx *ctx, const struct gm_exit *exi
 	return true;
 }
 
-/* The guest was stopped for a migration that failed: keep it for the caller to resume. */
-static void keep_here(struct run_ctx *ctx)
+/*
+ * The guest was stopped for a migration that failed: keep it, with @blob
+ * (the run's configuration and reports), for the caller to resume.
+ */
+static void keep_here(struct run_ctx *ctx, const struct run_blob *blob)
 {
 	struct gm_run_result *r = ctx->result;
 	int fd = memfd_create("guestmem-resume", MFD_CLOEXEC);
-	struct run_blob blob;
 	int ret;
 
-	fill_blob(ctx, &blob);
-	ret = fd < 0 ? -errno : gm_vm_snapshot(ctx->vm, fd, ctx->cfg->key, 0, &blob, sizeof(blob));
+	ret = fd < 0 ? -errno : gm_vm_snapshot(ctx->vm, fd, ctx->cfg->key, 0, blob, sizeof(*blob));
 	if (!ret && lseek(fd, 0, SEEK_SET))
 		ret = -errno;
 	if (ret) {
@@ -1040,7 +1041,7 @@ static void migrate_finish(struct run_ctx *ctx, struct gm_mig_sender *mig,
 	}
 	if (r->migration.stopped) {
 		r->pass = false;
-		keep_here(ctx);
+		keep_here(ctx, &blob);
 	} else if (r->pass) {
 		r->pass = false;
 		snprintf(r->message, sizeof(r->message),
