@@ -26,8 +26,8 @@
 #include <guestmem/guest-abi.h>
 #include <guestmem/guestmem.h>
 
-#include "pmem/pmem.h"
-#include "store/store.h"
+#include "pmem.h"
+#include "store.h"
 #include "fuzz.h"
 
 #define RAM		(4 * FZ_MiB)

@@ -30,8 +30,8 @@
 #include <guestmem/guest-abi.h>
 #include <guestmem/guestmem.h>
 
-#include "pmem/pmem.h"
-#include "store/store.h"
+#include "pmem.h"
+#include "store.h"
 #include "fuzz.h"
 
 #define MAX_OPS		64

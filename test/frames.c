@@ -3,8 +3,8 @@
 #include <errno.h>
 
 #include "frames.h"
-#include "pmem/pmem.h"
-#include "store/store.h"
+#include "pmem.h"
+#include "store.h"
 
 int64_t gm_test_frames_in_use(unsigned int order)
 {

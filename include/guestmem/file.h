@@ -104,11 +104,16 @@ enum gm_store_kind {
  */
 int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep);
 
+/* KVM's guest_memfd creation flags (Linux 6.18), with KVM's values. */
+#define GM_GUEST_MEMFD_FLAG_MMAP	(1ULL << 0)	/* the host may mmap() it */
+#define GM_GUEST_MEMFD_FLAG_INIT_SHARED	(1ULL << 1)	/* pages start shared */
+
 /**
  * gm_guest_memfd_create - wrap the host kernel's guest_memfd (the kvm store).
  * @vm_fd: a KVM VM fd; the guest_memfd is bound to it for life.
  * @size: the file's fixed size, a multiple of the page size.
- * @flags: KVM's guest_memfd creation flags (GUEST_MEMFD_FLAG_*).
+ * @flags: KVM's guest_memfd creation flags (GM_GUEST_MEMFD_FLAG_*; which
+ *	this KVM accepts: gm_host_caps_get(), kvm.guest_memfd_flags).
  *
  * Return: 0, or the negative errno of KVM_CREATE_GUEST_MEMFD (-EINVAL for a
  * bad size or flag, -ENOTTY where KVM lacks guest_memfd), -EFAULT for NULL.

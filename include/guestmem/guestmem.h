@@ -4,6 +4,7 @@
 #define GUESTMEM_GUESTMEM_H
 
 #include <guestmem/file.h>
+#include <guestmem/host.h>
 #include <guestmem/provider.h>
 #include <guestmem/vm.h>
 

@@ -17,9 +17,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "cli/bench.h"
-#include "cli/clock.h"
-#include "cli/runner.h"
+#include "bench.h"
+#include "clock.h"
+#include "runner.h"
 #include "convbench.h"
 
 #define AHEAD		4		/* 2 MiB ranges, as PREFAULT_AHEAD */

@@ -22,8 +22,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
-#include "cli/clock.h"
+#include "bench.h"
+#include "clock.h"
 
 #define LOOKUPS		2000000		/* per thread and round (--quick: a tenth) */
 #define ISO_WINDOW	(256ULL << 20)	/* the allocating file uses at most this */

@@ -14,8 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
-#include "cli/clock.h"
+#include "bench.h"
+#include "clock.h"
 
 #define CHURN_MAX	(1ULL << 30)	/* the churned file's size, at most */
 #define CHURN_OPS	10000		/* punch + refault cycles (--quick: a tenth) */

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/bench.h"
-#include "cli/json.h"
+#include "bench.h"
+#include "json.h"
 
 #define BIG_SIZE	(4ULL << 30)	/* from here on, fewer rounds */
 

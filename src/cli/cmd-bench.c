@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
-#include "cli/cli.h"
-#include "cli/runner.h"
+#include "bench.h"
+#include "cli.h"
+#include "runner.h"
 
 #define CMD		"bench"
 #define MIN_MEM		(8ULL << 20)

@@ -11,20 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <guestmem/host.h>
 #include <guestmem/vm.h>
 
 #include "cli.h"
-#include "cli/json.h"
-#include "kvm/caps.h"
-#include "kvm/kvm-uapi.h"
+#include "json.h"
 
-#define HUGEPAGES_DIR	"/sys/kernel/mm/hugepages/"
 #define MAX_NAMES	8
-
-struct hugepages {
-	uint64_t total;		/* nr_hugepages: reserved in the pool */
-	uint64_t free;		/* free_hugepages */
-};
 
 struct names {
 	const char *v[MAX_NAMES];
@@ -32,12 +25,10 @@ struct names {
 };
 
 struct host_info {
-	struct gm_kvm_caps caps;
-	struct hugepages hp_2m, hp_1g;
+	struct gm_host_caps caps;
 	struct names engines, stores, flag_names, vm_type_names;
 	/* Why an engine or a store is absent: name and reason, pairwise. */
 	struct names why_name, why_text;
-	char hugetlb_why[160];
 };
 
 static void names_add(struct names *names, const char *name)
@@ -52,37 +43,13 @@ static void add_why(struct host_info *info, const char *name, const char *text)
 	names_add(&info->why_text, text);
 }
 
-/* A counter from sysfs; a missing file (no such page size here) reads 0. */
-static uint64_t read_sys_u64(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	uint64_t val = 0;
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%" SCNu64, &val) != 1)
-		val = 0;
-	fclose(f);
-	return val;
-}
-
-static void read_hugepages(struct hugepages *hp, const char *size_dir)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), HUGEPAGES_DIR "%s/nr_hugepages", size_dir);
-	hp->total = read_sys_u64(path);
-	snprintf(path, sizeof(path), HUGEPAGES_DIR "%s/free_hugepages", size_dir);
-	hp->free = read_sys_u64(path);
-}
-
 static void name_flags(struct host_info *info)
 {
 	static const char *const flag_names[] = { "mmap", "init_shared" };
 	static const char *const bit_names[] = {
 		"bit 2", "bit 3", "bit 4", "bit 5", "bit 6", "bit 7",
 	};
-	uint64_t flags = info->caps.guest_memfd_flags;
+	uint64_t flags = info->caps.kvm.guest_memfd_flags;
 
 	/* Flags a newer kernel adds are shown by bit, not dropped. */
 	for (unsigned int bit = 0; bit < 8; bit++) {
@@ -94,48 +61,40 @@ static void name_flags(struct host_info *info)
 
 static void name_vm_types(struct host_info *info)
 {
-	if (info->caps.vm_types & (1ULL << KVM_X86_DEFAULT_VM))
+	if (info->caps.kvm.vm_types & (1ULL << GM_KVM_VM_DEFAULT))
 		names_add(&info->vm_type_names, "default");
-	if (info->caps.vm_types & (1ULL << KVM_X86_SW_PROTECTED_VM))
+	if (info->caps.kvm.vm_types & (1ULL << GM_KVM_VM_SW_PROTECTED))
 		names_add(&info->vm_type_names, "sw_protected");
 }
 
 static void find_engines(struct host_info *info)
 {
-	const char *why;
+	const struct gm_host_caps *caps = &info->caps;
 
-	if (info->caps.kvm)
+	/* KVM's own reason says more than the engine's. */
+	if (caps->engine_kvm)
 		names_add(&info->engines, "kvm");
 	else
-		add_why(info, "kvm", info->caps.why);
-	if (gm_engine_available(GM_ENGINE_EMU, &why))
+		add_why(info, "kvm", caps->kvm.why ? caps->kvm.why : caps->engine_kvm_why);
+	if (caps->engine_emu)
 		names_add(&info->engines, "emu");
 	else
-		add_why(info, "emu", why);
-}
-
-static const char *hugetlb_why(struct host_info *info)
-{
-	if (!info->hp_2m.total && !info->hp_1g.total)
-		return "no huge pages reserved (/proc/sys/vm/nr_hugepages is 0)";
-	snprintf(info->hugetlb_why, sizeof(info->hugetlb_why),
-		 "every reserved huge page is in use (2 MiB: %" PRIu64
-		 " reserved, 1 GiB: %" PRIu64 " reserved, none free)",
-		 info->hp_2m.total, info->hp_1g.total);
-	return info->hugetlb_why;
+		add_why(info, "emu", caps->engine_emu_why);
 }
 
 static void find_stores(struct host_info *info)
 {
+	const struct gm_host_caps *caps = &info->caps;
+
 	names_add(&info->stores, "shmem");
-	if (info->hp_2m.free || info->hp_1g.free)
+	if (caps->store_hugetlb)
 		names_add(&info->stores, "hugetlb");
 	else
-		add_why(info, "hugetlb", hugetlb_why(info));
-	if (info->caps.guest_memfd)
+		add_why(info, "hugetlb", caps->store_hugetlb_why);
+	if (caps->store_kvm)
 		names_add(&info->stores, "kvm");
-	else if (info->caps.kvm)	/* else the engine's note says why */
-		add_why(info, "kvm", info->caps.why);
+	else if (caps->kvm.available)	/* else the engine's note says why */
+		add_why(info, "kvm", caps->store_kvm_why);
 }
 
 static int gather(struct host_info *info)
@@ -143,11 +102,9 @@ static int gather(struct host_info *info)
 	int ret;
 
 	memset(info, 0, sizeof(*info));
-	ret = gm_kvm_probe(&info->caps);
+	ret = gm_host_caps_get(&info->caps);
 	if (ret < 0)
 		return ret;
-	read_hugepages(&info->hp_2m, "hugepages-2048kB");
-	read_hugepages(&info->hp_1g, "hugepages-1048576kB");
 	name_flags(info);
 	name_vm_types(info);
 	find_engines(info);
@@ -167,9 +124,9 @@ static void print_list(const struct names *names, const char *sep)
 
 static void print_kvm_text(const struct host_info *info)
 {
-	const struct gm_kvm_caps *caps = &info->caps;
+	const struct gm_host_kvm *caps = &info->caps.kvm;
 
-	if (!caps->kvm) {
+	if (!caps->available) {
 		printf("%-20sno (%s)\n", "kvm", caps->why);
 		return;
 	}
@@ -194,9 +151,9 @@ static void print_text(const struct host_info *info)
 {
 	print_kvm_text(info);
 	printf("%-20s%" PRIu64 " reserved, %" PRIu64 " free\n", "huge pages 2 MiB",
-	       info->hp_2m.total, info->hp_2m.free);
+	       info->caps.huge_2m.total, info->caps.huge_2m.free);
 	printf("%-20s%" PRIu64 " reserved, %" PRIu64 " free\n", "huge pages 1 GiB",
-	       info->hp_1g.total, info->hp_1g.free);
+	       info->caps.huge_1g.total, info->caps.huge_1g.free);
 	printf("%-20s", "engines");
 	print_list(&info->engines, " ");
 	printf("\n%-20s", "stores");
@@ -220,22 +177,22 @@ static void json_names(struct gm_json *w, const char *key, const struct names *n
 	gm_json_end(w);
 }
 
-static void json_kvm(struct gm_json *w, const struct gm_kvm_caps *caps)
+static void json_kvm(struct gm_json *w, const struct gm_host_kvm *caps)
 {
 	gm_json_begin(w, "kvm", '{');
-	gm_json_bool(w, "available", caps->kvm);
+	gm_json_bool(w, "available", caps->available);
 	if (caps->api_version > 0)
 		gm_json_u64(w, "api_version", (uint64_t)caps->api_version);
 	gm_json_bool(w, "user_memory2", caps->user_memory2);
 	gm_json_bool(w, "memory_fault_info", caps->memory_fault_info);
-	if (!caps->kvm)
+	if (!caps->available)
 		gm_json_str(w, "why", caps->why);
 	gm_json_end(w);
 }
 
 static void json_guest_memfd(struct gm_json *w, const struct host_info *info)
 {
-	const struct gm_kvm_caps *caps = &info->caps;
+	const struct gm_host_kvm *caps = &info->caps.kvm;
 
 	gm_json_begin(w, "guest_memfd", '{');
 	gm_json_bool(w, "available", caps->guest_memfd);
@@ -253,15 +210,15 @@ static void print_json(const struct host_info *info)
 	gm_json_init(&w, stdout);
 
 	gm_json_begin(&w, NULL, '{');
-	json_kvm(&w, &info->caps);
+	json_kvm(&w, &info->caps.kvm);
 	json_guest_memfd(&w, info);
-	gm_json_bool(&w, "memory_attributes", info->caps.memory_attributes);
-	gm_json_u64(&w, "vm_types", info->caps.vm_types);
+	gm_json_bool(&w, "memory_attributes", info->caps.kvm.memory_attributes);
+	gm_json_u64(&w, "vm_types", info->caps.kvm.vm_types);
 	json_names(&w, "vm_type_names", &info->vm_type_names);
-	gm_json_u64(&w, "hugepages_2m_total", info->hp_2m.total);
-	gm_json_u64(&w, "hugepages_2m_free", info->hp_2m.free);
-	gm_json_u64(&w, "hugepages_1g_total", info->hp_1g.total);
-	gm_json_u64(&w, "hugepages_1g_free", info->hp_1g.free);
+	gm_json_u64(&w, "hugepages_2m_total", info->caps.huge_2m.total);
+	gm_json_u64(&w, "hugepages_2m_free", info->caps.huge_2m.free);
+	gm_json_u64(&w, "hugepages_1g_total", info->caps.huge_1g.total);
+	gm_json_u64(&w, "hugepages_1g_free", info->caps.huge_1g.free);
 	json_names(&w, "engines", &info->engines);
 	json_names(&w, "stores", &info->stores);
 	gm_json_begin(&w, "why", '{');

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/key-file.h"
-#include "cli/migrate.h"
-#include "cli/runner.h"
+#include "cli.h"
+#include "key-file.h"
+#include "migrate.h"
+#include "runner.h"
 
 #define CMD "receive"
 

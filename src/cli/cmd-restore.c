@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/key-file.h"
-#include "cli/runner.h"
+#include "cli.h"
+#include "key-file.h"
+#include "runner.h"
 
 #define CMD "restore"
 

@@ -11,11 +11,11 @@
 
 #include <guestmem/guest-abi.h>
 
-#include "cli/cli.h"
-#include "cli/guest-elf.h"
-#include "cli/key-file.h"
-#include "cli/json.h"
-#include "cli/runner.h"
+#include "cli.h"
+#include "guest-elf.h"
+#include "key-file.h"
+#include "json.h"
+#include "runner.h"
 #include "guest-images.h"
 
 #define CMD "run"

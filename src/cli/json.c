@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <math.h>
 
-#include "cli/json.h"
+#include "json.h"
 
 void gm_json_init(struct gm_json *w, FILE *f)
 {

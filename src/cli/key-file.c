@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/key-file.h"
+#include "cli.h"
+#include "key-file.h"
 
 int gm_cli_read_key(const char *cmd, const char *path, uint8_t key[GM_SNAPSHOT_KEY_SIZE])
 {

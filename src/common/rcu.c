@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "common/rcu.h"
+#include "rcu.h"
 
 #ifdef GM_TSAN
 /* The address ThreadSanitizer uses to stand for "a grace period". */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The emu engine where guestmem was built without unicorn: never available. */
-#include "vm/engine.h"
+#include "engine.h"
 
 static int emu_absent(const char **why)
 {

@@ -31,7 +31,7 @@
 #include <unicorn/unicorn.h>
 #include <unistd.h>
 
-#include "vm/engine.h"
+#include "engine.h"
 
 /* What an access hook needs: its vCPU and its slot. */
 struct emu_slot_hook {

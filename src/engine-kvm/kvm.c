@@ -26,11 +26,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "engine-kvm/exit.h"
-#include "engine-kvm/kvm.h"
-#include "kvm/caps.h"
-#include "kvm/kvm-uapi.h"
-#include "vm/engine.h"
+#include "kvm-exit.h"
+#include "kvm-engine.h"
+#include "kvm-caps.h"
+#include "kvm-uapi.h"
+#include "engine.h"
 
 /*
  * The signal that interrupts KVM_RUN (GM_KVM_KICK_SIGNAL in kvm.h): a

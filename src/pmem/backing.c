@@ -25,8 +25,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "common/rcu.h"
-#include "pmem/backing.h"
+#include "rcu.h"
+#include "backing.h"
 
 /* Folio state: present, doomed (freed under pins: the last unpin punches it), pin count. */
 #define ST_PRESENT	0x80000000U

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <urcu-bp.h>
 
-#include "pmem/pmem.h"
+#include "pmem.h"
 
 /* A leaf holds the state words of 512 folios (one aligned 2 MiB of 4 KiB pages). */
 #define GM_LEAF_SHIFT	9

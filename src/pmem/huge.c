@@ -1,36 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* The host's huge pages, as sysfs reports them. */
 #include <errno.h>
-#include <stdio.h>
 
-#include "pmem/pmem.h"
-
-static long read_sysfs_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
+#include "hugepages.h"
+#include "pmem.h"
 
 int64_t gm_pmem_huge_free(unsigned int order)
 {
-	const char *path;
-	long free_pages;
+	uint64_t free_pages;
+	int ret;
 
-	if (order == GM_HUGE_2M_ORDER)
-		path = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
-	else if (order == GM_HUGE_1G_ORDER)
-		path = "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages";
-	else
+	if (order != GM_HUGE_2M_ORDER && order != GM_HUGE_1G_ORDER)
 		return -EINVAL;
-	free_pages = read_sysfs_long(path);
-	return free_pages < 0 ? -ENOENT : free_pages;
+	ret = gm_host_hugepages_read(GM_PAGE_SHIFT + order, NULL, &free_pages);
+	return ret ? ret : (int64_t)free_pages;
 }
 
 int gm_pmem_huge_available(unsigned int order, const char **why)

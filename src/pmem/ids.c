@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "pmem/backing.h"
+#include "backing.h"
 
 #define ID_BITS		(64 - GM_PMEM_INDEX_BITS)	/* 28 */
 #define ID_LEAF_BITS	12

@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "provider/provider.h"
+#include "provider.h"
 
 #define MAX_PROVIDERS 16
 

@@ -6,8 +6,8 @@
  */
 #include <errno.h>
 
-#include "provider/provider.h"
-#include "store/store.h"
+#include "provider.h"
+#include "store.h"
 
 static int shmem_owns(struct gm_file *file)
 {

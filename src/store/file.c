@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/rcu.h"
-#include "store/store.h"
+#include "rcu.h"
+#include "store.h"
 
 #define KNOWN_MFD_FLAGS (GM_MFD_CLOEXEC | GM_MFD_ALLOW_SEALING | GM_MFD_HUGETLB | \
 			 GM_MFD_GUEST | GM_MFD_HUGE_1GB)

@@ -10,8 +10,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kvm/kvm-uapi.h"
-#include "store/store.h"
+#include "kvm-uapi.h"
+#include "store.h"
+
+_Static_assert(GM_GUEST_MEMFD_FLAG_MMAP == GUEST_MEMFD_FLAG_MMAP &&
+	       GM_GUEST_MEMFD_FLAG_INIT_SHARED == GUEST_MEMFD_FLAG_INIT_SHARED,
+	       "the public guest_memfd flags are KVM's");
 
 int gm_guest_memfd_create(int vm_fd, uint64_t size, uint64_t flags, struct gm_file **filep)
 {

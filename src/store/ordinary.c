@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store.h"
 
 #define KERNEL_SEALS (GM_SEAL_SEAL | GM_SEAL_SHRINK | GM_SEAL_GROW | GM_SEAL_WRITE | \
 		      GM_SEAL_FUTURE_WRITE)

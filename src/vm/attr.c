@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 /* Call @fn on each slot piece of [gpa, gpa + size).  Caller holds slots_lock. */
 typedef int (*piece_fn)(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 #define PTE_P		0x1ULL
 #define PTE_RW		0x2ULL

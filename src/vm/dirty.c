@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 #define BITS	64
 

@@ -20,7 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 const struct gm_guest_ops gm_vm_guest_ops = {
 	.invalidate_page_range = gm_vm_invalidate,

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 static uint64_t hc_print(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t len)
 {

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm/snapshot.h"
+#include "snapshot.h"
 
 #define RUN_PAGES	64	/* records read at once */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 static bool aligned(uint64_t v)
 {

@@ -12,7 +12,7 @@
  */
 #include <errno.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 #define PREFAULT_AHEAD	4	/* 2 MiB ranges past the one the guest faulted */
 

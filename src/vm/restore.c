@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vm/snapshot.h"
+#include "snapshot.h"
 
 #define CHUNK_RECS	64	/* PAGE records read at once */
 

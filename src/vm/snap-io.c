@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vm/snapshot.h"
+#include "snapshot.h"
 
 #define KDF_CONTEXT	"gmsnap01"
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm/snapshot.h"
+#include "snapshot.h"
 
 #define WRITE_BUF	(1U << 20)
 

@@ -37,7 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 #define SNAP_MAGIC		"GMSNAP\0\1"
 #define SNAP_VERSION		1

@@ -24,7 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 #define UFFD_FEATURES	(UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_MINOR_SHMEM | \
 			 UFFD_FEATURE_MINOR_HUGETLBFS)

@@ -35,7 +35,7 @@
 #include <guestmem/guest-abi.h>
 #include <guestmem/vm.h>
 
-#include "vm/engine.h"
+#include "engine.h"
 
 struct gm_vm {
 	const struct gm_engine_ops *engine;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 /* The engine for each kind the caller may ask for by name. */
 static const struct gm_engine_ops *engine_of(enum gm_engine_kind kind)

@@ -28,7 +28,7 @@ static bool frame_level(const char *name)
 /* The text of every public header, one after the other, in @buf. */
 static size_t read_headers(char *buf, size_t cap)
 {
-	static const char *const headers[] = { "guestmem.h", "file.h", "provider.h", "vm.h",
+	static const char *const headers[] = { "guestmem.h", "file.h", "host.h", "provider.h", "vm.h",
 					       "guest-abi.h" };
 	size_t len = 0;
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli-test.h"
-#include "cli/guest-elfs.h"
+#include "guest-elfs.h"
 
 struct image {
 	unsigned char *bytes;

@@ -8,7 +8,7 @@
 #include <inttypes.h>
 
 #include "cli-test.h"
-#include "cli/guest-elfs.h"
+#include "guest-elfs.h"
 
 #ifndef CLI_ENGINE
 #define CLI_ENGINE "emu"

@@ -6,7 +6,7 @@
  * fault (no exit status at all), and exit status 1 for each.
  */
 #include "cli-test.h"
-#include "cli/guest-elfs.h"
+#include "guest-elfs.h"
 
 struct status_case {
 	const char *args;	/* after `run --json --guest FILE` */

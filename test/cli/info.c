@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "../common.h"
-#include "kvm/caps.h"
-#include "kvm/kvm-uapi.h"
+#include "kvm-caps.h"
+#include "kvm-uapi.h"
 
 #define OUT_MAX	65536
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pmem/pmem.h"
+#include "pmem.h"
 #include "../common.h"
 
 #define PAGES_2M	512U		/* also the folios per metadata leaf */

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pmem/pmem.h"
+#include "pmem.h"
 #include "../common.h"
 
 #define NR_HOLDERS	4

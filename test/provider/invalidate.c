@@ -23,7 +23,7 @@
 
 #include "../common.h"
 #include "../frames.h"
-#include "store/store.h"
+#include "store.h"
 
 #define MiB		(1ULL << 20)
 #define FILE_PAGES	2048U		/* 8 MiB */

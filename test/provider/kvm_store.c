@@ -20,8 +20,8 @@
 #include <guestmem/provider.h>
 
 #include "../common.h"
-#include "kvm/caps.h"
-#include "kvm/kvm-uapi.h"
+#include "kvm-caps.h"
+#include "kvm-uapi.h"
 
 #define MiB		(1ULL << 20)
 #define GMEM_SIZE	(2 * MiB)

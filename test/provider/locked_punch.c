@@ -23,7 +23,7 @@
 
 #include "../common.h"
 #include "../frames.h"
-#include "store/store.h"
+#include "store.h"
 
 #define PUNCH		(GM_FALLOC_PUNCH_HOLE | GM_FALLOC_KEEP_SIZE)
 #define WAIT_MS		100

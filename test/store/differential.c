@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
-#include "store/store.h"
+#include "store.h"
 #include "../common.h"
 #include "../frames.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
-#include "store/store.h"
+#include "store.h"
 #include "../common.h"
 
 #define PG	((off_t)GM_PAGE_SIZE)

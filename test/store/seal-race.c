@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include <guestmem/file.h>
-#include "store/store.h"
+#include "store.h"
 #include "../common.h"
 
 #define ROUNDS		2000

@@ -7,7 +7,7 @@
  * included.  Driven through the fault path's entry point, which both
  * engines call with the faulting address, on every engine here.
  */
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 #include "vmtest.h"
 
 #define RAM		(2 * MiB)

@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 #include "vmtest.h"
 
 #define RAM	(4 * MiB)

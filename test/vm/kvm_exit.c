@@ -12,8 +12,8 @@
 #include <guestmem/guest-abi.h>
 
 #include "../common.h"
-#include "engine-kvm/exit.h"
-#include "kvm/kvm-uapi.h"
+#include "kvm-exit.h"
+#include "kvm-uapi.h"
 
 static struct kvm_run *new_run(uint32_t reason)
 {

@@ -24,8 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli/runner.h"
-#include "engine-kvm/kvm.h"
+#include "runner.h"
+#include "kvm-engine.h"
 #include "vmtest.h"
 
 /*

@@ -11,7 +11,7 @@
  */
 #include <stdio.h>
 
-#include "engine-kvm/kvm.h"
+#include "kvm-engine.h"
 #include "vmtest.h"
 
 #define RAM	(4 * MiB)

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 #include "vmtest.h"
 
 #define RAM		(16 * MiB)

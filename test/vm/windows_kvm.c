@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "race.h"
-#include "vm/vm-internal.h"
+#include "vm-internal.h"
 
 #define WIN_SIZE	(8 * MiB)
 

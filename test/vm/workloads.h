@@ -19,8 +19,8 @@
 #include <guestmem/guestmem.h>
 
 #include "../common.h"
-#include "cli/runner.h"
-#include "kvm/caps.h"
+#include "runner.h"
+#include "kvm-caps.h"
 
 #define MiB		(1ULL << 20)
 #define SZ_2M		(2 * MiB)

@@ -12,8 +12,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kvm/caps.h"
-#include "kvm/kvm-uapi.h"
+#include "kvm-caps.h"
+#include "kvm-uapi.h"
 
 /* The only KVM API version there has ever been (since Linux 2.6.22). */
 #define GM_KVM_API_VERSION	12

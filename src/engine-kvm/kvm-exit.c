@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 
-#include "engine-kvm/exit.h"
-#include "kvm/kvm-uapi.h"
+#include "kvm-exit.h"
+#include "kvm-uapi.h"
 
 enum gm_kvm_access_kind gm_kvm_decode_access(int run_ret, struct kvm_run *run,
 					     struct gm_access *acc)

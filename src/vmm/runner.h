@@ -13,7 +13,7 @@
 
 #include <guestmem/guestmem.h>
 
-#include "cli/migrate.h"
+#include "migrate.h"
 
 struct gm_guest_elf;
 

@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pmem/pmem.h"
-#include "store/store.h"
+#include "pmem.h"
+#include "store.h"
 
 #define PAGES_2M	(1ULL << GM_HUGE_2M_ORDER)
 

@@ -10,8 +10,8 @@
  * log to record writes in) and its vCPUs (struct gm_vcpu), and reaches the
  * VM through the few calls below.
  */
-#ifndef GM_VM_ENGINE_H
-#define GM_VM_ENGINE_H
+#ifndef GM_ENGINE_H
+#define GM_ENGINE_H
 
 #include <pthread.h>
 #include <stdatomic.h>

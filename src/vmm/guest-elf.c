@@ -20,7 +20,7 @@
 #include <guestmem/guest-abi.h>
 #include <guestmem/guest/info.h>
 
-#include "cli/guest-elf.h"
+#include "guest-elf.h"
 
 #define RAM_SHARED	((uint64_t)(GM_GUEST_SHARED_BIT | GM_GUEST_RAM_BASE))
 #define ALIGN_2M	GM_GUEST_IMAGE_ALIGN

@@ -15,9 +15,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "common/rcu.h"
-#include "provider/provider.h"
-#include "store/store.h"
+#include "rcu.h"
+#include "provider.h"
+#include "store.h"
 
 struct guest_binding {
 	struct gm_file_binding binding;	/* first: the store sees only this */

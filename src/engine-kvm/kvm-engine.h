@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The kvm engine's knobs, for tests (private to the library and its tests). */
-#ifndef GM_ENGINE_KVM_KVM_H
-#define GM_ENGINE_KVM_KVM_H
+#ifndef GM_KVM_ENGINE_H
+#define GM_KVM_ENGINE_H
 
 #include <signal.h>
 

@@ -4,8 +4,8 @@
  * kvm store and `guestmem info` use it.  Every function returns 0, a count
  * or an fd, or a negative errno; none prints or exits.
  */
-#ifndef GM_KVM_CAPS_H
-#define GM_KVM_CAPS_H
+#ifndef GM_HOST_KVM_CAPS_H
+#define GM_HOST_KVM_CAPS_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Clocks for the program's timings: wall time and the process's CPU time. */
-#ifndef GM_CLI_CLOCK_H
-#define GM_CLI_CLOCK_H
+#ifndef GM_UTIL_CLOCK_H
+#define GM_UTIL_CLOCK_H
 
 #include <time.h>
 

@@ -16,11 +16,9 @@
 #include <guestmem/guest-abi.h>
 
 #include "guest-images.h"
-#include "kvm/caps.h"
-#include "kvm/kvm-uapi.h"
-#include "cli/clock.h"
-#include "cli/guest-elf.h"
-#include "cli/runner.h"
+#include "clock.h"
+#include "guest-elf.h"
+#include "runner.h"
 
 #define MAX_MEM		(64ULL << 30)
 #define SZ_2M		(2ULL << 20)
@@ -50,7 +48,7 @@ struct run_ctx {
 	struct gm_run_result *result;
 	struct gm_vm *vm;
 	struct gm_file *boot, *shared, *private;
-	int kvm_fd, owner_vm_fd;	/* a VM that owns the kvm store's file, for emu */
+	int owner_vm_fd;		/* a VM that owns the kvm store's file, for emu */
 	bool snap_fired;		/* the snapshot timer stopped the guest */
 	uint64_t saved_report[8];	/* cfg->restore: the reports before the snapshot */
 	_Atomic uint64_t done[GM_GUEST_MAX_VCPUS];
@@ -111,7 +109,7 @@ static bool needs_private(const struct gm_run_config *cfg)
 
 static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 {
-	struct gm_kvm_caps caps;
+	struct gm_host_caps caps;
 
 	switch (cfg->store) {
 	case GM_RUN_SHMEM:
@@ -130,14 +128,15 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 		}
 		return 0;
 	case GM_RUN_KVM:
-		if (gm_kvm_probe(&caps) || !caps.guest_memfd) {
+		gm_host_caps_get(&caps);
+		if (!caps.store_kvm) {
 			snprintf(why, len, "--store kvm needs KVM's guest_memfd: %s",
-				 caps.why ? caps.why : "not offered");
+				 caps.store_kvm_why);
 			return -ENODEV;
 		}
-		if (needs_private(cfg) && !caps.memory_attributes) {
-			snprintf(why, len, "--store kvm cannot hold private memory here: this KVM "
-				 "has no KVM_CAP_MEMORY_ATTRIBUTES for its VMs");
+		if (needs_private(cfg) && !caps.store_kvm_private) {
+			snprintf(why, len, "--store kvm cannot hold private memory here: %s",
+				 caps.store_kvm_private_why);
 			return -ENODEV;
 		}
 		return 0;
@@ -294,15 +293,12 @@ static int make_ram_files(struct run_ctx *ctx)
 		vm_fd = gm_vm_kvm_fd(ctx->vm);
 		if (vm_fd < 0) {
 			/* The emu engine has no KVM VM: make one to own the file. */
-			ctx->kvm_fd = gm_kvm_open();
-			if (ctx->kvm_fd < 0)
-				return ctx->kvm_fd;
-			vm_fd = ctx->owner_vm_fd = gm_kvm_create_vm(ctx->kvm_fd, KVM_X86_DEFAULT_VM);
+			vm_fd = ctx->owner_vm_fd = gm_host_kvm_vm_create();
 			if (vm_fd < 0)
 				return vm_fd;
 		}
-		return gm_guest_memfd_create(vm_fd, cfg->mem, GUEST_MEMFD_FLAG_MMAP |
-					     GUEST_MEMFD_FLAG_INIT_SHARED, &ctx->shared);
+		return gm_guest_memfd_create(vm_fd, cfg->mem, GM_GUEST_MEMFD_FLAG_MMAP |
+					     GM_GUEST_MEMFD_FLAG_INIT_SHARED, &ctx->shared);
 	}
 	if (cfg->shared_only)
 		return make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
@@ -403,8 +399,6 @@ static void teardown(struct run_ctx *ctx)
 	gm_file_put(ctx->private);
 	if (ctx->owner_vm_fd >= 0)
 		close(ctx->owner_vm_fd);
-	if (ctx->kvm_fd >= 0)
-		close(ctx->kvm_fd);
 }
 
 /* ---- the kernel side's helper (cfg->populate_ahead) ---- */
@@ -1143,7 +1137,7 @@ int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
 		return -ENOMEM;
 	ctx->cfg = cfg;
 	ctx->result = result;
-	ctx->kvm_fd = ctx->owner_vm_fd = -1;
+	ctx->owner_vm_fd = -1;
 	ret = gm_run_check(cfg, result->message, sizeof(result->message));
 	if (ret)
 		goto out;

@@ -6,7 +6,7 @@
 #include <linux/kvm.h>
 #include <stdbool.h>
 
-#include "vm/vm-internal.h"
+#include "engine.h"
 
 enum gm_kvm_access_kind {
 	GM_KVM_NOT_MEMORY,	/* not an access to guest memory */

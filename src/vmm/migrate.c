@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/clock.h"
-#include "cli/migrate.h"
+#include "clock.h"
+#include "migrate.h"
 
 #define MIG_MAGIC		"GMMIG\0\0\1"
 #define MIG_ACK_MAGIC		"GMACK\0\0\1"
