@@ -110,7 +110,7 @@ static void record_invalidate(struct gm_file *file, void *opaque, uint64_t start
 		  gm_file_id(file), gm_file_id(o->file));
 	fz_assert(start < end, "invalidate of an empty range [%llu, %llu)",
 		  (unsigned long long)start, (unsigned long long)end);
-	if (o->nr == FZ_ARRAY_SIZE(o->r)) {
+	if (o->nr == GM_ARRAY_SIZE(o->r)) {
 		o->overflow = true;
 		return;
 	}
@@ -153,7 +153,7 @@ static off_t pick_length(struct fz_in *in)
 
 	if (k < 128)
 		return (off_t)(fz_u32(in) & (MAX_BYTES - 1) & ~(k & 1 ? 0ULL : 4095ULL));
-	return (off_t)sizes[k % FZ_ARRAY_SIZE(sizes)];
+	return (off_t)sizes[k % GM_ARRAY_SIZE(sizes)];
 }
 
 /* An offset and a length for fallocate or I/O, huge lengths only past offset 0. */

@@ -18,12 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 /* libFuzzer's entry point, one per harness. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_KiB		(1ULL << 10)
 #define FZ_MiB		(1ULL << 20)
-#define FZ_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The input, read front to back; past its end every read gives 0. */
 struct fz_in {
@@ -60,7 +61,7 @@ static inline uint64_t fz_u64(struct fz_in *in)
 }
 
 /* One of @n table entries (n > 0). */
-#define fz_pick(in, table) ((table)[fz_u8(in) % FZ_ARRAY_SIZE(table)])
+#define fz_pick(in, table) ((table)[fz_u8(in) % GM_ARRAY_SIZE(table)])
 
 static inline void __attribute__((noreturn, format(printf, 1, 2))) fz_fail(const char *fmt, ...)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "bench.h"
 #include "json.h"
 
@@ -173,7 +174,7 @@ static const struct headline headlines[] = {
 	{ "invalidate_ratio", "invalidate_10000", RATIO, "<= 1.1", 1.1, false },
 };
 
-#define NR_HEADLINES	(int)(sizeof(headlines) / sizeof(headlines[0]))
+#define NR_HEADLINES	(int)GM_ARRAY_SIZE(headlines)
 
 /* The row of @measure at the largest size it ran at. */
 static const struct bench_row *largest(const struct bench *b, const char *measure)
@@ -423,7 +424,7 @@ static int plot_series(const struct bench *b, struct series *out)
 		out[n++] = (struct series){ r->measure, false, colour };
 		if (r->ref && r->theirs.n)
 			out[n++] = (struct series){ r->measure, true, colour };
-		colour = (colour + 1) % (int)(sizeof(colours) / sizeof(colours[0]));
+		colour = (colour + 1) % (int)GM_ARRAY_SIZE(colours);
 	}
 	return n;
 }

@@ -3,8 +3,8 @@
  * The guestmem program: one file per subcommand, dispatched from main.c.
  *
  * A subcommand gets argv with its own name in argv[0] and returns the
- * program's exit status: GM_EXIT_OK, GM_EXIT_FAIL (it ran and something
- * failed) or GM_EXIT_USAGE (bad command line).  Errors are one line on
+ * program's exit status: GM_STATUS_OK, GM_STATUS_FAIL (it ran and something
+ * failed) or GM_STATUS_USAGE (bad command line).  Errors are one line on
  * stderr, written with gm_cli_error().
  */
 #ifndef GM_CLI_H
@@ -13,9 +13,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define GM_EXIT_OK	0
-#define GM_EXIT_FAIL	1
-#define GM_EXIT_USAGE	2
+#define GM_STATUS_OK	0
+#define GM_STATUS_FAIL	1
+#define GM_STATUS_USAGE	2
+
+/*
+ * A subcommand's option parser returns 0 to go on, an exit status to stop
+ * with (GM_STATUS_USAGE), or GM_ARGS_HELP once --help is printed (exit 0):
+ * a value no exit status has.
+ */
+#define GM_ARGS_HELP	(-1)
 
 struct gm_cmd {
 	const char *name;
@@ -30,14 +37,14 @@ void gm_cli_error(const char *cmd, const char *fmt, ...)
 
 /*
  * Report a bad option of @cmd as one line on stderr.  Call right after
- * getopt_long() returned '?' or ':'.  Return: GM_EXIT_USAGE.
+ * getopt_long() returned '?' or ':'.  Return: GM_STATUS_USAGE.
  */
 int gm_cli_bad_option(const char *cmd, char **argv);
 
 /*
  * Report an option of @cmd given without its value as one line on stderr.
  * Call right after getopt_long() returned ':' (':' leads the optstring).
- * Return: GM_EXIT_USAGE.
+ * Return: GM_STATUS_USAGE.
  */
 int gm_cli_missing_value(const char *cmd, char **argv);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "bench.h"
 #include "cli.h"
 #include "runner.h"
@@ -83,7 +84,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'h':
 			gm_cmd_bench_usage(stdout);
-			return 1;
+			return GM_ARGS_HELP;
 		case ':':
 			return gm_cli_missing_value(CMD, argv);
 		default:
@@ -93,10 +94,10 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	if (optind == argc)
 		return 0;
 	gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-	return GM_EXIT_USAGE;
+	return GM_STATUS_USAGE;
 bad_value:
 	gm_cli_error(CMD, "bad value '%s'", optarg);
-	return GM_EXIT_USAGE;
+	return GM_STATUS_USAGE;
 }
 
 /* The sizes: the ladder's below --mem, then --mem; at least two. */
@@ -105,7 +106,7 @@ static void pick_sizes(struct bench_opts *o)
 	uint64_t sparse = 4 * o->mem;
 
 	o->nr_sizes = 0;
-	for (size_t i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++)
+	for (size_t i = 0; i < GM_ARRAY_SIZE(ladder); i++)
 		if (ladder[i] < o->mem)
 			o->sizes[o->nr_sizes++] = ladder[i];
 	if (!o->nr_sizes && o->mem / 4 >= MIN_MEM)
@@ -114,7 +115,7 @@ static void pick_sizes(struct bench_opts *o)
 	o->sparse_size = sparse > MAX_SPARSE ? (o->mem < MAX_SPARSE ? MAX_SPARSE : 0) : sparse;
 }
 
-/* Refuse what this host cannot run, in one line.  Return: 0 or GM_EXIT_USAGE. */
+/* Refuse what this host cannot run, in one line.  Return: 0 or GM_STATUS_USAGE. */
 static int check(const struct bench_opts *o)
 {
 	struct gm_run_config probe = { .engine = o->engine, .store = GM_RUN_SHMEM,
@@ -125,11 +126,11 @@ static int check(const struct bench_opts *o)
 
 	if (o->mem < MIN_MEM || o->mem % BENCH_2M) {
 		gm_cli_error(CMD, "--mem must be a multiple of 2M, 8M or more");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	if (gm_run_check(&probe, why, sizeof(why))) {
 		gm_cli_error(CMD, "%s", why);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	/* One side at a time holds --mem, and a little more while it allocates beside it. */
 	if (o->mem + o->mem / 4 > avail) {
@@ -137,7 +138,7 @@ static int check(const struct bench_opts *o)
 			     (unsigned long long)(o->mem >> 20),
 			     (unsigned long long)((o->mem + o->mem / 4) >> 20),
 			     (unsigned long long)(avail >> 20));
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	return 0;
 }
@@ -149,7 +150,7 @@ int gm_cmd_bench(int argc, char **argv)
 
 	ret = parse_args(argc, argv, &b.o);
 	if (ret)
-		return ret == 1 ? GM_EXIT_OK : ret;
+		return ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 	if (!b.o.mem)
 		b.o.mem = b.o.quick ? QUICK_MEM : FULL_MEM;
 	ret = check(&b.o);
@@ -160,7 +161,7 @@ int gm_cmd_bench(int argc, char **argv)
 	if (ret) {
 		gm_cli_error(CMD, "a benchmark failed: %s", b.why);
 		free(b.rows);
-		return GM_EXIT_FAIL;
+		return GM_STATUS_FAIL;
 	}
 	if (b.o.json)
 		bench_print_json(&b);
@@ -170,5 +171,5 @@ int gm_cmd_bench(int argc, char **argv)
 	if (ret)
 		gm_cli_error(CMD, "cannot write %s: %s", b.o.plot, strerror(-ret));
 	free(b.rows);
-	return ret ? GM_EXIT_FAIL : GM_EXIT_OK;
+	return ret ? GM_STATUS_FAIL : GM_STATUS_OK;
 }

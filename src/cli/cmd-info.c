@@ -260,23 +260,23 @@ int gm_cmd_info(int argc, char **argv)
 			break;
 		case 'h':
 			gm_cmd_info_usage(stdout);
-			return GM_EXIT_OK;
+			return GM_STATUS_OK;
 		default:
 			return gm_cli_bad_option("info", argv);
 		}
 	}
 	if (optind < argc) {
 		gm_cli_error("info", "unexpected argument '%s'", argv[optind]);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	ret = gather(&info);
 	if (ret < 0) {
 		gm_cli_error("info", "cannot probe the host: %s", strerror(-ret));
-		return GM_EXIT_FAIL;
+		return GM_STATUS_FAIL;
 	}
 	if (json)
 		print_json(&info);
 	else
 		print_text(&info);
-	return GM_EXIT_OK;
+	return GM_STATUS_OK;
 }

@@ -62,7 +62,7 @@ static int parse_args(int argc, char **argv, struct receive_opts *o)
 			break;
 		case 'h':
 			gm_cmd_receive_usage(stdout);
-			return 1;
+			return GM_ARGS_HELP;
 		case ':':
 			return gm_cli_missing_value(CMD, argv);
 		default:
@@ -71,11 +71,11 @@ static int parse_args(int argc, char **argv, struct receive_opts *o)
 	}
 	if (optind < argc) {
 		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	if (!o->listen || !o->key_file) {
 		gm_cli_error(CMD, "--listen and --key-file are needed");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	return 0;
 }
@@ -99,13 +99,13 @@ static int receive(struct gm_mig_receiver *r, const uint8_t *key, bool json)
 	ret = gm_mig_accept(r) ?: gm_mig_next(r, 0);
 	if (ret) {
 		gm_cli_error(CMD, "%s", r->message);
-		return GM_EXIT_FAIL;
+		return GM_STATUS_FAIL;
 	}
 	ret = gm_run_saved_read(r->stream_fd, key, &cfg, &saved, why, sizeof(why));
 	if (ret) {
 		gm_mig_next(r, ret);	/* the sender hears why, and goes on */
 		gm_cli_error(CMD, "round 0 refused: %s", why);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	cfg.restore = true;
 	cfg.restore_fd = r->stream_fd;
@@ -117,7 +117,7 @@ static int receive(struct gm_mig_receiver *r, const uint8_t *key, bool json)
 		gm_cli_error(CMD, "%s", r->message);
 	/* Refused before the guest ran: the input's fault, as a bad option is. */
 	if (err == -EKEYREJECTED || err == -EBADMSG || err == -EINVAL)
-		ret = GM_EXIT_USAGE;
+		ret = GM_STATUS_USAGE;
 	return ret;
 }
 
@@ -131,13 +131,13 @@ int gm_cmd_receive(int argc, char **argv)
 
 	ret = parse_args(argc, argv, &o);
 	if (ret)
-		return ret == 1 ? GM_EXIT_OK : ret;
+		return ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 	ret = gm_cli_read_key(CMD, o.key_file, key);
 	if (ret)
 		return ret;
 	if (gm_mig_listen(&r, o.listen, &port)) {
 		gm_cli_error(CMD, "%s", r.message);
-		ret = GM_EXIT_USAGE;
+		ret = GM_STATUS_USAGE;
 	} else {
 		fprintf(stderr, "receive: listening on port %u\n", port);
 		fflush(stderr);

@@ -63,7 +63,7 @@ static int parse_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case 'h':
 			gm_cmd_restore_usage(stdout);
-			return 1;
+			return GM_ARGS_HELP;
 		case ':':
 			return gm_cli_missing_value(CMD, argv);
 		default:
@@ -73,12 +73,12 @@ static int parse_args(int argc, char **argv, struct restore_opts *o)
 	if (optind + 1 != argc) {
 		gm_cli_error(CMD, optind < argc ? "one snapshot FILE, not more" :
 			     "which snapshot? (guestmem restore FILE --key-file KEYFILE)");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	o->file = argv[optind];
 	if (!o->key_file) {
 		gm_cli_error(CMD, "--key-file is needed: the snapshot is sealed");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	return 0;
 }
@@ -93,7 +93,7 @@ static int restore(const struct restore_opts *o, int fd, const uint8_t *key)
 
 	if (gm_run_saved_read(fd, key, &cfg, &saved, why, sizeof(why))) {
 		gm_cli_error(CMD, "%s: %s", o->file, why);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	cfg.restore = true;
 	cfg.restore_fd = fd;
@@ -102,7 +102,7 @@ static int restore(const struct restore_opts *o, int fd, const uint8_t *key)
 	ret = gm_cmd_run_restored(&cfg, CMD, o->json, &err);
 	/* Refused before the guest ran: the input's fault, as a bad option is. */
 	if (err == -EKEYREJECTED || err == -EBADMSG || err == -EINVAL)
-		ret = GM_EXIT_USAGE;
+		ret = GM_STATUS_USAGE;
 	return ret;
 }
 
@@ -114,14 +114,14 @@ int gm_cmd_restore(int argc, char **argv)
 
 	ret = parse_args(argc, argv, &o);
 	if (ret)
-		return ret == 1 ? GM_EXIT_OK : ret;
+		return ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 	ret = gm_cli_read_key(CMD, o.key_file, key);
 	if (ret)
 		return ret;
 	fd = open(o.file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		gm_cli_error(CMD, "cannot open '%s': %s", o.file, strerror(errno));
-		ret = GM_EXIT_USAGE;
+		ret = GM_STATUS_USAGE;
 	} else {
 		ret = restore(&o, fd, key);
 		close(fd);

@@ -11,6 +11,7 @@
 
 #include <guestmem/guest-abi.h>
 
+#include "array.h"
 #include "cli.h"
 #include "guest-elf.h"
 #include "key-file.h"
@@ -139,11 +140,11 @@ static int check_guest_options(const struct run_opts *o)
 {
 	if (o->guest && o->workload_given) {
 		gm_cli_error(CMD, "--guest and --workload exclude each other");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	if (o->guest_argc && !o->guest) {
 		gm_cli_error(CMD, "--guest-arg needs --guest");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	return 0;
 }
@@ -156,28 +157,28 @@ static int check_snapshot_options(const struct run_opts *o)
 	if (o->cfg.migrate_to) {
 		if (after || o->snapshot_to) {
 			gm_cli_error(CMD, "--migrate-to and --snapshot-after exclude each other");
-			return GM_EXIT_USAGE;
+			return GM_STATUS_USAGE;
 		}
 		if (!o->key_file) {
 			gm_cli_error(CMD, "--migrate-to needs --key-file: the streams are sealed");
-			return GM_EXIT_USAGE;
+			return GM_STATUS_USAGE;
 		}
 		if (!strrchr(o->cfg.migrate_to, ':') || !strrchr(o->cfg.migrate_to, ':')[1] ||
 		    o->cfg.migrate_to[0] == ':') {
 			gm_cli_error(CMD, "bad value '%s' for --migrate-to: HOST:PORT, please",
 				     o->cfg.migrate_to);
-			return GM_EXIT_USAGE;
+			return GM_STATUS_USAGE;
 		}
 		return 0;
 	}
 	if (o->migrate_after_given) {
 		gm_cli_error(CMD, "--migrate-after needs --migrate-to");
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	if (after == !!o->snapshot_to && after == !!o->key_file)
 		return 0;
 	gm_cli_error(CMD, "--snapshot-after, --snapshot-to and --key-file go together");
-	return GM_EXIT_USAGE;
+	return GM_STATUS_USAGE;
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -271,7 +272,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'h':
 			gm_cmd_run_usage(stdout);
-			return 1;
+			return GM_ARGS_HELP;
 		case ':':
 			return gm_cli_missing_value(CMD, argv);
 		default:
@@ -280,13 +281,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind < argc) {
 		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	return check_guest_options(o) ?: check_snapshot_options(o);
 
 bad_value:
 	gm_cli_error(CMD, "bad value '%s' for --%s", optarg, longopts[idx].name);
-	return GM_EXIT_USAGE;
+	return GM_STATUS_USAGE;
 }
 
 /* The reports a guest can make (GM_REPORT_*), by key. */
@@ -295,7 +296,7 @@ static const char *const report_names[] = {
 	[GM_REPORT_CHECKS] = "checks", [GM_REPORT_VALUE] = "value",
 };
 
-#define NR_REPORTS	(sizeof(report_names) / sizeof(report_names[0]))
+#define NR_REPORTS	GM_ARRAY_SIZE(report_names)
 
 /* "pass", "fail", or "timeout" (a fail too: the guest did not finish). */
 static const char *result_name(const struct gm_run_result *r)
@@ -426,14 +427,14 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	printf("}\n");
 }
 
-/* Open --guest's file for the run; one line and GM_EXIT_USAGE when it will not do. */
+/* Open --guest's file for the run; one line and GM_STATUS_USAGE when it will not do. */
 static int open_guest(struct run_opts *o, struct gm_guest_elf *elf)
 {
 	char why[512];
 
 	if (gm_guest_elf_open(o->guest, elf, why, sizeof(why))) {
 		gm_cli_error(CMD, "%s", why);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	elf->argc = o->guest_argc;
 	elf->argv = o->guest_argv;
@@ -450,7 +451,7 @@ static int run(struct run_opts *o)
 
 	if (gm_run_check(&o->cfg, why, sizeof(why))) {
 		gm_cli_error(o->cmd, "%s", why);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	o->bar = isatty(STDERR_FILENO) && !o->json;
 	o->cfg.console = o->json ? NULL : stdout;
@@ -465,13 +466,13 @@ static int run(struct run_opts *o)
 	o->resume_fd = r.resume_fd;
 	if (ret) {
 		gm_cli_error(o->cmd, "%s", r.message);
-		return GM_EXIT_FAIL;
+		return GM_STATUS_FAIL;
 	}
 	if (o->json)
 		print_json(o, &r);
 	else
 		print_text(o, &r);
-	return r.pass ? GM_EXIT_OK : GM_EXIT_FAIL;
+	return r.pass ? GM_STATUS_OK : GM_STATUS_FAIL;
 }
 
 /*
@@ -486,7 +487,7 @@ static int run_snapshot(struct run_opts *o)
 
 	if (!tmp) {
 		gm_cli_error(CMD, "out of memory");
-		return GM_EXIT_FAIL;
+		return GM_STATUS_FAIL;
 	}
 	snprintf(tmp, len, "%s.XXXXXX", o->snapshot_to);
 	ret = gm_cli_read_key(CMD, o->key_file, o->key);
@@ -494,7 +495,7 @@ static int run_snapshot(struct run_opts *o)
 	if (!ret && fd < 0) {
 		gm_cli_error(CMD, "cannot write the snapshot beside '%s': %s", o->snapshot_to,
 			     strerror(errno));
-		ret = GM_EXIT_USAGE;
+		ret = GM_STATUS_USAGE;
 	}
 	if (!ret) {
 		o->cfg.snapshot_fd = fd;
@@ -504,7 +505,7 @@ static int run_snapshot(struct run_opts *o)
 			gm_cli_error(CMD, "cannot write the snapshot to '%s': %s", o->snapshot_to,
 				     strerror(errno));
 			o->snapshotted = false;
-			ret = GM_EXIT_FAIL;
+			ret = GM_STATUS_FAIL;
 		}
 		if (!o->snapshotted)
 			unlink(tmp);
@@ -532,7 +533,7 @@ static int resume_here(struct run_opts *o)
 	run(&again);
 	close(o->resume_fd);
 	o->resume_fd = -1;
-	return GM_EXIT_FAIL;
+	return GM_STATUS_FAIL;
 }
 
 /* --migrate-to: exit 0 only once the receiver has the guest. */
@@ -547,7 +548,7 @@ static int run_migrate(struct run_opts *o)
 	if (o->resume_fd >= 0)
 		ret = resume_here(o);
 	else if (!o->migrated && !o->err)
-		ret = GM_EXIT_FAIL;	/* the guest ran to its end here; the summary says why */
+		ret = GM_STATUS_FAIL;	/* the guest ran to its end here; the summary says why */
 	explicit_bzero(o->key, sizeof(o->key));
 	return ret;
 }
@@ -578,11 +579,11 @@ int gm_cmd_run(int argc, char **argv)
 	o.guest_argv = calloc((size_t)argc + 1, sizeof(*o.guest_argv));
 	if (!o.guest_argv) {
 		gm_cli_error(CMD, "out of memory");
-		return GM_EXIT_FAIL;
+		return GM_STATUS_FAIL;
 	}
 	ret = parse_args(argc, argv, &o);
 	if (ret) {
-		ret = ret == 1 ? GM_EXIT_OK : ret;
+		ret = ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 		goto out;
 	}
 	if (o.guest) {

@@ -16,7 +16,7 @@ int gm_cli_read_key(const char *cmd, const char *path, uint8_t key[GM_SNAPSHOT_K
 
 	if (fd < 0) {
 		gm_cli_error(cmd, "cannot read the key file '%s': %s", path, strerror(errno));
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	/* One byte more than a key: a longer file is not a key either. */
 	while (len < sizeof(buf) && n > 0) {
@@ -37,7 +37,7 @@ int gm_cli_read_key(const char *cmd, const char *path, uint8_t key[GM_SNAPSHOT_K
 		else
 			gm_cli_error(cmd, "the key file '%s' holds %zu bytes: a key is exactly %d",
 				     path, len, GM_SNAPSHOT_KEY_SIZE);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	memcpy(key, buf, GM_SNAPSHOT_KEY_SIZE);
 	explicit_bzero(buf, sizeof(buf));

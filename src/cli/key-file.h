@@ -8,7 +8,7 @@
 #include <guestmem/vm.h>
 
 /*
- * Read @path's key into @key.  Return: 0, or GM_EXIT_USAGE after one line
+ * Read @path's key into @key.  Return: 0, or GM_STATUS_USAGE after one line
  * on stderr (as @cmd) saying why (no such file, not 32 bytes).
  */
 int gm_cli_read_key(const char *cmd, const char *path, uint8_t key[GM_SNAPSHOT_KEY_SIZE]);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cli.h"
 
 static const struct gm_cmd commands[] = {
@@ -25,7 +26,7 @@ static const struct gm_cmd commands[] = {
 	  "measure guestmem's paths beside the kernel's own (DESIGN.md section 3)" },
 };
 
-#define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
+#define NR_COMMANDS	GM_ARRAY_SIZE(commands)
 
 void gm_cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -50,7 +51,7 @@ int gm_cli_bad_option(const char *cmd, char **argv)
 		gm_cli_error(cmd, "bad option '-%c' (try 'guestmem %s --help')", optopt, cmd);
 	else
 		gm_cli_error(cmd, "bad option '%s' (try 'guestmem %s --help')", word, cmd);
-	return GM_EXIT_USAGE;
+	return GM_STATUS_USAGE;
 }
 
 int gm_cli_missing_value(const char *cmd, char **argv)
@@ -59,7 +60,7 @@ int gm_cli_missing_value(const char *cmd, char **argv)
 	const char *word = optind > 0 ? argv[optind - 1] : "?";
 
 	gm_cli_error(cmd, "'%s' needs a value (try 'guestmem %s --help')", word, cmd);
-	return GM_EXIT_USAGE;
+	return GM_STATUS_USAGE;
 }
 
 static const struct gm_cmd *find_command(const char *name)
@@ -94,15 +95,15 @@ static int cmd_help(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stdout);
-		return GM_EXIT_OK;
+		return GM_STATUS_OK;
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd) {
 		gm_cli_error(NULL, "no command '%s' (try 'guestmem help')", argv[1]);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	cmd->usage(stdout);
-	return GM_EXIT_OK;
+	return GM_STATUS_OK;
 }
 
 /* Output that never reached stdout (a full disk, a closed pipe) is a failure. */
@@ -110,7 +111,7 @@ static int finish(int status)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		gm_cli_error(NULL, "cannot write the output");
-		return status == GM_EXIT_OK ? GM_EXIT_FAIL : status;
+		return status == GM_STATUS_OK ? GM_STATUS_FAIL : status;
 	}
 	return status;
 }
@@ -121,7 +122,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stderr);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	if (is_help(argv[1]))
 		return finish(cmd_help(argc - 1, argv + 1));
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[1]);
 	if (!cmd) {
 		gm_cli_error(NULL, "no command '%s' (try 'guestmem --help')", argv[1]);
-		return GM_EXIT_USAGE;
+		return GM_STATUS_USAGE;
 	}
 	return finish(cmd->run(argc - 1, argv + 1));
 }

@@ -5,13 +5,14 @@
  * ids are reused before new ones, so the table stays about as large as the
  * most backings that lived at once.
  *
- * Lock order: id_lock is innermost; nothing is called under it.
+ * id_lock is GM_LOCK_ID, innermost (lock-order.h): nothing is called under it.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "backing.h"
+#include "lock-order.h"
 
 #define ID_BITS		(64 - GM_PMEM_INDEX_BITS)	/* 28 */
 #define ID_LEAF_BITS	12
@@ -46,7 +47,7 @@ int gm_pmem_id_alloc(struct gm_backing *b)
 	uint32_t id;
 	int ret = 0;
 
-	pthread_mutex_lock(&id_lock);
+	gm_mutex_lock(&id_lock, GM_LOCK_ID);
 	reused = nr_free;
 	if (reused) {
 		id = free_ids[--nr_free];
@@ -68,13 +69,13 @@ int gm_pmem_id_alloc(struct gm_backing *b)
 	b->id = id;
 	atomic_store_explicit(slot, b, memory_order_release);
 out:
-	pthread_mutex_unlock(&id_lock);
+	gm_mutex_unlock(&id_lock, GM_LOCK_ID);
 	return ret;
 }
 
 void gm_pmem_id_free(uint32_t id)
 {
-	pthread_mutex_lock(&id_lock);
+	gm_mutex_lock(&id_lock, GM_LOCK_ID);
 	atomic_store(id_slot(id, false), NULL);
 	if (nr_free == cap_free) {
 		uint32_t cap = cap_free ? 2 * cap_free : 256;
@@ -88,7 +89,7 @@ void gm_pmem_id_free(uint32_t id)
 	}
 	free_ids[nr_free++] = id;
 out:
-	pthread_mutex_unlock(&id_lock);
+	gm_mutex_unlock(&id_lock, GM_LOCK_ID);
 }
 
 struct gm_backing *gm_pmem_id_lookup(uint32_t id)

@@ -141,9 +141,9 @@ int gm_ftruncate(struct gm_file *file, off_t length)
 		return -EINVAL;
 	if (atomic_load(&file->guest))
 		return gm_guest_ftruncate(file, length);
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	ret = size_held_past(file, length) ? -EBUSY : gm_ordinary_ftruncate(file, length);
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return ret;
 }
 
@@ -235,7 +235,7 @@ int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offs
 	map = malloc(sizeof(*map));
 	if (!map)
 		return -ENOMEM;
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	if (atomic_load(&file->guest)) {
 		ret = -EPERM;
 		goto err_free;
@@ -251,10 +251,10 @@ int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offs
 	file->host_maps = map;
 	file->host_mappings++;
 	*addrp = map->addr;
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return 0;
 err_free:
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	free(map);
 	return ret;
 }
@@ -281,7 +281,7 @@ int gm_munmap(struct gm_file *file, void *addr, size_t length)
 
 	if (!file)
 		return -EFAULT;
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	link = find_host_map(file, addr, length);
 	if (!link) {
 		ret = -EINVAL;
@@ -296,7 +296,7 @@ int gm_munmap(struct gm_file *file, void *addr, size_t length)
 	free(map);
 	file->host_mappings--;
 out:
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return ret;
 }
 
@@ -361,12 +361,12 @@ int gm_file_bind(struct gm_file *file, struct gm_file_binding *binding)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	if (atomic_load(&file->binding))
 		ret = -EBUSY;
 	else
 		atomic_store_explicit(&file->binding, binding, memory_order_release);
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return ret;
 }
 
@@ -374,12 +374,12 @@ int gm_file_unbind(struct gm_file *file, struct gm_file_binding *binding)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	if (atomic_load(&file->binding) != binding)
 		ret = -EINVAL;
 	else
 		atomic_store_explicit(&file->binding, NULL, memory_order_release);
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return ret;
 }
 

@@ -101,7 +101,7 @@ int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 	found = gm_backing_lookup_pin(file->backing, index);
 	if (found != GM_PFN_NONE)
 		goto out;
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	if (!index_in_file(file, index)) {
 		ret = -EINVAL;
 		goto unlock;
@@ -116,7 +116,7 @@ int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 			ret = -EAGAIN;	/* pinned to the limit: 2^30 pins */
 	}
 unlock:
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	if (ret)
 		return ret;
 out:
@@ -221,9 +221,9 @@ void gm_guest_abandon(struct gm_file *file)
 
 void gm_guest_release(struct gm_file *file)
 {
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	remove_range(file, 0, GM_PMEM_MAX_PAGES);
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	gm_backing_destroy(file->backing);
 	file->backing = NULL;
 }
@@ -242,7 +242,7 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 		return -EINVAL;
 	if ((uint64_t)length > max_bytes(file))
 		return -EFBIG;
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	old = (uint64_t)atomic_load(&file->size);
 	seals = atomic_load(&file->seals);
 	if (((uint64_t)length < old && (seals & GM_SEAL_SHRINK)) ||
@@ -258,7 +258,7 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 	if ((uint64_t)length <= old)
 		doomed = remove_range(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
 out:
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	if (doomed)
 		wait_doomed(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
 	return ret;
@@ -349,15 +349,15 @@ int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 		return ret;
 	start = (uint64_t)offset >> GM_PAGE_SHIFT;
 	end = ((uint64_t)offset + (uint64_t)len) >> GM_PAGE_SHIFT;
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len), &doomed);
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	if (ret == -EAGAIN) {
 		wait_doomed(file, start, end);
-		pthread_mutex_lock(&file->lock);
+		gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 		ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len),
 				       &doomed);
-		pthread_mutex_unlock(&file->lock);
+		gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 		if (ret == -EAGAIN)
 			ret = -EBUSY;
 	}
@@ -373,12 +373,12 @@ int gm_guest_add_seals(struct gm_file *file, unsigned int seals)
 	/* memfd_add_seals' order: unknown bits, F_SEAL_SEAL, then apply. */
 	if (seals & ~ALL_SEALS)
 		return -EINVAL;
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	if (atomic_load(&file->seals) & GM_SEAL_SEAL)
 		ret = -EPERM;
 	else
 		atomic_fetch_or(&file->seals, seals & ~GM_SEAL_GUEST);
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return ret;
 }
 

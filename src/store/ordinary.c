@@ -99,7 +99,7 @@ int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals)
 	int old, ret = 0;
 	struct stat st;
 
-	pthread_mutex_lock(&file->lock);
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	old = fcntl(file->fd, F_GET_SEALS);
 	if (old < 0) {
 		ret = -errno;
@@ -139,6 +139,6 @@ int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals)
 out_abandon:
 	gm_guest_abandon(file);
 out:
-	pthread_mutex_unlock(&file->lock);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	return ret;
 }

@@ -15,6 +15,8 @@
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 
+#include "lock-order.h"
+
 struct gm_backing;
 
 /*
@@ -28,8 +30,8 @@ struct gm_file_binding {
 };
 
 /*
- * Lock order: file->lock, then pmem's id lock.  The guest's fast path
- * (gm_file_get_lock_pfn on a populated page) takes neither.
+ * file->lock is GM_LOCK_FILE in lock-order.h.  The guest's fast path
+ * (gm_file_get_lock_pfn on a populated page) takes no lock.
  */
 struct gm_file {
 	_Atomic unsigned int refcount;

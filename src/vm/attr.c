@@ -79,14 +79,14 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 	bool to_private = *(bool *)arg;
 	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
 
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	for (uint64_t i = first; i < first + n; i++)
 		atomic_store_explicit(&s->private_attr[i], to_private, memory_order_relaxed);
 	vm->mmu_seq++;
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
 	gm_lazy_forget(s, first, n);	/* and no snapshot record comes for it */
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	return 0;
 }
 
@@ -145,11 +145,11 @@ int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
 	if ((gpa | size) & GM_PAGE_MASK)
 		return -EINVAL;
 	/* One at a time: two conversions of one page must not interleave. */
-	pthread_mutex_lock(&vm->convert_lock);
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_mutex_lock(&vm->convert_lock, GM_LOCK_CONVERT);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	ret = convert(vm, gpa, size, to_private);
-	pthread_rwlock_unlock(&vm->slots_lock);
-	pthread_mutex_unlock(&vm->convert_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_mutex_unlock(&vm->convert_lock, GM_LOCK_CONVERT);
 	if (!ret)
 		gm_stat_add(&vm->stats.conversions, 1);
 	return ret;
@@ -162,12 +162,12 @@ int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa)
 
 	if (!vm)
 		return -EFAULT;
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = gm_vm_find_slot(vm, gpa);
 	if (s && s->private_attr &&
 	    gm_slot_page_private(s, (gm_canonical_gpa(gpa) - s->desc.gpa) >> GM_PAGE_SHIFT))
 		ret = GM_MEMORY_ATTRIBUTE_PRIVATE;
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 
@@ -230,13 +230,13 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 	gpa = gm_canonical_gpa(gpa);
 	if (gpa + len < gpa)
 		return -EFAULT;
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	/* A lazy restore's shared pages come in first (a missing slot is io_piece's to say). */
 	for_each_piece(vm, gpa, len, lazy_piece, NULL);
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	ret = for_each_piece(vm, gpa, len, io_piece, &io);
-	pthread_mutex_unlock(&vm->mmu_lock);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 

@@ -79,15 +79,15 @@ static int check_boot(struct gm_vm *vm, const struct gm_vm_boot *boot)
 		return -EINVAL;
 	if (boot->ram_base + boot->ram_size < boot->ram_base)
 		return -EINVAL;
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = gm_vm_find_slot(vm, 0);
 	/* The boot slot is shared memory the VMM can write: no private file. */
 	if (!s || s->desc.gpa != 0 || s->desc.size < GM_GUEST_BOOT_SIZE ||
 	    (s->desc.flags & GM_SLOT_PRIVATE)) {
-		pthread_rwlock_unlock(&vm->slots_lock);
+		gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 		return -EINVAL;
 	}
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return 0;
 }
 

@@ -53,11 +53,11 @@ static struct gm_slot *logged_slot(struct gm_vm *vm, uint32_t id)
 
 static void set_bitmap(struct gm_vm *vm, struct gm_slot *s, _Atomic uint64_t *bitmap)
 {
-	pthread_rwlock_wrlock(&vm->slots_lock);
-	pthread_mutex_lock(&vm->bind_lock);
+	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	s->dirty = bitmap;
-	pthread_mutex_unlock(&vm->bind_lock);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 }
 
 int gm_vm_dirty_log_start(struct gm_vm *vm, uint32_t id)
@@ -68,7 +68,7 @@ int gm_vm_dirty_log_start(struct gm_vm *vm, uint32_t id)
 
 	if (!vm)
 		return -EFAULT;
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	s = logged_slot(vm, id);
 	if (!s) {
 		ret = -EINVAL;
@@ -90,7 +90,7 @@ int gm_vm_dirty_log_start(struct gm_vm *vm, uint32_t id)
 		free(bitmap);
 	}
 out:
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	return ret;
 }
 
@@ -121,9 +121,9 @@ int64_t gm_vm_dirty_log_get(struct gm_vm *vm, uint32_t id, uint64_t *bitmap)
 
 	if (!vm || !bitmap)
 		return -EFAULT;
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	dirty = gm_vm_dirty_harvest(vm, id, bitmap);
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	return dirty;
 }
 
@@ -135,7 +135,7 @@ int gm_vm_dirty_log_stop(struct gm_vm *vm, uint32_t id)
 
 	if (!vm)
 		return -EFAULT;
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	s = logged_slot(vm, id);
 	if (!s || !s->dirty) {
 		ret = -EINVAL;
@@ -147,6 +147,6 @@ int gm_vm_dirty_log_stop(struct gm_vm *vm, uint32_t id)
 	set_bitmap(vm, s, NULL);
 	free(bitmap);
 out:
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	return ret;
 }

@@ -126,9 +126,9 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 		if (ret)
 			return ret;
 	}
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	if ((!force && !attr_uniform(s, page, 1, false)) || gm_lazy_busy(s, first, n)) {
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		return -EAGAIN;	/* converted meanwhile, or still being filled */
 	}
 	/* Counted first: UFFDIO_CONTINUE wakes the vCPU (see let_in_private). */
@@ -142,7 +142,7 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 		atomic_fetch_sub(counter, 1);
 	else
 		complete_access(vm, s->shared_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	/* Punched by a conversion between fallocate and here: try again. */
 	return ret == -ENOENT ? -EAGAIN : ret;
 }
@@ -228,14 +228,14 @@ static int fault_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot 
 	int ret;
 
 retry:
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	if (!force && !attr_uniform(s, page, 1, true)) {
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		return -EAGAIN;	/* converted meanwhile */
 	}
 	seq = vm->mmu_seq;
 	want = force ? GM_LEVEL_4K : slot_max_level(s, page, true);
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	if (s->lazy)
 		lazy_fill_private(vm, s, page, want);
 
@@ -257,11 +257,11 @@ retry:
 	n = 1ULL << gm_level_order(level);
 	first = page & ~(n - 1);
 
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	if (vm->mmu_seq != seq || gm_lazy_busy(s, first, n) ||
 	    range_busy(vm, s->desc.gpa + (first << GM_PAGE_SHIFT),
 		       s->desc.gpa + ((first + n) << GM_PAGE_SHIFT))) {
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		s->mem_ops->put_unlock_pfn(pfn);
 		gm_stat_add(&vm->stats.retries, 1);
 		sched_yield();
@@ -270,7 +270,7 @@ retry:
 	ret = let_in_private(vm, vcpu, s, first, n, pfn - (page - first), level);
 	if (!ret)
 		complete_access(vm, s->private_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	s->mem_ops->put_unlock_pfn(pfn);
 	if (!ret && vcpu && level == GM_LEVEL_2M)
 		gm_vm_prefault_hint(vm, s->desc.gpa + ((first + n) << GM_PAGE_SHIFT));
@@ -304,7 +304,7 @@ int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access 
 	bool private;
 	int ret;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = slot_for_access(vm, acc->gpa, &private);
 	for (;;) {
 		if (!s || private != attr_private(s, acc->gpa)) {
@@ -325,7 +325,7 @@ int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access 
 		if (ret != -EAGAIN)
 			break;
 	}
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 
@@ -370,7 +370,7 @@ int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
 	bool private, force;
 	int ret;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = slot_for_hva(vm, hva, &private);
 	if (!s) {
 		ret = -EFAULT;
@@ -396,7 +396,7 @@ int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
 			break;
 	}
 out:
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 
@@ -410,7 +410,7 @@ int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva)
 
 	if (!gm_vm_stopping(vm))
 		return -EBUSY;
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = slot_for_hva(vm, hva, &private);
 	if (!s) {
 		ret = -EFAULT;
@@ -422,7 +422,7 @@ int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva)
 	hva = win + ((uint64_t)(hva - win) & ~(folio - 1));
 	ret = gm_vm_uffd_fence(vm, hva, folio);
 out:
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 
@@ -467,7 +467,7 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 {
 	uint64_t start_gpa, end_gpa;
 
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	widen_to_mappings(s, &first, &end);
 	start_gpa = s->desc.gpa + (first << GM_PAGE_SHIFT);
 	end_gpa = s->desc.gpa + (end << GM_PAGE_SHIFT);
@@ -483,7 +483,7 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
 	gm_lazy_forget(s, first, end - first);
 	vm->invalidate_in_progress--;
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 }
 
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end)
@@ -491,7 +491,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 	struct gm_vm *vm = ((struct gm_vm_owner *)owner)->vm;
 
 	/* Under the store's file->lock: bind_lock, never slots_lock (see the order). */
-	pthread_mutex_lock(&vm->bind_lock);
+	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		struct gm_slot *s = &vm->slots[i];
 		uint64_t o, lo, hi;
@@ -504,7 +504,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 		if (lo < hi)
 			invalidate_slot_range(vm, s, lo - o, hi - o);
 	}
-	pthread_mutex_unlock(&vm->bind_lock);
+	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
 	gm_stat_add(&vm->stats.invalidations, 1);
 }
 
@@ -521,18 +521,18 @@ int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level
 
 	if (!vm || !pfn || !level)
 		return -EFAULT;
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = gm_vm_find_slot(vm, gpa);
 	if (s && s->s2_pfn) {
-		pthread_mutex_lock(&vm->mmu_lock);
+		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 		if (s->s2_pfn[slot_page(s, gpa)] != GM_PFN_NONE) {
 			*pfn = s->s2_pfn[slot_page(s, gpa)];
 			*level = (enum gm_level)s->s2_level[slot_page(s, gpa)];
 			ret = 0;
 		}
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	}
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 
@@ -562,12 +562,12 @@ int gm_vm_check_stage2(struct gm_vm *vm)
 
 	if (!vm)
 		return -EFAULT;
-	pthread_rwlock_rdlock(&vm->slots_lock);
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
 		if (vm->slots[i].used && vm->slots[i].s2_pfn)
 			ret = check_slot_stage2(&vm->slots[i]);
-	pthread_mutex_unlock(&vm->mmu_lock);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }

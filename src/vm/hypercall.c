@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "array.h"
 #include "vm-internal.h"
 
 static uint64_t hc_print(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t len)
@@ -37,7 +38,7 @@ static uint64_t hc_convert(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size, ui
 
 static uint64_t hc_report(struct gm_vcpu *vcpu, uint64_t key, uint64_t value)
 {
-	if (key >= sizeof(vcpu->vm->stats.report) / sizeof(vcpu->vm->stats.report[0]))
+	if (key >= GM_ARRAY_SIZE(vcpu->vm->stats.report))
 		return (uint64_t)-EINVAL;
 	gm_stat_add(&vcpu->vm->stats.report[key], value);
 	return 0;

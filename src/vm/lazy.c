@@ -100,10 +100,10 @@ static int fill_shared(struct gm_vm *vm, struct gm_slot *s, struct gm_lazy_slot 
 
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	if (!forgotten(l, p))
 		memcpy(s->snap_shared + (p << GM_PAGE_SHIFT), plain, GM_PAGE_SIZE);
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Memslots: guest-physical ranges bound to file ranges, and their host
- * windows.  See vm-internal.h for the lock order.
+ * windows.  See lock-order.h for the lock order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -221,21 +221,21 @@ static int slot_delete(struct gm_vm *vm, unsigned int id)
 	struct gm_slot *s = &vm->slots[id], old;
 	bool last_use, used;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	used = s->used;
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	/* As KVM_SET_USER_MEMORY_REGION: deleting a slot that is not there is an error. */
 	if (!used)
 		return -EINVAL;
 	vm->engine->slot_del(vm, s, id);
-	pthread_rwlock_wrlock(&vm->slots_lock);
-	pthread_mutex_lock(&vm->bind_lock);
+	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	old = *s;
 	memset(s, 0, sizeof(*s));
-	pthread_mutex_unlock(&vm->bind_lock);
+	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
 	last_use = old.desc.private_file && !private_file_in_use(vm, old.desc.private_file, id);
 	gm_vm_uffd_unregister(vm, &old);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 
 	/* Unregistering waits for callbacks: never under slots_lock. */
 	if (last_use)
@@ -250,15 +250,15 @@ static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
 {
 	int ret;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		if (vm->slots[i].used && vm->slots[i].desc.private_file == m->private_file) {
 			*ops = vm->slots[i].mem_ops;
-			pthread_rwlock_unlock(&vm->slots_lock);
+			gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 			return 0;	/* this VM holds it already */
 		}
 	}
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	ret = gm_register_guest(m->private_file, &vm->owner, &gm_vm_guest_ops, ops);
 	return ret == 0 ? 1 : ret;	/* 1: registered by this call */
 }
@@ -266,14 +266,14 @@ static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
 /* Publish or withdraw slot @s for faults and invalidations. */
 static void slot_publish(struct gm_vm *vm, struct gm_slot *s, const struct gm_slot *state)
 {
-	pthread_rwlock_wrlock(&vm->slots_lock);
-	pthread_mutex_lock(&vm->bind_lock);
+	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	if (state)
 		*s = *state;
 	else
 		memset(s, 0, sizeof(*s));
-	pthread_mutex_unlock(&vm->bind_lock);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 }
 
 /*
@@ -292,9 +292,9 @@ static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
 		if (registered < 0)
 			return registered;
 	}
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	ret = s->used ? -EINVAL : check_collisions(vm, m);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	if (ret)
 		goto err_unregister;
 	ret = slot_alloc_state(vm, &state, m, ops);
@@ -364,11 +364,11 @@ static int slot_change(struct gm_vm *vm, const struct gm_memslot *m)
 	bool used, was_private;
 	int ret;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	used = s->used;
 	was_private = used && (s->desc.flags & GM_SLOT_PRIVATE);
 	ret = check_collisions(vm, m);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	/* A bound private slot can only be deleted, never changed. */
 	if (was_private)
 		return -EINVAL;
@@ -391,17 +391,17 @@ int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *m)
 		ret = 0;
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	ret = m->size ? slot_change(vm, m) : slot_delete(vm, m->slot);
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	return ret;
 }
 
 void gm_vm_slots_release(struct gm_vm *vm)
 {
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
 		if (vm->slots[i].used)
 			slot_delete(vm, i);
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 }

@@ -39,15 +39,15 @@ static bool wants_prefault(struct gm_vm *vm, uint64_t gpa)
 	bool want = false;
 	uint64_t page;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = gm_vm_find_slot(vm, gpa);
 	if (s && s->s2_pfn && gpa + GM_2M <= s->desc.gpa + s->desc.size) {
 		page = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
-		pthread_mutex_lock(&vm->mmu_lock);
+		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 		want = gm_slot_page_private(s, page) && s->s2_pfn[page] == GM_PFN_NONE;
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	}
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return want;
 }
 

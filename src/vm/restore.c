@@ -556,9 +556,9 @@ static int let_in_private(struct gm_vm *vm, const struct pslot *ps)
 
 		if (!snap_bit(ps->data, p) || !gm_slot_page_private(s, p))
 			continue;
-		pthread_mutex_lock(&vm->mmu_lock);
+		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 		in = s->s2_pfn[p] != GM_PFN_NONE;
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		if (in)
 			continue;
 		ret = gm_vm_handle_fault(vm, NULL, &acc, &exit);
@@ -666,11 +666,11 @@ static int apply_lazy(struct gm_vm *vm, struct reader *r, const struct parsed *p
 			atomic_fetch_add(&src->refs, 1);
 	}
 	if (!ret) {
-		pthread_rwlock_wrlock(&vm->slots_lock);
+		gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
 		for (uint32_t i = 0; i < p->head.nr_slots; i++)
 			if (made[i])
 				p->slots[i].s->lazy = made[i];
-		pthread_rwlock_unlock(&vm->slots_lock);
+		gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	}
 	for (uint32_t i = 0; ret && i < p->head.nr_slots; i++) {
 		if (made[i])
@@ -768,9 +768,9 @@ int gm_vm_restore(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_SI
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	ret = restore_locked(vm, fd, key, flags & GM_RESTORE_LAZY, app, app_len, p);
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	parsed_free(p);
 	free(p);
 	return ret;

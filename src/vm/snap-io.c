@@ -169,12 +169,12 @@ int snap_slot_aliases(struct gm_vm *vm, struct gm_slot *s)
 			return ret;
 		}
 	}
-	pthread_rwlock_wrlock(&vm->slots_lock);
+	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s->snap_private = made.snap_private;
 	s->snap_private_reservation = made.snap_private_reservation;
 	s->snap_private_reservation_len = made.snap_private_reservation_len;
 	s->snap_shared = shared;
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return 0;
 }
 

@@ -198,7 +198,7 @@ static void plan_private(struct gm_vm *vm, struct slot_plan *sp)
 {
 	const struct gm_slot *s = sp->s;
 
-	pthread_mutex_lock(&vm->mmu_lock);
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	for (uint64_t p = 0; p < s->nr_pages; p++) {
 		if (!gm_slot_page_private(s, p))
 			continue;
@@ -206,7 +206,7 @@ static void plan_private(struct gm_vm *vm, struct slot_plan *sp)
 		if (s->s2_pfn[p] != GM_PFN_NONE && (!sp->dirty || snap_bit(sp->dirty, p)))
 			snap_set_bit(sp->data, p);
 	}
-	pthread_mutex_unlock(&vm->mmu_lock);
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 }
 
 /* Zero: every other page (full), or every other dirty page (diff). */
@@ -367,12 +367,12 @@ static int read_page(struct gm_vm *vm, const struct slot_plan *sp, uint64_t p, u
 	ssize_t n;
 
 	if (snap_bit(sp->attr, p)) {
-		pthread_mutex_lock(&vm->mmu_lock);
+		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 		if (s->s2_pfn[p] != GM_PFN_NONE)
 			memcpy(buf, s->snap_private + (p << GM_PAGE_SHIFT), GM_PAGE_SIZE);
 		else
 			memset(buf, 0, GM_PAGE_SIZE);	/* punched since: it reads zero */
-		pthread_mutex_unlock(&vm->mmu_lock);
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		return 0;
 	}
 	n = gm_pread(s->desc.shared_file, buf, GM_PAGE_SIZE,
@@ -481,7 +481,7 @@ int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_S
 	}
 	p->diff = flags & GM_SNAPSHOT_DIFF;
 	p->live = flags & GM_SNAPSHOT_LIVE;
-	pthread_mutex_lock(&vm->memslot_lock);
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	ret = check_vm(vm, p->live) ?: snap_crypto_new(&w.c, key);
 	/* A lazy restore's untouched pages first: the stage-2 record then names them. */
 	if (!ret && !p->live)
@@ -494,7 +494,7 @@ int gm_vm_snapshot(struct gm_vm *vm, int fd, const uint8_t key[GM_SNAPSHOT_KEY_S
 		plan_put_back(p);
 	else
 		gm_stat_add(&vm->stats.snapshot_pages, p->nr_pages);
-	pthread_mutex_unlock(&vm->memslot_lock);
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	plan_free(p);
 	free(p);
 	sodium_memzero(w.buf, w.len);

@@ -9,16 +9,9 @@
  * page shows in a window only when the fault path lets it in, after asking
  * the provider (UFFDIO_CONTINUE); pages leave when the store punches them.
  *
- * Lock order (outermost first):
- *   vm->memslot_lock (one memslot change at a time; engines add and drop
- *                   windows under it alone, since they wait for vCPUs)
- *   vm->convert_lock (one conversion at a time)
- *   vm->slots_lock (rwlock: memslot changes write it; faults, conversions
- *                   and checks read it)
- *   file->lock     (store; held by the store around invalidate callbacks)
- *   vm->bind_lock  (which slots the invalidate callback may see)
- *   vm->mmu_lock   (attributes, the stage-2 record, the invalidation sequence)
- *   engine locks   (emu: each vCPU's uc_lock)
+ * Locks: the order of memslot_lock, convert_lock, slots_lock, the store's
+ * file->lock, bind_lock and mmu_lock is in lock-order.h, and debug builds
+ * check it; engine locks (emu: each vCPU's uc_lock) come after all of them.
  * The invalidate callback runs under file->lock, so it takes bind_lock and
  * never slots_lock.  The fault path calls get_lock_pfn() holding slots_lock
  * for read and nothing else.
@@ -36,6 +29,7 @@
 #include <guestmem/vm.h>
 
 #include "engine.h"
+#include "lock-order.h"
 
 struct gm_vm {
 	const struct gm_engine_ops *engine;

@@ -161,11 +161,11 @@ int gm_vm_for_each_slot(struct gm_vm *vm, int (*fn)(struct gm_slot *slot, unsign
 {
 	int ret = 0;
 
-	pthread_rwlock_rdlock(&vm->slots_lock);
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
 		if (vm->slots[i].used)
 			ret = fn(&vm->slots[i], i, arg);
-	pthread_rwlock_unlock(&vm->slots_lock);
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "migrate.h"
 
@@ -398,7 +399,7 @@ int gm_mig_send_start(struct gm_mig_sender **out, struct gm_vm *vm, const char *
 
 	if (!m)
 		return -ENOMEM;
-	if (nr_slots > sizeof(m->slots) / sizeof(m->slots[0])) {
+	if (nr_slots > GM_ARRAY_SIZE(m->slots)) {
 		free(m);
 		return -EINVAL;
 	}

@@ -15,6 +15,7 @@
 
 #include <guestmem/guest-abi.h>
 
+#include "array.h"
 #include "guest-images.h"
 #include "clock.h"
 #include "guest-elf.h"
@@ -87,7 +88,7 @@ int gm_run_parse_engine(const char *text, enum gm_engine_kind *engine)
 	/* In enum gm_engine_kind's order. */
 	static const char *const names[] = { "auto", "kvm", "emu" };
 
-	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (unsigned int i = 0; i < GM_ARRAY_SIZE(names); i++)
 		if (!strcmp(text, names[i])) {
 			*engine = (enum gm_engine_kind)i;
 			return 0;

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+/* Debug builds' check of the lock order in lock-order.h. */
+#ifndef NDEBUG
+#include <assert.h>
+#include <stdio.h>
+
+#include "lock-order.h"
+
+static const char *const class_names[GM_LOCK_NR_CLASSES] = {
+	[GM_LOCK_MEMSLOT] = "memslot_lock", [GM_LOCK_CONVERT] = "convert_lock",
+	[GM_LOCK_SLOTS] = "slots_lock", [GM_LOCK_FILE] = "file->lock",
+	[GM_LOCK_BIND] = "bind_lock", [GM_LOCK_MMU] = "mmu_lock", [GM_LOCK_ID] = "id_lock",
+};
+
+/* Locks of each class this thread holds. */
+static _Thread_local unsigned int held[GM_LOCK_NR_CLASSES];
+
+void gm_lock_order_acquire(enum gm_lock_class class)
+{
+	for (int c = class; c < GM_LOCK_NR_CLASSES; c++) {
+		if (!held[c])
+			continue;
+		fprintf(stderr, "guestmem: lock order: %s taken while holding %s\n",
+			class_names[class], class_names[c]);
+		assert(!"lock order violated (see src/common/lock-order.h)");
+	}
+	held[class]++;
+}
+
+void gm_lock_order_release(enum gm_lock_class class)
+{
+	assert(held[class] > 0);
+	held[class]--;
+}
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The library's lock order, in one place, checked in debug builds (NDEBUG
+ * unset): each thread counts the classes it holds, and taking a lock while
+ * holding one of its own class or of a later class asserts, before the
+ * thread can block.  A thread only ever nests inward:
+ *
+ *   GM_LOCK_MEMSLOT  vm->memslot_lock: one memslot change at a time
+ *   GM_LOCK_CONVERT  vm->convert_lock: one conversion at a time
+ *   GM_LOCK_SLOTS    vm->slots_lock (rwlock): the slot array
+ *   GM_LOCK_FILE     file->lock (store): size, seals and pages of a file;
+ *                    held around the invalidate callbacks
+ *   GM_LOCK_BIND     vm->bind_lock: what the invalidate callback may see
+ *   GM_LOCK_MMU      vm->mmu_lock: attributes, stage-2 record, sequence
+ *   GM_LOCK_ID       pmem's id_lock: nothing is called under it
+ *
+ * Locks outside this list (the prefault and registry locks, engines' own)
+ * are leaves: nothing in the list is taken under them.
+ */
+#ifndef GM_COMMON_LOCK_ORDER_H
+#define GM_COMMON_LOCK_ORDER_H
+
+#include <pthread.h>
+
+enum gm_lock_class {
+	GM_LOCK_MEMSLOT,
+	GM_LOCK_CONVERT,
+	GM_LOCK_SLOTS,
+	GM_LOCK_FILE,
+	GM_LOCK_BIND,
+	GM_LOCK_MMU,
+	GM_LOCK_ID,
+	GM_LOCK_NR_CLASSES,
+};
+
+#ifdef NDEBUG
+static inline void gm_lock_order_acquire(enum gm_lock_class class) { (void)class; }
+static inline void gm_lock_order_release(enum gm_lock_class class) { (void)class; }
+#else
+/* About to take a lock of @class: assert that the order allows it, count it held. */
+void gm_lock_order_acquire(enum gm_lock_class class);
+/* A lock of @class was dropped. */
+void gm_lock_order_release(enum gm_lock_class class);
+#endif
+
+static inline void gm_mutex_lock(pthread_mutex_t *lock, enum gm_lock_class class)
+{
+	gm_lock_order_acquire(class);
+	pthread_mutex_lock(lock);
+}
+
+static inline void gm_mutex_unlock(pthread_mutex_t *lock, enum gm_lock_class class)
+{
+	pthread_mutex_unlock(lock);
+	gm_lock_order_release(class);
+}
+
+static inline void gm_rwlock_rdlock(pthread_rwlock_t *lock, enum gm_lock_class class)
+{
+	gm_lock_order_acquire(class);
+	pthread_rwlock_rdlock(lock);
+}
+
+static inline void gm_rwlock_wrlock(pthread_rwlock_t *lock, enum gm_lock_class class)
+{
+	gm_lock_order_acquire(class);
+	pthread_rwlock_wrlock(lock);
+}
+
+static inline void gm_rwlock_unlock(pthread_rwlock_t *lock, enum gm_lock_class class)
+{
+	pthread_rwlock_unlock(lock);
+	gm_lock_order_release(class);
+}
+
+#endif
