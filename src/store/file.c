@@ -2,7 +2,7 @@
 /*
  * The memory-file object and the calls named after system calls.  Each call
  * checks its arguments, then sends the file to its kind: ordinary.c (a kernel
- * memfd does the work) or guest.c (a pmem backing, Linux's semantics rebuilt).
+ * memfd does the work) or guest-only.c (a pmem backing, Linux's semantics rebuilt).
  */
 #include <errno.h>
 #include <fcntl.h>

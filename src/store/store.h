@@ -69,7 +69,7 @@ int gm_ordinary_get_seals(struct gm_file *file);
 int gm_ordinary_seal_guest(struct gm_file *file, unsigned int other_seals);
 
 /*
- * guest.c: guest-only files backed by pmem.  A file turns guest-only in two
+ * guest-only.c: guest-only files backed by pmem.  A file turns guest-only in two
  * steps, so that one that cannot be made so is left as it was: init makes
  * its empty backing (the step that can fail), enable publishes it.  A
  * backing made but never enabled is given back with gm_guest_abandon().

@@ -161,7 +161,7 @@ int snap_open(struct snap_crypto *c, const struct snap_rec *r, const uint8_t *se
 void snap_tags_final(struct snap_crypto *c, uint8_t hash[32]);
 
 /*
- * snap-io.c: the slot's snapshot aliases (vm/engine.h), made on first use
+ * snap-io.c: the slot's snapshot aliases (engine.h), made on first use
  * under memslot_lock and published under slots_lock.  Return: 0 or -errno.
  */
 int snap_slot_aliases(struct gm_vm *vm, struct gm_slot *s);
