@@ -56,6 +56,9 @@ struct gm_file;
 
 #define GM_PAGE_SHIFT		12
 #define GM_PAGE_SIZE		(1UL << GM_PAGE_SHIFT)
+/* log2 of the huge page sizes: 2 MiB and 1 GiB. */
+#define GM_HUGE_2M_SHIFT	21
+#define GM_HUGE_1G_SHIFT	30
 /* Orders (log2 of 4 KiB pages) of the huge folios. */
 #define GM_HUGE_2M_ORDER	9
 #define GM_HUGE_1G_ORDER	18
@@ -216,7 +219,10 @@ int gm_file_is_guest(struct gm_file *file);
 /** gm_file_store - the store that backs @file (NULL: GM_STORE_NONE). */
 enum gm_store_kind gm_file_store(struct gm_file *file);
 
-/** gm_file_page_shift - log2 of the page size: 12, 21 or 30 (NULL: 0). */
+/**
+ * gm_file_page_shift - log2 of the page size: GM_PAGE_SHIFT, GM_HUGE_2M_SHIFT
+ * or GM_HUGE_1G_SHIFT (NULL: 0).
+ */
 unsigned int gm_file_page_shift(struct gm_file *file);
 
 /**
@@ -244,7 +250,8 @@ int64_t gm_frames_in_use(void);
 int64_t gm_frames_meta_bytes(void);
 
 /**
- * gm_hugetlb_free_pages - huge pages of 2^@page_shift bytes (21 or 30) that
+ * gm_hugetlb_free_pages - huge pages of 2^@page_shift bytes (GM_HUGE_2M_SHIFT or
+ * GM_HUGE_1G_SHIFT) that
  * the host has free now.  Return: the count, -EINVAL (another size),
  * -ENOENT (the host kernel has no huge pages of that size).
  */

@@ -148,7 +148,7 @@ static int first_touch_hugetlb(struct bench *b, uint64_t mem)
 	struct touch_samples s;
 	int n;
 
-	if (gm_hugetlb_free_pages(21) < (int64_t)(mem / BENCH_2M))
+	if (gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT) < (int64_t)(mem / BENCH_2M))
 		return 0;
 	n = touch_rounds(b, "touch", GM_RUN_HUGETLB, mem, KERNEL_DEMAND, &s);
 	if (n < 0)

@@ -33,9 +33,9 @@ int gm_host_hugepages_read(unsigned int page_shift, uint64_t *total, uint64_t *f
 	uint64_t t, f;
 	int ret;
 
-	if (page_shift == 21)
+	if (page_shift == GM_HUGE_2M_SHIFT)
 		size_dir = "hugepages-2048kB";
-	else if (page_shift == 30)
+	else if (page_shift == GM_HUGE_1G_SHIFT)
 		size_dir = "hugepages-1048576kB";
 	else
 		return -EINVAL;

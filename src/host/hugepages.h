@@ -8,10 +8,13 @@
 
 #include <stdint.h>
 
+#include <guestmem/file.h>
+
 /*
  * gm_host_hugepages_read - the pool of huge pages of 2^@page_shift bytes
- * (21 or 30): how many are reserved (nr_hugepages) in *@total and how many
- * of those are free now in *@free.  Either pointer may be NULL.
+ * (GM_HUGE_2M_SHIFT or GM_HUGE_1G_SHIFT): how many are reserved
+ * (nr_hugepages) in *@total and how many of those are free now in *@free.
+ * Either pointer may be NULL.
  * Return: 0; -EINVAL for another @page_shift; -ENOENT where the kernel has
  * no pool of that size (both counts read 0).
  */

@@ -451,16 +451,16 @@ int64_t gm_frames_meta_bytes(void)
 
 int64_t gm_hugetlb_free_pages(unsigned int page_shift)
 {
-	if (page_shift != 21 && page_shift != 30)
+	if (page_shift != GM_HUGE_2M_SHIFT && page_shift != GM_HUGE_1G_SHIFT)
 		return -EINVAL;
 	return gm_pmem_huge_free(page_shift - GM_PAGE_SHIFT);
 }
 
 int gm_hugetlb_available(unsigned int page_shift, const char **why)
 {
-	if (page_shift != 21 && page_shift != 30) {
+	if (page_shift != GM_HUGE_2M_SHIFT && page_shift != GM_HUGE_1G_SHIFT) {
 		if (why)
-			*why = "not a huge page size (21 or 30)";
+			*why = "not a huge page size (GM_HUGE_2M_SHIFT or GM_HUGE_1G_SHIFT)";
 		return 0;
 	}
 	return gm_pmem_huge_available(page_shift - GM_PAGE_SHIFT, why);

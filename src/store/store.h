@@ -37,7 +37,7 @@ struct gm_file {
 	_Atomic unsigned int refcount;
 	enum gm_store_kind store;
 	uint32_t id;
-	unsigned int page_shift;	/* 12, 21 or 30 */
+	unsigned int page_shift;	/* GM_PAGE_SHIFT or GM_HUGE_*_SHIFT */
 
 	pthread_mutex_t lock;		/* serialises every change below */
 	_Atomic bool guest;		/* guest-only; never cleared */

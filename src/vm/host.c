@@ -41,8 +41,8 @@ static void probe_kvm(struct gm_host_kvm *kvm)
 
 static void find_hugetlb(struct gm_host_caps *caps)
 {
-	gm_host_hugepages_read(21, &caps->huge_2m.total, &caps->huge_2m.free);
-	gm_host_hugepages_read(30, &caps->huge_1g.total, &caps->huge_1g.free);
+	gm_host_hugepages_read(GM_HUGE_2M_SHIFT, &caps->huge_2m.total, &caps->huge_2m.free);
+	gm_host_hugepages_read(GM_HUGE_1G_SHIFT, &caps->huge_1g.total, &caps->huge_1g.free);
 	caps->store_hugetlb = caps->huge_2m.free || caps->huge_1g.free;
 	if (caps->store_hugetlb)
 		return;

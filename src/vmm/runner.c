@@ -116,10 +116,10 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 	case GM_RUN_SHMEM:
 		return 0;
 	case GM_RUN_HUGETLB:
-		if (gm_hugetlb_free_pages(21) < (int64_t)(cfg->mem / SZ_2M)) {
+		if (gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT) < (int64_t)(cfg->mem / SZ_2M)) {
 			snprintf(why, len, "--store hugetlb needs %" PRIu64 " free 2 MiB huge pages, "
 				 "the host has %" PRId64 " (see /proc/sys/vm/nr_hugepages)",
-				 (uint64_t)(cfg->mem / SZ_2M), gm_hugetlb_free_pages(21));
+				 (uint64_t)(cfg->mem / SZ_2M), gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT));
 			return -ENODEV;
 		}
 		if (is_builtin(cfg, "convert") || (!cfg->guest && (cfg->mem / cfg->vcpus) % SZ_2M)) {
