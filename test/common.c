@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
+#include <guestmem/vm.h>
 
 #include "common.h"
 
@@ -19,6 +20,7 @@
 
 static long hugepages_before = -1;
 static const char *hugepages_path = NR_HUGEPAGES;
+static int huge_token = -1;		/* gm_test_huge_begin()'s lock */
 
 int gm_test_huge_lock(void)
 {
@@ -82,6 +84,37 @@ int gm_test_have_kvm(const char **why)
 	return 1;
 }
 
+void gm_test_require_engine(enum gm_engine_kind engine)
+{
+	const char *why;
+
+	if (engine == GM_ENGINE_KVM && !gm_test_have_kvm(&why))
+		gm_test_skip("the kvm engine cannot run here: %s", why);
+	if (!gm_engine_available(engine, &why))
+		gm_test_skip("the %s engine cannot run here: %s", gm_test_engine_name(engine), why);
+}
+
+const char *gm_test_engine_name(enum gm_engine_kind engine)
+{
+	return engine == GM_ENGINE_KVM ? "kvm" : "emu";
+}
+
+enum gm_engine_kind gm_test_engine(int argc, char **argv)
+{
+	enum gm_engine_kind engine;
+
+	if (argc == 2 && !strcmp(argv[1], "emu")) {
+		engine = GM_ENGINE_EMU;
+	} else if (argc == 2 && !strcmp(argv[1], "kvm")) {
+		engine = GM_ENGINE_KVM;
+	} else {
+		fprintf(stderr, "usage: %s emu|kvm\n", argc > 0 ? argv[0] : "test");
+		exit(1);
+	}
+	gm_test_require_engine(engine);
+	return engine;
+}
+
 static long read_nr_hugepages(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -109,6 +142,14 @@ static int write_nr_hugepages(const char *path, long nr)
 	return ret;
 }
 
+/* Give back what the last reserve() took. */
+static void release(void)
+{
+	if (hugepages_before >= 0)
+		write_nr_hugepages(hugepages_path, hugepages_before);
+	hugepages_before = -1;
+}
+
 static int reserve(const char *path, unsigned long nr, const char **why)
 {
 	long now = read_nr_hugepages(path);
@@ -124,32 +165,51 @@ static int reserve(const char *path, unsigned long nr, const char **why)
 	hugepages_path = path;
 	hugepages_before = now;
 	if (write_nr_hugepages(path, now + (long)nr) < 0 || read_nr_hugepages(path) < now + (long)nr) {
-		gm_test_hugepages_release();
+		release();
 		*why = "the kernel could not reserve the huge pages asked for";
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-int gm_test_hugepages_reserve(unsigned long nr, const char **why)
+/* Held when this returns, whatever reserve() said: gm_test_huge_end() lets go. */
+static int huge_take(unsigned long nr, bool one_gig, const char **why)
 {
-	return reserve(NR_HUGEPAGES, nr, why);
+	huge_token = gm_test_huge_lock();
+	return reserve(one_gig ? NR_HUGEPAGES_1G : NR_HUGEPAGES, nr, why);
 }
 
-int gm_test_hugepages_reserve_1g(unsigned long nr, const char **why)
+int gm_test_huge_try_begin(unsigned long nr, bool one_gig, const char **why)
 {
-	return reserve(NR_HUGEPAGES_1G, nr, why);
+	int ret = huge_take(nr, one_gig, why);
+
+	if (ret)
+		gm_test_huge_end();
+	return ret;
 }
 
-void gm_test_hugepages_release(void)
+void gm_test_huge_begin(unsigned long nr, bool one_gig, void (*no_pages)(void))
 {
-	if (hugepages_before >= 0)
-		write_nr_hugepages(hugepages_path, hugepages_before);
-	hugepages_before = -1;
+	const char *why;
+
+	if (!huge_take(nr, one_gig, &why))
+		return;
+	if (no_pages)
+		no_pages();
+	gm_test_huge_end();
+	printf("SKIP: %lu %s huge pages: %s\n", nr, one_gig ? "1 GiB" : "2 MiB", why);
+	skip();
 }
 
-int gm_test_hugepages_teardown(void **state)
+void gm_test_huge_end(void)
 {
-	gm_test_hugepages_release();
+	release();
+	gm_test_huge_unlock(huge_token);
+	huge_token = -1;
+}
+
+int gm_test_huge_teardown(void **state)
+{
+	gm_test_huge_end();
 	return 0;
 }

@@ -5,9 +5,12 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <guestmem/vm.h>
 
 /* Exit status that meson (and liburing's test/) read as "skipped". */
 #define GM_TEST_SKIP 77
@@ -28,24 +31,48 @@ const char *gm_test_guestmem_bin(void);
 int gm_test_have_kvm(const char **why);
 
 /*
+ * The engine a scenario program runs on, named by its first argument
+ * ("emu" or "kvm"; meson registers the program once per engine).  Anything
+ * else: a usage line and exit 1.  An engine that cannot run here: exit 77
+ * with the reason (gm_test_require_engine()).
+ */
+enum gm_engine_kind gm_test_engine(int argc, char **argv);
+
+/* Exit 77 with the reason unless @engine runs here (kvm: /dev/kvm works too). */
+void gm_test_require_engine(enum gm_engine_kind engine);
+
+/* "emu" or "kvm": how `guestmem run --engine` and the test names spell @engine. */
+const char *gm_test_engine_name(enum gm_engine_kind engine);
+
+/*
  * Serialise the tests that change or rely on the host's huge-page count
  * (meson runs test programs in parallel; nr_hugepages is global).  Returns
- * a token for gm_test_huge_unlock().
+ * a token for gm_test_huge_unlock().  A test that only looks at the free
+ * count takes this; one that needs pages uses gm_test_huge_begin().
  */
 int gm_test_huge_lock(void);
+/* Let go of the lock gm_test_huge_lock() returned @token for. */
 void gm_test_huge_unlock(int token);
 
 /*
- * Reserve @nr 2 MiB huge pages (as root, through /proc/sys/vm/nr_hugepages)
- * on top of what is reserved now; gm_test_hugepages_release() gives them
- * back.  Return: 0, or -EPERM/-ENOMEM with the reason in *why.
+ * Take the huge-page lock and reserve @nr huge pages (1 GiB ones when
+ * @one_gig, else 2 MiB; as root, on top of what is reserved now) until
+ * gm_test_huge_end().  Return: 0, or -ENOENT/-EPERM/-ENOMEM with the reason
+ * in *why and the lock given up.
  */
-int gm_test_hugepages_reserve(unsigned long nr, const char **why);
-/* The same for 1 GiB pages (which a fragmented host may fail to find). */
-int gm_test_hugepages_reserve_1g(unsigned long nr, const char **why);
-/* Give back what the last reserve took. */
-void gm_test_hugepages_release(void);
-/* The same, as a cmocka teardown (for a test that fails half-way). */
-int gm_test_hugepages_teardown(void **state);
+int gm_test_huge_try_begin(unsigned long nr, bool one_gig, const char **why);
+
+/*
+ * gm_test_huge_try_begin(), or skip the current cmocka test saying why;
+ * @no_pages, unless NULL, runs first, still under the lock: what the test
+ * checks on a host without the pages.
+ */
+void gm_test_huge_begin(unsigned long nr, bool one_gig, void (*no_pages)(void));
+
+/* Give back the pages gm_test_huge_begin() took and unlock; idle if none. */
+void gm_test_huge_end(void);
+
+/* gm_test_huge_end() as a cmocka teardown (for a test that fails half-way). */
+int gm_test_huge_teardown(void **state);
 
 #endif

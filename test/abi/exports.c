@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "../common.h"
 
 #define MAX_HEADERS	(64 * 1024)
@@ -19,7 +20,7 @@ static const char *const frame_prefixes[] = { "gm_pmem_", "gm_frame_", "gm_backi
 
 static bool frame_level(const char *name)
 {
-	for (size_t i = 0; i < sizeof(frame_prefixes) / sizeof(frame_prefixes[0]); i++)
+	for (size_t i = 0; i < GM_ARRAY_SIZE(frame_prefixes); i++)
 		if (!strncmp(name, frame_prefixes[i], strlen(frame_prefixes[i])))
 			return true;
 	return false;
@@ -32,7 +33,7 @@ static size_t read_headers(char *buf, size_t cap)
 					       "guest-abi.h" };
 	size_t len = 0;
 
-	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(headers); i++) {
 		char path[512];
 		FILE *f;
 
@@ -74,7 +75,7 @@ static void test_exports(void **state)
 		gm_test_skip("GUESTMEM_LIB is not set (run through meson test)");
 	read_headers(headers, sizeof(headers));
 	/* gm_pfn_t is public (the provider's frame number); the rest never is. */
-	for (size_t i = 0; i < sizeof(frame_prefixes) / sizeof(frame_prefixes[0]) - 1; i++)
+	for (size_t i = 0; i < GM_ARRAY_SIZE(frame_prefixes) - 1; i++)
 		if (strstr(headers, frame_prefixes[i]))
 			fail_msg("a public header mentions %s", frame_prefixes[i]);
 	snprintf(cmd, sizeof(cmd), "nm -D --defined-only '%s'", lib);

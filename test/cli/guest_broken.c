@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "cli-test.h"
 #include "guest-elfs.h"
 
@@ -212,7 +213,7 @@ static void test_bent_files(void **state)
 	read_good();
 	im.bytes = malloc(good.len);
 	assert_non_null(im.bytes);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		memcpy(im.bytes, good.bytes, good.len);
 		im.len = good.len;
 		if (cases[i].bend)

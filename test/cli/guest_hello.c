@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * examples/guests/hello.c, built by test/cli/meson.build, run with
- * `guestmem run --guest` on the engine CLI_ENGINE: "emu" here, "kvm" when
- * guest_hello_kvm.c includes this file.  Exits 77 with the reason where the
- * host has no such engine.
+ * `guestmem run --guest` on the engine named by the first argument ("emu"
+ * or "kvm").  Exits 77 with the reason where the host has no such engine.
  */
 #include <inttypes.h>
 
 #include "cli-test.h"
 #include "guest-elfs.h"
-
-#ifndef CLI_ENGINE
-#define CLI_ENGINE "emu"
-#endif
 
 static const char *engine;
 
@@ -45,12 +40,12 @@ static void test_hello(void **state)
 	free(r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello),
 	};
 
-	engine = cli_engine_or_skip(CLI_ENGINE);
+	engine = gm_test_engine_name(gm_test_engine(argc, argv));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * examples/guests/secret.c, built by test/cli/meson.build, run with
- * `guestmem run --guest` on the engine CLI_ENGINE: "emu" here, "kvm" when
- * guest_secret_kvm.c includes this file.  Exits 77 with the reason where the
- * host has no such engine.
+ * `guestmem run --guest` on the engine named by the first argument ("emu"
+ * or "kvm").  Exits 77 with the reason where the host has no such engine.
  */
 #include <inttypes.h>
 
+#include "array.h"
 #include "cli-test.h"
 #include "guest-elfs.h"
-
-#ifndef CLI_ENGINE
-#define CLI_ENGINE "emu"
-#endif
 
 static const char *engine;
 
@@ -55,34 +51,26 @@ static void test_secret(void **state)
 	static const char *const modes[] = { "", "--private", "--private --convert-on-fault" };
 
 	for (unsigned int vcpus = 1; vcpus <= 2; vcpus++)
-		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		for (size_t m = 0; m < GM_ARRAY_SIZE(modes); m++)
 			secret_case("shmem", modes[m], vcpus);
 }
 
 /* The same on 2 MiB huge pages, where this host has them to give (as root). */
 static void test_secret_hugetlb(void **state)
 {
-	int lock = gm_test_huge_lock();
-	const char *why;
-
-	if (gm_test_hugepages_reserve(6, &why)) {
-		gm_test_huge_unlock(lock);
-		printf("SKIP the hugetlb runs: %s\n", why);
-		skip();
-	}
+	gm_test_huge_begin(6, false, NULL);
 	secret_case("hugetlb", "", 2);
 	secret_case("hugetlb", "--private", 2);
-	gm_test_hugepages_release();
-	gm_test_huge_unlock(lock);
+	gm_test_huge_end();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret),
-		cmocka_unit_test_teardown(test_secret_hugetlb, gm_test_hugepages_teardown),
+		cmocka_unit_test_teardown(test_secret_hugetlb, gm_test_huge_teardown),
 	};
 
-	engine = cli_engine_or_skip(CLI_ENGINE);
+	engine = gm_test_engine_name(gm_test_engine(argc, argv));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

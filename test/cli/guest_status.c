@@ -5,6 +5,7 @@
  * the vCPU that failed and which one, reports that fail the run, a memory
  * fault (no exit status at all), and exit status 1 for each.
  */
+#include "array.h"
 #include "cli-test.h"
 #include "guest-elfs.h"
 
@@ -31,7 +32,7 @@ static void test_status(void **state)
 		  { "\"exit_status\": null,", "vCPU 0: memory fault at gpa 0x" } },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		const struct status_case *c = &cases[i];
 		const char *want[5] = { 0 };
 		struct cli_result *r;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "../common.h"
 #include "kvm-caps.h"
 #include "kvm-uapi.h"
@@ -105,7 +106,7 @@ static void test_info_json_keys(void **state)
 	assert_non_null(out);
 	assert_int_equal(run_guestmem("info --json", 0, out, OUT_MAX), 0);
 	assert_int_equal(out[0], '{');
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(keys); i++) {
 		if (!json_value(out, keys[i]))
 			fail_msg("key \"%s\" missing from: %s", keys[i], out);
 	}
@@ -135,7 +136,7 @@ static void test_bad_usage(void **state)
 	};
 	char out[4096];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		int status = run_guestmem(cases[i], 1, out, sizeof(out));
 
 		if (status != 2 || count_lines(out) != 1)

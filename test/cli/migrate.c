@@ -26,7 +26,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
+#include "array.h"
 #include "cli-test.h"
 #include "guest-elfs.h"
 
@@ -55,7 +57,7 @@ static void write_key(const char *path, unsigned char seed)
 
 static int setup(void **state)
 {
-	cli_engine_or_skip("emu");
+	gm_test_require_engine(GM_ENGINE_EMU);
 	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof(key), "%s/key", dir);
 	snprintf(other_key, sizeof(other_key), "%s/other-key", dir);
@@ -321,7 +323,7 @@ static void test_bad_options(void **state)
 		{ "receive --listen 127.0.0.1:0 --key-file /dev/null", "a key is exactly 32" },
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(bad); i++) {
 		struct cli_result *r = cli_run("%s", bad[i][0]);
 
 		if (r->status != 2 || cli_count_lines(r->err) != 1 || !strstr(r->err, bad[i][1]) ||

@@ -16,6 +16,7 @@
 #include <guestmem/file.h>
 #include <guestmem/vm.h>
 
+#include "array.h"
 #include "../common.h"
 
 #define OUT_MAX	65536
@@ -162,7 +163,7 @@ static void test_bad_options(void **state)
 		"run --engine emu --workload convert --mem 4M",
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++)
 		expect_usage_error(cases[i]);
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * `guestmem run --snapshot-after/--snapshot-to/--key-file` and `guestmem
- * restore` as a user runs them, on the engine CLI_ENGINE: "emu" here, "kvm"
- * when snapshot_kvm.c includes this file (exit 77 with the reason where the
- * host has no such engine).
+ * restore` as a user runs them, on the engine named by the first argument
+ * ("emu" or "kvm"; exit 77 with the reason where the host has no such
+ * engine).
  *
  * - resume: a private memtest snapshotted mid-run ends with result
  *   "snapshot" (exit 0); restored eagerly and with --lazy it finishes and
@@ -20,10 +20,6 @@
 #include <sys/stat.h>
 
 #include "cli-test.h"
-
-#ifndef CLI_ENGINE
-#define CLI_ENGINE "emu"
-#endif
 
 /* Mid-run: memtest takes about 0.3 s of guest time here on emu (2 s under ASan), 0.5 s on kvm. */
 #define MEM		(strcmp(engine, "kvm") ? "32M" : "512M")
@@ -241,7 +237,7 @@ static int teardown(void **state)
 	return system(cmd) ? -1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resume),
@@ -249,6 +245,6 @@ int main(void)
 		cmocka_unit_test(test_ended_first),
 	};
 
-	engine = cli_engine_or_skip(CLI_ENGINE);
+	engine = gm_test_engine_name(gm_test_engine(argc, argv));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

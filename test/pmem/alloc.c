@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "pmem.h"
 #include "../common.h"
 
@@ -61,13 +62,13 @@ static void test_create_destroy(void **state)
 	int64_t meta = gm_pmem_meta_bytes(), frames = gm_frames_in_use();
 	struct gm_backing *a, *b;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(bad); i++) {
 		b = (struct gm_backing *)&bad;
 		assert_int_equal(gm_backing_create(bad[i], &b), -EINVAL);
 		assert_ptr_equal(b, (struct gm_backing *)&bad);
 		assert_int_equal(gm_pmem_frames_in_use(bad[i]), -EINVAL);
 	}
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(good); i++) {
 		b = new_backing(good[i]);
 		assert_int_equal(gm_backing_order(b), good[i]);
 		/* An empty backing costs no page metadata, holds nothing. */
@@ -446,7 +447,7 @@ static void test_sparse_meta_bounded(void **state)
 {
 	static const uint64_t where[] = { 80ULL << (30 - GM_PAGE_SHIFT), GM_PMEM_MAX_PAGES - 1 };
 
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(where); i++) {
 		struct gm_backing *b = new_backing(0);
 		int64_t meta = gm_pmem_meta_bytes(), cost;
 
@@ -471,7 +472,7 @@ static void test_no_64g_cap(void **state)
 	static const uint64_t where[] = { 80ULL << (30 - GM_PAGE_SHIFT), GM_PMEM_MAX_PAGES - 1 };
 	int64_t frames = gm_pmem_frames_in_use(0);
 
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(where); i++) {
 		struct gm_backing *b = new_backing(0);
 		uint64_t idx = where[i];
 		gm_pfn_t pfn;

@@ -23,8 +23,6 @@
 #define HUGE_BYTES	((uint64_t)PAGES_2M * GM_PAGE_SIZE)
 #define NR_RESERVED	3
 
-static int huge_lock_token = -1;
-
 static void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
 {
 	for (size_t i = 0; i < len; i++)
@@ -149,26 +147,15 @@ static int setup(void **state)
 {
 	const char *why = NULL;
 
-	huge_lock_token = gm_test_huge_lock();
-	if (gm_test_hugepages_reserve(NR_RESERVED, &why)) {
-		gm_test_huge_unlock(huge_lock_token);
+	if (gm_test_huge_try_begin(NR_RESERVED, false, &why))
 		gm_test_skip("pmem huge backings: %s", why);
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	gm_test_hugepages_release();
-	gm_test_huge_unlock(huge_lock_token);
-	huge_lock_token = -1;
 	return 0;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_huge_backing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_huge_backing, setup, gm_test_huge_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,14 +200,11 @@ static void test_pool_exhausted(void **state)
 	gm_test_assert_no_frames();
 }
 
-static int huge_lock_token = -1;
-
 static int setup(void **state)
 {
 	const char *why;
 
-	huge_lock_token = gm_test_huge_lock();
-	if (gm_test_hugepages_reserve(4, &why))
+	if (gm_test_huge_try_begin(4, false, &why))
 		gm_test_skip("hugetlb provider: %s", why);
 	return 0;
 }
@@ -217,24 +214,16 @@ static int setup_one(void **state)
 {
 	const char *why = NULL;
 
-	huge_lock_token = gm_test_huge_lock();
-	*state = gm_test_hugepages_reserve(1, &why) ? (void *)why : NULL;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	gm_test_hugepages_release();
-	gm_test_huge_unlock(huge_lock_token);
-	huge_lock_token = -1;
+	*state = gm_test_huge_try_begin(1, false, &why) ? (void *)why : NULL;
 	return 0;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_folios, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pool_exhausted, setup_one, teardown),
+		cmocka_unit_test_setup_teardown(test_folios, setup, gm_test_huge_teardown),
+		cmocka_unit_test_setup_teardown(test_pool_exhausted, setup_one,
+						gm_test_huge_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

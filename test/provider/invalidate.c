@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 
 #include "../common.h"
 #include "../frames.h"
+#include "clock.h"
 #include "store.h"
 
 #define MiB		(1ULL << 20)
@@ -309,18 +309,10 @@ static void test_unregistered_is_silent(void **state)
 	assert_int_equal(gm_register_guest(o->file, o, &ops, &f->mem), 0);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Fault a page and punch it, NR_PUNCHES times; seconds taken. */
 static double time_punches(struct fixture *f)
 {
-	double t0 = now_s();
+	double t0 = gm_clock_now();
 
 	for (unsigned int i = 0; i < NR_PUNCHES; i++) {
 		uint64_t page = i % 64;
@@ -328,7 +320,7 @@ static double time_punches(struct fixture *f)
 		fault(f, page, page + 1, 0);
 		assert_int_equal(punch(f->owner.file, page, page + 1), 0);
 	}
-	return now_s() - t0;
+	return gm_clock_now() - t0;
 }
 
 static void test_ten_thousand_owners(void **state)

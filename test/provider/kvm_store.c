@@ -19,6 +19,7 @@
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 
+#include "array.h"
 #include "../common.h"
 #include "kvm-caps.h"
 #include "kvm-uapi.h"
@@ -181,7 +182,7 @@ static void test_kernel_semantics(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(gm_file_store(f->file), GM_STORE_KVM);
 	assert_int_equal(gm_file_size(f->file), GMEM_SIZE);
-	for (size_t i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(ops_table); i++) {
 		const struct op *op = &ops_table[i];
 		int k = op->kernel(fd), g = op->guestmem(f->file);
 
@@ -214,7 +215,7 @@ static void test_create_errors(void **state)
 		{ "size 0", 0, 0, -EINVAL },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		int ret = gm_guest_memfd_create(f->vm, cases[i].size, cases[i].flags, &file);
 
 		if (ret != cases[i].want)

@@ -14,6 +14,7 @@
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
 
+#include "array.h"
 #include "../common.h"
 
 static void noop_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end)
@@ -53,7 +54,7 @@ static void test_register_errors(void **state)
 		{ "NULL file and owner", NULL, NULL, &ops, &mem, -EFAULT },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		int ret = gm_register_guest(cases[i].file, cases[i].owner, cases[i].ops,
 					    cases[i].mem);
 
@@ -191,7 +192,7 @@ static void test_provider_register_errors(void **state)
 	struct gm_file *file;
 
 	assert_int_equal(gm_provider_register(NULL), -EINVAL);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		int ret = gm_provider_register(&cases[i]);
 
 		if (ret != -EINVAL)

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
+#include "array.h"
 #include "store.h"
 #include "../common.h"
 #include "../frames.h"
@@ -131,7 +132,6 @@ static void gen_ftruncate(struct run *r, struct step *s)
 static const int good_modes[] = { 0, KEEP, PUNCH | KEEP };
 static const int bad_modes[] = { PUNCH, 0x04, 0x08, 0x09, 0x10, 0x11, 0x20, 0x40, 0x41, 0x80,
 				  0x81, 0x100, -1, PUNCH | 0x10 };
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void gen_fallocate(struct run *r, struct step *s)
 {
@@ -139,7 +139,8 @@ static void gen_fallocate(struct run *r, struct step *s)
 
 	s->kind = FALLOCATE;
 	s->judge = SAME;
-	s->a = x < 85 ? good_modes[rnd(r, NELEM(good_modes))] : bad_modes[rnd(r, NELEM(bad_modes))];
+	s->a = x < 85 ? good_modes[rnd(r, GM_ARRAY_SIZE(good_modes))] :
+			bad_modes[rnd(r, GM_ARRAY_SIZE(bad_modes))];
 	s->b = (int64_t)rnd(r, MAX_PAGES) * PG;
 	s->c = (int64_t)(1 + rnd(r, MAX_PAGES / 2)) * PG;
 	if (y < 85)
@@ -153,7 +154,7 @@ static void gen_fallocate(struct run *r, struct step *s)
 		s->c = 2 * PG;
 	} else if (y < 97) {
 		s->judge = GUEST_ONLY;
-		s->a = good_modes[rnd(r, NELEM(good_modes))];
+		s->a = good_modes[rnd(r, GM_ARRAY_SIZE(good_modes))];
 		if (y & 1)
 			s->b |= 1 + (int64_t)rnd(r, PG - 1);
 		else
@@ -161,7 +162,7 @@ static void gen_fallocate(struct run *r, struct step *s)
 		s->want = -EINVAL;
 	} else {
 		s->judge = GUEST_ONLY;
-		s->a = good_modes[rnd(r, NELEM(good_modes))];
+		s->a = good_modes[rnd(r, GM_ARRAY_SIZE(good_modes))];
 		s->b = cap_bytes() - (y & 1 ? 0 : PG);	/* always ends past it */
 		s->c = 2 * PG + (int64_t)rnd(r, 4) * PG;
 		s->want = -EFBIG;

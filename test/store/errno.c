@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
+#include "array.h"
 #include "../common.h"
 #include "../frames.h"
 
@@ -381,7 +382,7 @@ static void check_case(const struct ecase *c, bool guest, int64_t kernel)
 
 static void test_errno_table(void **state)
 {
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		const struct ecase *c = &cases[i];
 		int64_t kernel = 0;
 
@@ -426,7 +427,7 @@ static void test_create(void **state)
 
 	memset(name250, 'n', 250);
 	memset(name249, 'n', 249);
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(t); i++) {
 		const char *name = t[i].name;
 
 		if (name && !strcmp(name, "250"))

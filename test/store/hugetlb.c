@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
+#include "array.h"
 #include "store.h"
 #include "../common.h"
 #include "../frames.h"
@@ -56,7 +57,7 @@ static void test_alignment(void **state)
 	off_t cap = (off_t)gm_test_max_file_bytes();
 	struct gm_file *file = huge_file();
 
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(t); i++) {
 		off_t a = t[i].a == -1 ? cap + (t[i].op ? 0 : HP) : t[i].a;
 		int64_t size = gm_file_size(file);
 		int ret = t[i].op ? gm_fallocate(file, t[i].mode, a, t[i].b) : gm_ftruncate(file, a);
@@ -93,7 +94,7 @@ static void test_no_huge_pages(void **state)
 	static const struct { int mode; off_t off, len; } t[] = {
 		{ 0, 0, HP }, { KEEP, 0, 4 * HP }, { 0, 2 * HP, 4 * HP }, { KEEP, 6 * HP, HP },
 	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(t); i++) {
 		assert_int_equal(gm_fallocate(file, t[i].mode, t[i].off, t[i].len), -ENOSPC);
 		assert_int_equal(gm_file_size(file), 4 * HP);
 		assert_int_equal(gm_file_pages_held(file), 0);
@@ -113,20 +114,9 @@ static void test_no_huge_pages(void **state)
 static void test_with_huge_pages(void **state)
 {
 	static char in[PG], out[PG];
-	const char *why = NULL;
 	struct gm_file *file;
-	int lock;
 
-	if (geteuid() != 0) {
-		printf("SKIP case: not root, cannot reserve huge pages\n");
-		skip();
-	}
-	lock = gm_test_huge_lock();
-	if (gm_test_hugepages_reserve(4, &why)) {
-		gm_test_huge_unlock(lock);
-		printf("SKIP case: %s\n", why);
-		skip();
-	}
+	gm_test_huge_begin(4, false, NULL);
 	file = huge_file();
 	assert_int_equal(gm_ftruncate(file, 4 * HP), 0);
 	assert_int_equal(gm_fallocate(file, 0, 0, 2 * HP), 0);
@@ -171,8 +161,7 @@ static void test_with_huge_pages(void **state)
 	assert_int_equal(gm_fallocate(file, 0, 0, 2 * HP), 0);
 	assert_int_equal(gm_test_frames_in_use(GM_HUGE_2M_ORDER), 2 * FRAMES);
 	gm_file_put(file);
-	gm_test_hugepages_release();
-	gm_test_huge_unlock(lock);
+	gm_test_huge_end();
 	gm_test_assert_no_frames();
 }
 
@@ -181,7 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alignment),
 		cmocka_unit_test(test_no_huge_pages),
-		cmocka_unit_test_teardown(test_with_huge_pages, gm_test_hugepages_teardown),
+		cmocka_unit_test_teardown(test_with_huge_pages, gm_test_huge_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

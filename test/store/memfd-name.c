@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
+#include "array.h"
 #include "../common.h"
 
 /* Two pages, the second PROT_NONE: a name placed at its end has no NUL. */
@@ -92,7 +93,7 @@ static void test_names(void **state)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; i < GM_ARRAY_SIZE(names); i++) {
 		check(names[i].len, names[i].terminated, 0, names[i].expect);
 		check(names[i].len, names[i].terminated, GM_MFD_GUEST, names[i].expect);
 	}

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <guestmem/file.h>
+#include "array.h"
 #include "../common.h"
 
 #define NOEXEC		"/proc/sys/vm/memfd_noexec"
@@ -173,7 +174,7 @@ static void test_noexec(void **state)
 			      strerror(s->set_err));
 		skip();
 	}
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (i = 0; i < GM_ARRAY_SIZE(kinds); i++)
 		check_kind(&kinds[i], s->value);
 	gm_test_assert_no_frames();
 }

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include <guestmem/file.h>
+#include "array.h"
 #include "../common.h"
 
 /* One ordinary and one guest-only file, for rows where only a buffer is NULL. */
@@ -187,7 +188,7 @@ static const struct row {
 	{ "gm_file_pages_held(NULL)", file_pages_held_null, 0 },
 };
 
-#define NR_ROWS (sizeof(rows) / sizeof(rows[0]))
+#define NR_ROWS (GM_ARRAY_SIZE(rows))
 
 static void test_row(void **state)
 {

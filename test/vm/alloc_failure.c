@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "../failinject.h"
 #include "vmtest.h"
 
@@ -692,7 +693,7 @@ static void vm_extra_slot(struct run *r, struct vm_ctx *c)
 	};
 
 	vm_file(r, c, &c->extra, GM_MFD_CLOEXEC, 4 * MiB);
-	for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(moves); i++) {
 		c->extra_gpa = moves[i].gpa;
 		c->extra_size = moves[i].size;
 		step(r, moves[i].what, op_extra_slot, take_vm_extra, c);
@@ -745,6 +746,7 @@ static void watchdog_wait(struct watchdog *w, int secs)
 {
 	struct timespec until;
 
+	/* pthread_cond_timedwait() wants a CLOCK_REALTIME deadline, not gm_clock_now()'s. */
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += secs;
 	while (!w->done && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "array.h"
 #include "vmtest.h"
 
 #define SLOT_SIZE	(4 * MiB)
@@ -82,7 +83,7 @@ static void test_errors(void **state)
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE + MiB, MiB,
 						     PRIVATE, 0), 0);
 	snapshot(before);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(bad); i++) {
 		int ret = gm_vm_set_memory_attributes(t.vm, bad[i].gpa, bad[i].size,
 						      bad[i].attributes, bad[i].flags);
 
@@ -188,6 +189,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_to_shared_frees_private, setup, teardown),
 	};
 
-	vmtest_require(GM_ENGINE_EMU);
+	gm_test_require_engine(GM_ENGINE_EMU);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Dirty logging, on every engine here.
+ * Dirty logging, on the engine named by the program's argument.
  *
  * - precopy: a guest writes every page of its RAM again and again while the
  *   host harvests the dirty log and copies the pages it names, round after
@@ -22,6 +22,9 @@
 #define PAGES		(RAM / GM_PAGE_SIZE)
 #define WORDS		((PAGES + 63) / 64)
 #define ROUNDS		2000
+
+/* The engine this run is on: the program's argument (gm_test_engine()). */
+static enum gm_engine_kind engine_arg;
 
 /* rdi = RAM base, rsi = size, r8 = rounds: page p gets (round << 20) | p, round after round. */
 static const uint8_t writer_guest[] = {
@@ -152,20 +155,21 @@ static void private_on(enum gm_engine_kind engine)
 
 static void test_precopy(void **state)
 {
-	vmtest_each_engine(precopy_on);
+	precopy_on(engine_arg);
 }
 
 static void test_private_writes_logged(void **state)
 {
-	vmtest_each_engine(private_on);
+	private_on(engine_arg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precopy),
 		cmocka_unit_test(test_private_writes_logged),
 	};
 
+	engine_arg = gm_test_engine(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

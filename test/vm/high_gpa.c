@@ -5,13 +5,17 @@
  * canonical address, not private; below it, private; past the alias's range
  * (bit 40 and up, where bit 39 means nothing) every bit kept, bit 39
  * included.  Driven through the fault path's entry point, which both
- * engines call with the faulting address, on every engine here.
+ * engines call with the faulting address, on the engine the argument names.
  */
+#include "array.h"
 #include "vm-internal.h"
 #include "vmtest.h"
 
 #define RAM		(2 * MiB)
 #define HOLE		0x70000000ULL	/* no slot here */
+
+/* The engine this run is on: the program's argument (gm_test_engine()). */
+static enum gm_engine_kind engine_arg;
 
 static const struct {
 	uint64_t gpa;		/* as the guest accessed it */
@@ -35,7 +39,7 @@ static void high_gpa(enum gm_engine_kind engine)
 	struct vmtest t;
 
 	vmtest_create(&t, engine, RAM, true);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		struct gm_access acc = { .gpa = cases[i].gpa, .len = 8 };
 		struct gm_exit exit;
 
@@ -51,18 +55,19 @@ static void high_gpa(enum gm_engine_kind engine)
 		assert_int_equal(exit.fault.private, cases[i].want_private);
 	}
 	gm_vm_get_stats(t.vm, &st);
-	assert_int_equal(st.memory_fault_exits, sizeof(cases) / sizeof(cases[0]));
+	assert_int_equal(st.memory_fault_exits, GM_ARRAY_SIZE(cases));
 	vmtest_destroy(&t);
 }
 
 static void test_high_gpa(void **state)
 {
-	vmtest_each_engine(high_gpa);
+	high_gpa(engine_arg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_high_gpa) };
 
+	engine_arg = gm_test_engine(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,9 @@
  * 1 GiB folios end to end: a private slot backed by a guest-only hugetlb
  * file of 1 GiB pages.  The touch guest writes every page of it; the fault
  * path must map the whole folio at GM_LEVEL_1G with one fault, the stage-2
- * map must name the folio's frames, and every page must be reachable.  Runs
- * on every engine this host has.  Needs root and one free 1 GiB page; skips
- * with the reason otherwise.
+ * map must name the folio's frames, and every page must be reachable.  On
+ * the engine the program's argument names.  Needs root and one free 1 GiB
+ * page; skips with the reason otherwise.
  */
 #include <stdio.h>
 
@@ -14,6 +14,9 @@
 #include "../frames.h"
 
 #define GiB (1ULL << 30)
+
+/* The engine this run is on: the program's argument (gm_test_engine()). */
+static enum gm_engine_kind engine_arg;
 
 static void run_on(enum gm_engine_kind engine)
 {
@@ -78,21 +81,19 @@ static void run_on(enum gm_engine_kind engine)
 
 static void test_1g(void **state)
 {
-	vmtest_each_engine(run_on);
+	run_on(engine_arg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_1g) };
-	int lock = gm_test_huge_lock(), ret;
 	const char *why;
+	int ret;
 
-	if (gm_test_hugepages_reserve_1g(1, &why)) {
-		gm_test_huge_unlock(lock);
+	engine_arg = gm_test_engine(argc, argv);
+	if (gm_test_huge_try_begin(1, true, &why))
 		gm_test_skip("1 GiB pages: %s", why);
-	}
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
-	gm_test_hugepages_release();
-	gm_test_huge_unlock(lock);
+	gm_test_huge_end();
 	return ret;
 }

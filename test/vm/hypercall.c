@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "array.h"
 #include "vm-internal.h"
 #include "vmtest.h"
 
@@ -80,7 +81,7 @@ static void test_arguments(void **state)
 	assert_int_equal(gm_pwrite(t.shared, &host_word, 8, 2 * MiB), 8);
 	assert_int_equal(gm_vm_write_shared(t.vm, 0x800, "ping", 4), 0);
 	t.vm->handlers = &h;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		int64_t attr = gm_vm_get_memory_attributes(t.vm, RAM0 + 2 * MiB);
 		int64_t rax;
 
@@ -120,6 +121,6 @@ int main(void)
 		cmocka_unit_test_prestate(test_arguments, (void *)(uintptr_t)GM_ENGINE_EMU),
 	};
 
-	vmtest_require(GM_ENGINE_EMU);
+	gm_test_require_engine(GM_ENGINE_EMU);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include <guestmem/guest-abi.h>
 
+#include "array.h"
 #include "../common.h"
 #include "kvm-exit.h"
 #include "kvm-uapi.h"
@@ -37,7 +38,7 @@ static void test_mmio(void **state)
 		{ 0x50000000, 2, 0 },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		struct kvm_run *run = new_run(KVM_EXIT_MMIO);
 		struct gm_access acc;
 
@@ -69,7 +70,7 @@ static void test_memory_fault(void **state)
 		{ (GM_GUEST_RAM_BASE + 0x7000) | GM_GUEST_SHARED_BIT, 0x1000, 0, 0x1000 },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		struct kvm_run *run = new_run(KVM_EXIT_MEMORY_FAULT);
 		struct gm_kvm_memory_fault *mf = gm_kvm_run_memory_fault(run);
 		struct gm_access acc;
@@ -110,7 +111,7 @@ static void test_not_memory(void **state)
 		{ "MMIO with EAGAIN", -EAGAIN, KVM_EXIT_MMIO },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		struct kvm_run *run = new_run(cases[i].reason);
 		struct gm_access acc;
 		int kind;

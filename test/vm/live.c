@@ -60,7 +60,7 @@ static void live_one(bool private)
 	struct vmtest d;
 	pthread_t thread;
 
-	snaptest_vm(&s.t, GM_ENGINE_EMU, RAM, private, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&s.t, GM_ENGINE_EMU, RAM, private, pattern_guest, pattern_guest_len, 2, r8);
 	s.run.vm = s.t.vm;
 	assert_int_equal(gm_vm_dirty_log_start(s.t.vm, 0), 0);
 	assert_int_equal(gm_vm_dirty_log_start(s.t.vm, 1), 0);
@@ -93,7 +93,7 @@ static void live_one(bool private)
 	       s.ret == -EINTR ? "stopped" : "ended first");
 	vmtest_destroy(&s.t);
 
-	snaptest_vm(&d, GM_ENGINE_EMU, RAM, private, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&d, GM_ENGINE_EMU, RAM, private, pattern_guest, pattern_guest_len, 2, r8);
 	for (unsigned int i = 0; i < n; i++) {
 		assert_int_equal(gm_vm_restore(d.vm, fds[i], snap_key, 0, NULL, NULL), 0);
 		close(fds[i]);
@@ -111,13 +111,13 @@ static void live_one(bool private)
 
 static void test_live_private(void **state)
 {
-	vmtest_require(GM_ENGINE_EMU);
+	gm_test_require_engine(GM_ENGINE_EMU);
 	live_one(true);
 }
 
 static void test_live_shared(void **state)
 {
-	vmtest_require(GM_ENGINE_EMU);
+	gm_test_require_engine(GM_ENGINE_EMU);
 	live_one(false);
 }
 
@@ -127,10 +127,10 @@ static void test_live_misuse(void **state)
 	struct vmtest t;
 	int fd = snaptest_memfd();
 
-	vmtest_require(GM_ENGINE_EMU);
+	gm_test_require_engine(GM_ENGINE_EMU);
 	vmtest_create(&t, GM_ENGINE_EMU, RAM, true);
 	assert_int_equal(gm_vm_snapshot(t.vm, fd, snap_key, GM_SNAPSHOT_LIVE, NULL, 0), -EINVAL);
-	vmtest_boot(&t, pattern_guest, sizeof(pattern_guest), 2, 0, 0);
+	vmtest_boot(&t, pattern_guest, pattern_guest_len, 2, 0, 0);
 	assert_int_equal(gm_vm_snapshot(t.vm, fd, snap_key, GM_SNAPSHOT_LIVE | GM_SNAPSHOT_DIFF,
 					NULL, 0), -EINVAL);
 	assert_int_equal(gm_vm_snapshot(t.vm, fd, snap_key, 0x80, NULL, 0), -EINVAL);

@@ -16,6 +16,7 @@
 #include <guestmem/guest-abi.h>
 #include <guestmem/guestmem.h>
 
+#include "array.h"
 #include "../common.h"
 
 #define MiB		(1ULL << 20)
@@ -195,7 +196,7 @@ static void test_bad_arguments(void **state)
 {
 	struct gm_memslot m;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < GM_ARRAY_SIZE(cases); i++) {
 		int ret;
 
 		m = mutate(cases[i].what);

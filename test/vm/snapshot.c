@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sealed snapshots and restore, on every engine here (the pattern guest:
- * snaptest.h).
+ * Sealed snapshots and restore, on the engine the argument names (the
+ * pattern guest: snaptest.h).
  *
  * - resume: a guest stopped at a hypercall (kvm: an I/O exit not yet
  *   completed) and one stopped by a timer anywhere in its loop are
@@ -23,6 +23,9 @@
 #define WORDS		(RAM / 8)
 #define DIRTY		37			/* pages the guest dirties in step 2 */
 
+/* The engine this run is on: the program's argument (gm_test_engine()). */
+static enum gm_engine_kind engine_arg;
+
 /* Rounds of checking: long enough for the timer to find the guest in them. */
 static uint64_t rounds_for(enum gm_engine_kind engine)
 {
@@ -37,7 +40,7 @@ static void restore_and_finish(enum gm_engine_kind engine, int fd, bool private,
 	struct gm_vm_stats st;
 	struct vmtest t;
 
-	snaptest_vm(&t, engine, RAM, private, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, private, pattern_guest, pattern_guest_len, 2, r8);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_int_equal(gm_vm_restore(t.vm, fd, snap_key, lazy ? GM_RESTORE_LAZY : 0, NULL,
 				       NULL), 0);
@@ -97,7 +100,7 @@ static void resume_one(enum gm_engine_kind engine, bool private, bool timer)
 	struct vmtest t;
 	int fd;
 
-	snaptest_vm(&t, engine, RAM, private, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, private, pattern_guest, pattern_guest_len, 2, r8);
 	/* At a hypercall (progress 4: after the first round), or anywhere in a round. */
 	assert_int_equal(timer ? run_with_timer(&t, 5, e) : snaptest_run(&t, 4, e), -EINTR);
 	assert_int_equal(e[0].reason, GM_EXIT_STOPPED);
@@ -118,7 +121,7 @@ static void resume_on(enum gm_engine_kind engine)
 
 static void test_resume(void **state)
 {
-	vmtest_each_engine(resume_on);
+	resume_on(engine_arg);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -156,7 +159,7 @@ static void sealed_on(enum gm_engine_kind engine)
 		uint8_t *bytes;
 		int fd;
 
-		snaptest_vm(&t, engine, RAM, private, pattern_guest, sizeof(pattern_guest), 2,
+		snaptest_vm(&t, engine, RAM, private, pattern_guest, pattern_guest_len, 2,
 			    DIRTY | 1ULL << 32);
 		assert_int_equal(snaptest_run(&t, 2, e), -EINTR);
 		fd = snaptest_snapshot(t.vm, 0, NULL, 0, &size);
@@ -176,7 +179,7 @@ static void sealed_on(enum gm_engine_kind engine)
 
 static void test_sealed(void **state)
 {
-	vmtest_each_engine(sealed_on);
+	sealed_on(engine_arg);
 }
 
 /* Page records in a stream: about its size over a record's (4 KiB + 48 bytes). */
@@ -194,13 +197,13 @@ static void diff_on(enum gm_engine_kind engine)
 	int full, diff;
 
 	/* The base: stopped once all of RAM is written. */
-	snaptest_vm(&t, engine, RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	assert_int_equal(snaptest_run(&t, 1, e), -EINTR);
 	full = snaptest_snapshot(t.vm, 0, NULL, 0, &full_size);
 	vmtest_destroy(&t);
 
 	/* Restored, logged, and stopped again once it dirtied DIRTY pages. */
-	snaptest_vm(&t, engine, RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	assert_int_equal(gm_vm_restore(t.vm, full, snap_key, 0, NULL, NULL), 0);
 	assert_int_equal(gm_vm_snapshot(t.vm, full, snap_key, GM_SNAPSHOT_DIFF, NULL, 0), -EINVAL);
 	assert_int_equal(gm_vm_dirty_log_start(t.vm, 0), 0);
@@ -220,7 +223,7 @@ static void diff_on(enum gm_engine_kind engine)
 	vmtest_destroy(&t);
 
 	/* The base, then the diff: the run finishes. */
-	snaptest_vm(&t, engine, RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	assert_int_equal(lseek(full, 0, SEEK_SET), 0);
 	assert_int_equal(gm_vm_restore(t.vm, full, snap_key, 0, NULL, NULL), 0);
 	assert_int_equal(gm_vm_restore(t.vm, diff, snap_key, 0, NULL, NULL), 0);
@@ -237,7 +240,7 @@ static void diff_on(enum gm_engine_kind engine)
 
 static void test_diff(void **state)
 {
-	vmtest_each_engine(diff_on);
+	diff_on(engine_arg);
 }
 
 struct feeder {
@@ -273,7 +276,7 @@ static void restore_from_pipe(enum gm_engine_kind engine, int fd, uint64_t r8)
 	int pipefd[2];
 	uint8_t *bytes = snaptest_slurp(fd, &size);
 
-	snaptest_vm(&t, engine, RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
 	assert_int_equal(gm_vm_restore(t.vm, pipefd[0], snap_key, GM_RESTORE_LAZY, NULL, NULL),
 			 -ESPIPE);
@@ -297,7 +300,7 @@ static void misuse_on(enum gm_engine_kind engine)
 	struct gm_exit e[2];
 	int fd;
 
-	snaptest_vm(&t, engine, RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&t, engine, RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	fd = snaptest_memfd();
 	assert_int_equal(gm_vm_snapshot(t.vm, fd, snap_key, 0, NULL, 0), -EINVAL);	/* not run */
 	assert_int_equal(gm_vm_snapshot(NULL, fd, snap_key, 0, NULL, 0), -EFAULT);
@@ -319,14 +322,14 @@ static void misuse_on(enum gm_engine_kind engine)
 	assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);	/* not moved */
 	/* A VM that ran takes no restore; one of another size neither. */
 	assert_int_equal(gm_vm_restore(t.vm, fd, snap_key, 0, NULL, NULL), -EINVAL);
-	snaptest_vm(&other, engine, 2 * RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&other, engine, 2 * RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	assert_int_equal(gm_vm_restore(other.vm, fd, snap_key, 0, NULL, NULL), -EINVAL);
 	assert_int_equal(gm_vm_restore(other.vm, fd, snap_key, 2, NULL, NULL), -EINVAL);
 	assert_int_equal(gm_vm_restore(other.vm, fd, NULL, 0, NULL, NULL), -EFAULT);
 	assert_int_equal(gm_vm_restore(other.vm, fd, snap_key, 0, back, NULL), -EFAULT);
 	vmtest_destroy(&other);
 	/* The app buffer too small: refused before anything is applied. */
-	snaptest_vm(&other, engine, RAM, true, pattern_guest, sizeof(pattern_guest), 2, r8);
+	snaptest_vm(&other, engine, RAM, true, pattern_guest, pattern_guest_len, 2, r8);
 	len = 3;
 	assert_int_equal(gm_vm_restore(other.vm, fd, snap_key, 0, back, &len), -ENOBUFS);
 	len = sizeof(back);
@@ -343,10 +346,10 @@ static void misuse_on(enum gm_engine_kind engine)
 
 static void test_misuse(void **state)
 {
-	vmtest_each_engine(misuse_on);
+	misuse_on(engine_arg);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resume),
@@ -355,5 +358,6 @@ int main(void)
 		cmocka_unit_test(test_misuse),
 	};
 
+	engine_arg = gm_test_engine(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
  * vCPU exits GM_EXIT_STOPPED at the spinning instruction and gm_vm_run()
  * returns -EINTR.  The application's own use of SIGUSR1 (ignored, or
  * handled) changes nothing: the kvm engine kicks vCPUs with a signal of
- * its own.  On every engine here.
+ * its own.  On the engine named by the program's argument.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +16,9 @@
 
 #define VCPUS		2
 #define SPIN_US		(200 * 1000)
+
+/* The engine this run is on: the program's argument (gm_test_engine()). */
+static enum gm_engine_kind engine_arg;
 
 static const uint8_t spin_guest[] = { 0xeb, 0xfe };	/* 1: jmp 1b */
 
@@ -85,7 +88,7 @@ static void test_stop(void **state)
 	struct sigaction sa = { .sa_handler = on_alarm };
 
 	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	vmtest_each_engine(stop_all_ways);
+	stop_all_ways(engine_arg);
 }
 
 /* The application ignores SIGUSR1, then handles it: vCPUs still stop. */
@@ -94,9 +97,9 @@ static void test_stop_whatever_sigusr1(void **state)
 	struct sigaction ign = { .sa_handler = SIG_IGN }, handler = { .sa_handler = on_usr1 };
 
 	assert_int_equal(sigaction(SIGUSR1, &ign, NULL), 0);
-	vmtest_each_engine(stop_all_ways);
+	stop_all_ways(engine_arg);
 	assert_int_equal(sigaction(SIGUSR1, &handler, NULL), 0);
-	vmtest_each_engine(stop_all_ways);
+	stop_all_ways(engine_arg);
 	assert_int_equal(atomic_load(&usr1_calls), 0);
 }
 
@@ -105,7 +108,7 @@ static void test_stop_null(void **state)
 	assert_int_equal(gm_vm_stop(NULL), -EFAULT);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stop_null),
@@ -113,5 +116,6 @@ int main(void)
 		cmocka_unit_test(test_stop_whatever_sigusr1),
 	};
 
+	engine_arg = gm_test_engine(argc, argv);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

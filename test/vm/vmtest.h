@@ -36,89 +36,29 @@ struct vmtest {
 	uint64_t ram_size;
 };
 
-static inline struct gm_file *vmtest_file(unsigned int flags, uint64_t size)
-{
-	struct gm_file *f;
+/*
+ * The race guest (race.c, windows.c): rdi = RAM base (private alias), rsi =
+ * RAM size.  Each round visits every page: read the first qword, which must
+ * be 0 or the page's address, then store the page's address there.  Rounds
+ * go on until the mailbox (GM_GUEST_MAILBOX) says GM_MAILBOX_PUNCHED.  On a
+ * bad value: report it (GM_REPORT_VALUE) and exit with the page's address
+ * as the status; else exit 0.
+ */
+extern const uint8_t race_guest[];
+extern const size_t race_guest_len;
 
-	assert_int_equal(gm_memfd_create("vmtest", flags, &f), 0);
-	assert_int_equal(gm_ftruncate(f, (off_t)size), 0);
-	return f;
-}
+/* A memory file "vmtest" made with @flags, @size bytes long. */
+struct gm_file *vmtest_file(unsigned int flags, uint64_t size);
 
 /* A VM on @engine with @ram_size of RAM; private-capable when @private_slot. */
-static inline void vmtest_create(struct vmtest *t, enum gm_engine_kind engine,
-				 uint64_t ram_size, bool private_slot)
-{
-	struct gm_memslot boot = { .slot = 0, .gpa = 0, .size = GM_GUEST_BOOT_SIZE };
-	struct gm_memslot ram = { .slot = 1, .gpa = GM_GUEST_RAM_BASE, .size = ram_size };
-
-	memset(t, 0, sizeof(*t));
-	t->ram_size = ram_size;
-	assert_int_equal(gm_vm_create(engine, &t->vm), 0);
-	t->boot = vmtest_file(GM_MFD_CLOEXEC, GM_GUEST_BOOT_SIZE);
-	t->shared = vmtest_file(GM_MFD_CLOEXEC, ram_size);
-	if (private_slot)
-		t->private = vmtest_file(GM_MFD_GUEST, ram_size);
-	boot.shared_file = t->boot;
-	ram.shared_file = t->shared;
-	ram.private_file = t->private;
-	ram.flags = private_slot ? GM_SLOT_PRIVATE : 0;
-	assert_int_equal(gm_vm_set_memslot(t->vm, &boot), 0);
-	assert_int_equal(gm_vm_set_memslot(t->vm, &ram), 0);
-}
+void vmtest_create(struct vmtest *t, enum gm_engine_kind engine, uint64_t ram_size,
+		   bool private_slot);
 
 /* Boot @code on @nr_vcpus; rdi = RAM base (@alias_bit or'ed in), r8 = @r8. */
-static inline void vmtest_boot(struct vmtest *t, const void *code, size_t len,
-			       unsigned int nr_vcpus, uint64_t alias_bit, uint64_t r8)
-{
-	struct gm_vm_boot boot = {
-		.code = code, .code_size = len, .ram_base = GM_GUEST_RAM_BASE | alias_bit,
-		.ram_size = t->ram_size, .flags = r8, .nr_vcpus = nr_vcpus,
-	};
+void vmtest_boot(struct vmtest *t, const void *code, size_t len, unsigned int nr_vcpus,
+		 uint64_t alias_bit, uint64_t r8);
 
-	assert_int_equal(gm_vm_boot(t->vm, &boot), 0);
-}
-
-static inline void vmtest_destroy(struct vmtest *t)
-{
-	gm_vm_destroy(t->vm);
-	gm_file_put(t->boot);
-	gm_file_put(t->shared);
-	gm_file_put(t->private);
-	memset(t, 0, sizeof(*t));
-}
-
-/*
- * Run @fn on every engine this host has, saying which it could not; with
- * neither, skip the program (77): a scenario that ran nowhere did not pass.
- */
-static inline void vmtest_each_engine(void (*fn)(enum gm_engine_kind engine))
-{
-	const char *why_emu, *why_kvm;
-	bool emu = gm_engine_available(GM_ENGINE_EMU, &why_emu);
-	bool kvm = gm_test_have_kvm(&why_kvm);
-
-	if (!emu && !kvm)
-		gm_test_skip("no engine runs here: emu: %s; kvm: %s", why_emu, why_kvm);
-	if (emu)
-		fn(GM_ENGINE_EMU);
-	else
-		printf("  emu engine not run: %s\n", why_emu);
-	if (kvm)
-		fn(GM_ENGINE_KVM);
-	else
-		printf("  kvm engine not run: %s\n", why_kvm);
-}
-
-/* Skip the program (77) unless @engine runs here. */
-static inline void vmtest_require(enum gm_engine_kind engine)
-{
-	const char *why;
-
-	if (engine == GM_ENGINE_KVM && !gm_test_have_kvm(&why))
-		gm_test_skip("kvm engine: %s", why);
-	if (!gm_engine_available(engine, &why))
-		gm_test_skip("%s engine: %s", engine == GM_ENGINE_KVM ? "kvm" : "emu", why);
-}
+/* Destroy @t's VM and put its files. */
+void vmtest_destroy(struct vmtest *t);
 
 #endif
