@@ -36,6 +36,10 @@ struct run_opts {
 	bool migrate_after_given;
 	bool migrated;			/* the receiver took the guest */
 	int resume_fd;			/* the stopped guest, when the migration failed */
+	struct gm_mig_report migration;	/* that migration, for the resumed run's JSON */
+	/* The run resumed here: the migration that failed, and where it went. */
+	const struct gm_mig_report *failed_migration;
+	const char *failed_migration_to;
 	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
 	char **guest_argv;		/* --guest-arg values, in order */
 	unsigned int guest_argc;
@@ -322,21 +326,22 @@ static void print_migration_text(const struct run_opts *o, const struct gm_mig_r
 		printf(" %" PRIu64 "%s", m->round_pages[i], i + 1 < m->rounds ? "," : "\n");
 }
 
-static void print_migration_json(const struct run_opts *o, const struct gm_mig_report *m)
+static void json_migration(struct gm_json *w, const char *to, const struct gm_mig_report *m)
 {
-	printf("\"migration\": {\"to\": ");
-	gm_json_string(stdout, o->cfg.migrate_to);
-	printf(", \"done\": %s, \"rounds\": %u, \"round_pages\": [", m->done ? "true" : "false",
-	       m->rounds);
+	gm_json_begin(w, "migration", '{');
+	gm_json_str(w, "to", to);
+	gm_json_bool(w, "done", m->done);
+	gm_json_u64(w, "rounds", m->rounds);
+	gm_json_begin(w, "round_pages", '[');
 	for (unsigned int i = 0; i < m->rounds; i++)
-		printf("%" PRIu64 "%s", m->round_pages[i], i + 1 < m->rounds ? ", " : "");
-	printf("], \"bytes\": %" PRIu64 ", \"seconds\": %.6f, \"downtime_seconds\": %.6f",
-	       m->bytes, m->seconds, m->downtime);
-	if (!m->done) {
-		printf(", \"message\": ");
-		gm_json_string(stdout, m->message);
-	}
-	printf("}, ");
+		gm_json_u64(w, NULL, m->round_pages[i]);
+	gm_json_end(w);
+	gm_json_u64(w, "bytes", m->bytes);
+	gm_json_num(w, "seconds", m->seconds);
+	gm_json_num(w, "downtime_seconds", m->downtime);
+	if (!m->done)
+		gm_json_str(w, "message", m->message);
+	gm_json_end(w);
 }
 
 static void print_text(const struct run_opts *o, const struct gm_run_result *r)
@@ -382,49 +387,82 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	       r->pass ? "" : r->message);
 }
 
-static void print_json(const struct run_opts *o, const struct gm_run_result *r)
+static void json_counters(struct gm_json *w, const struct gm_run_result *r)
 {
 	const struct gm_vm_stats *s = &r->stats;
 
-	printf("{\"engine\": \"%s\", \"store\": \"%s\", \"mem\": %" PRIu64 ", \"vcpus\": %u, "
-	       "\"workload\": ", r->engine, store_names[o->cfg.store], o->cfg.mem, o->cfg.vcpus);
-	gm_json_string(stdout, o->cfg.workload);
-	printf(", \"guest\": %s, \"private\": %s, ", o->guest ? "true" : "false",
-	       o->cfg.private ? "true" : "false");
-	printf("\"faults\": {\"4k\": %" PRIu64 ", \"2m\": %" PRIu64 ", \"1g\": %" PRIu64 "}, "
-	       "\"retries\": %" PRIu64 ", \"invalidations\": %" PRIu64 ", \"conversions\": %"
-	       PRIu64 ", \"mmio_completions\": %" PRIu64 ", \"prefaults\": %" PRIu64 ", "
-	       "\"memory_fault_exits\": %" PRIu64 ", ",
-	       s->faults[1], s->faults[2], s->faults[3], s->retries, s->invalidations,
-	       s->conversions, s->mmio_completions, s->prefaults, s->memory_fault_exits);
-	printf("\"frames_in_use_peak\": %" PRId64 ", \"frames_in_use_end\": %" PRId64 ", ",
-	       r->frames_peak, r->frames_end);
-	printf("\"reports\": {");
+	gm_json_begin(w, "faults", '{');
+	gm_json_u64(w, "4k", s->faults[1]);
+	gm_json_u64(w, "2m", s->faults[2]);
+	gm_json_u64(w, "1g", s->faults[3]);
+	gm_json_end(w);
+	gm_json_u64(w, "retries", s->retries);
+	gm_json_u64(w, "invalidations", s->invalidations);
+	gm_json_u64(w, "conversions", s->conversions);
+	gm_json_u64(w, "mmio_completions", s->mmio_completions);
+	gm_json_u64(w, "prefaults", s->prefaults);
+	gm_json_u64(w, "memory_fault_exits", s->memory_fault_exits);
+	gm_json_i64(w, "frames_in_use_peak", r->frames_peak);
+	gm_json_i64(w, "frames_in_use_end", r->frames_end);
+	gm_json_begin(w, "reports", '{');
 	for (size_t k = 1; k < NR_REPORTS; k++)
-		printf("\"%s\": %" PRIu64 "%s", report_names[k], s->report[k],
-		       k + 1 < NR_REPORTS ? ", " : "}, ");
-	if (r->exited)
-		printf("\"exit_status\": %" PRId64 ", ", r->exit_status);
-	else
-		printf("\"exit_status\": null, ");
-	if (r->snapshotted)
-		printf("\"snapshot_bytes\": %" PRIu64 ", ", r->snapshot_bytes);
-	if (r->migration.attempted)
-		print_migration_json(o, &r->migration);
-	if (r->restore_rounds)
-		printf("\"received\": {\"rounds\": %u, \"bytes\": %" PRIu64 ", \"pages\": %" PRIu64
-		       "}, ", r->restore_rounds, r->restore_bytes, s->restore_pages);
-	else if (o->cfg.restore)
-		printf("\"restore\": {\"lazy\": %s, \"bytes_read\": %" PRIu64 ", \"stream_bytes\": %"
-		       PRIu64 ", \"pages\": %" PRIu64 "}, ", o->cfg.restore_lazy ? "true" : "false",
-		       s->restore_bytes_read, r->restore_bytes, s->restore_pages);
-	printf("\"seconds\": %.6f, \"result\": \"%s\"", r->seconds, result_name(r));
-	if (!r->pass) {
-		/* The message is ours, but may quote a guest's file name. */
-		printf(", \"message\": ");
-		gm_json_string(stdout, r->message);
+		gm_json_u64(w, report_names[k], s->report[k]);
+	gm_json_end(w);
+}
+
+static void json_restore(struct gm_json *w, const struct run_opts *o, const struct gm_run_result *r)
+{
+	const struct gm_vm_stats *s = &r->stats;
+
+	if (r->restore_rounds) {
+		gm_json_begin(w, "received", '{');
+		gm_json_u64(w, "rounds", r->restore_rounds);
+		gm_json_u64(w, "bytes", r->restore_bytes);
+		gm_json_u64(w, "pages", s->restore_pages);
+		gm_json_end(w);
+	} else if (o->cfg.restore) {
+		gm_json_begin(w, "restore", '{');
+		gm_json_bool(w, "lazy", o->cfg.restore_lazy);
+		gm_json_u64(w, "bytes_read", s->restore_bytes_read);
+		gm_json_u64(w, "stream_bytes", r->restore_bytes);
+		gm_json_u64(w, "pages", s->restore_pages);
+		gm_json_end(w);
 	}
-	printf("}\n");
+}
+
+static void print_json(const struct run_opts *o, const struct gm_run_result *r)
+{
+	struct gm_json w;
+
+	gm_json_init(&w, stdout);
+	gm_json_begin(&w, NULL, '{');
+	gm_json_str(&w, "engine", r->engine);
+	gm_json_str(&w, "store", store_names[o->cfg.store]);
+	gm_json_u64(&w, "mem", o->cfg.mem);
+	gm_json_u64(&w, "vcpus", o->cfg.vcpus);
+	gm_json_str(&w, "workload", o->cfg.workload);
+	gm_json_bool(&w, "guest", o->guest);
+	gm_json_bool(&w, "private", o->cfg.private);
+	json_counters(&w, r);
+	if (r->exited)
+		gm_json_i64(&w, "exit_status", r->exit_status);
+	else
+		gm_json_null(&w, "exit_status");
+	if (r->snapshotted)
+		gm_json_u64(&w, "snapshot_bytes", r->snapshot_bytes);
+	/* A guest that goes on here after a failed migration: that migration. */
+	if (o->failed_migration)
+		json_migration(&w, o->failed_migration_to, o->failed_migration);
+	else if (r->migration.attempted)
+		json_migration(&w, o->cfg.migrate_to, &r->migration);
+	json_restore(&w, o, r);
+	gm_json_num(&w, "seconds", r->seconds);
+	gm_json_str(&w, "result", result_name(r));
+	/* The message is ours, but may quote a guest's file name. */
+	if (!r->pass)
+		gm_json_str(&w, "message", r->message);
+	gm_json_end(&w);
+	fputc('\n', stdout);
 }
 
 /* Open --guest's file for the run; one line and GM_STATUS_USAGE when it will not do. */
@@ -468,10 +506,14 @@ static int run(struct run_opts *o)
 		gm_cli_error(o->cmd, "%s", r.message);
 		return GM_STATUS_FAIL;
 	}
-	if (o->json)
+	if (o->json && r.resume_fd >= 0) {
+		/* One JSON object: the resumed run's, carrying this migration. */
+		o->migration = r.migration;
+	} else if (o->json) {
 		print_json(o, &r);
-	else
+	} else {
 		print_text(o, &r);
+	}
 	return r.pass ? GM_STATUS_OK : GM_STATUS_FAIL;
 }
 
@@ -517,7 +559,8 @@ static int run_snapshot(struct run_opts *o)
 
 /*
  * The guest was stopped for a migration that failed: it goes on here from
- * where it stopped (a second summary), and the run fails all the same.
+ * where it stopped (a second summary in text; with --json, one object, the
+ * resumed run's with the migration in it), and the run fails all the same.
  */
 static int resume_here(struct run_opts *o)
 {
@@ -530,6 +573,8 @@ static int resume_here(struct run_opts *o)
 	again.cfg.restore_guest = o->cfg.guest != NULL;
 	again.cfg.guest = NULL;
 	again.cfg.migrate_to = NULL;
+	again.failed_migration = &o->migration;
+	again.failed_migration_to = o->cfg.migrate_to;
 	run(&again);
 	close(o->resume_fd);
 	o->resume_fd = -1;

@@ -86,6 +86,18 @@ void gm_json_u64(struct gm_json *w, const char *key, uint64_t val)
 	fprintf(w->f, "%" PRIu64, val);
 }
 
+void gm_json_i64(struct gm_json *w, const char *key, int64_t val)
+{
+	prefix(w, key);
+	fprintf(w->f, "%" PRId64, val);
+}
+
+void gm_json_null(struct gm_json *w, const char *key)
+{
+	prefix(w, key);
+	fputs("null", w->f);
+}
+
 void gm_json_bool(struct gm_json *w, const char *key, bool val)
 {
 	prefix(w, key);

@@ -29,7 +29,9 @@ void gm_json_begin(struct gm_json *w, const char *key, char open);
 void gm_json_end(struct gm_json *w);
 void gm_json_str(struct gm_json *w, const char *key, const char *val);
 void gm_json_u64(struct gm_json *w, const char *key, uint64_t val);
+void gm_json_i64(struct gm_json *w, const char *key, int64_t val);
 void gm_json_bool(struct gm_json *w, const char *key, bool val);
+void gm_json_null(struct gm_json *w, const char *key);
 /* A number, or null when @val is not finite. */
 void gm_json_num(struct gm_json *w, const char *key, double val);
 /* @s as a JSON string, escaped, on @f. */

@@ -50,6 +50,17 @@ int cli_count_lines(const char *text)
 	return n;
 }
 
+int cli_count_json_objects(const char *out)
+{
+	int n = 0;
+
+	if (out[0] != '{')
+		return 0;
+	for (const char *p = out; (p = strstr(p, "\n}")); p += 2)
+		n++;
+	return n;
+}
+
 void cli_expect(const struct cli_result *r, int status, const char *const *want)
 {
 	if (r->status != status)

@@ -34,6 +34,12 @@ struct cli_result *cli_run(const char *fmt, ...) __attribute__((format(printf, 1
 /* The number of newlines in @text. */
 int cli_count_lines(const char *text);
 
+/*
+ * Top-level JSON objects in @out, which must start with one: the program's
+ * JSON writer closes each with "}" alone at the start of a line.
+ */
+int cli_count_json_objects(const char *out);
+
 /* Fail unless @r exited with @status and its stdout holds every string in @want (NULL-ended). */
 void cli_expect(const struct cli_result *r, int status, const char *const *want);
 

@@ -24,7 +24,7 @@ static void test_hello(void **state)
 		"value 1\n", "exit status     0\n", "result          pass\n", NULL,
 	};
 	static const char *const json[] = {
-		"\"vcpus\": 3", "\"guest\": true", "\"private\": true", "\"value\": 3}",
+		"\"vcpus\": 3", "\"guest\": true", "\"private\": true", "\"value\": 3\n",
 		"\"exit_status\": 0,", "\"frames_in_use_end\": 0,", "\"result\": \"pass\"", NULL,
 	};
 	struct cli_result *r;
@@ -36,7 +36,7 @@ static void test_hello(void **state)
 	r = cli_run("run --engine %s --mem 4M --vcpus 3 --private --json --guest '%s'", engine,
 		    GM_GUEST_ELF_HELLO);
 	cli_expect(r, 0, json);
-	assert_int_equal(cli_count_lines(r->out), 1);
+	assert_int_equal(cli_count_json_objects(r->out), 1);
 	free(r);
 }
 

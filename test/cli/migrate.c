@@ -298,10 +298,15 @@ static void test_last_round_refused(void **state)
 	close(p.listen_fd);
 	assert_true(p.saw_last);
 	assert_true(p.rounds >= 1);
-	/* Two summaries: the stopped run, then the guest going on here to a pass. */
-	cli_expect(s, 1, (const char *const[]){ "the receiver refused round",
+	/*
+	 * One JSON object: the guest going on here to a pass, with the
+	 * migration that failed in it.
+	 */
+	cli_expect(s, 1, (const char *const[]){ "the receiver refused round", "\"done\": false",
 						"\"result\": \"pass\"", "\"checks\": " WORDS,
 						NULL });
+	if (cli_count_json_objects(s->out) != 1)
+		fail_msg("not one JSON object: '%s'", s->out);
 	if (!strstr(s->err, "the guest goes on here from where it stopped"))
 		fail_msg("stderr '%s'", s->err);
 	free(s);

@@ -18,65 +18,14 @@
 
 #include "array.h"
 #include "../common.h"
-
-#define OUT_MAX	65536
-
-static const char *bin;
-
-struct result {
-	int status;
-	char out[OUT_MAX];
-	char err[4096];
-};
-
-static void slurp(FILE *f, char *buf, size_t size)
-{
-	size_t len = 0, n;
-
-	while (len + 1 < size && (n = fread(buf + len, 1, size - 1 - len, f)) > 0)
-		len += n;
-	buf[len] = '\0';
-}
-
-/* Run `guestmem <args>` (a literal from this file) through the shell. */
-static void run_guestmem(const char *args, struct result *r)
-{
-	char cmd[4096], errpath[] = "/tmp/guestmem-test-run-XXXXXX";
-	int fd = mkstemp(errpath);
-	FILE *p, *e;
-	int status;
-
-	assert_true(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "'%s' %s 2>'%s'", bin, args, errpath);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	slurp(p, r->out, sizeof(r->out));
-	status = pclose(p);
-	r->status = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	e = fopen(errpath, "r");
-	assert_non_null(e);
-	slurp(e, r->err, sizeof(r->err));
-	fclose(e);
-	unlink(errpath);
-}
-
-static int count_lines(const char *text)
-{
-	int n = 0;
-
-	for (; *text; text++)
-		n += *text == '\n';
-	return n;
-}
+#include "cli-test.h"
 
 static void expect_usage_error(const char *args)
 {
-	struct result *r = malloc(sizeof(*r));
+	struct cli_result *r;
 
-	assert_non_null(r);
-	run_guestmem(args, r);
-	if (r->status != 2 || count_lines(r->err) != 1 || r->out[0])
+	r = cli_run("%s", args);
+	if (r->status != 2 || cli_count_lines(r->err) != 1 || r->out[0])
 		fail_msg("'guestmem %s': status %d, stdout '%s', stderr '%s'", args, r->status,
 			 r->out, r->err);
 	printf("  guestmem %-40s -> %s", args, r->err);
@@ -86,11 +35,10 @@ static void expect_usage_error(const char *args)
 /* A guest runs to the end and passes, on the default (auto) engine and on emu. */
 static void test_run_passes(void **state)
 {
-	struct result *r = malloc(sizeof(*r));
+	struct cli_result *r;
 	const char *why;
 
-	assert_non_null(r);
-	run_guestmem("run --mem 2M --workload touch --json", r);
+	r = cli_run("run --mem 2M --workload touch --json");
 	if (r->status != 0 || !strstr(r->out, "\"result\": \"pass\""))
 		fail_msg("auto: status %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
 	if (!gm_engine_available(GM_ENGINE_EMU, &why)) {
@@ -98,11 +46,11 @@ static void test_run_passes(void **state)
 		print_message("SKIP the emu run: %s\n", why);
 		skip();
 	}
-	run_guestmem("run --engine emu --mem 8M --json", r);
+	free(r);
+	r = cli_run("run --engine emu --mem 8M --json");
 	if (r->status != 0 || !strstr(r->out, "\"result\": \"pass\""))
 		fail_msg("status %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
-	assert_int_equal(r->out[0], '{');
-	assert_int_equal(count_lines(r->out), 1);
+	assert_int_equal(cli_count_json_objects(r->out), 1);
 	assert_non_null(strstr(r->out, "\"frames_in_use_end\": 0,"));
 	free(r);
 }
@@ -114,16 +62,16 @@ static void test_run_passes(void **state)
  */
 static void test_convert_on_fault(void **state)
 {
-	struct result *r = malloc(sizeof(*r));
+	struct cli_result *r;
 
-	assert_non_null(r);
-	run_guestmem("run --mem 2M --workload touch --private --convert-on-fault --json", r);
+	r = cli_run("run --mem 2M --workload touch --private --convert-on-fault --json");
 	if (r->status != 0 || !strstr(r->out, "\"result\": \"pass\""))
 		fail_msg("status %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
 	assert_non_null(strstr(r->out, "\"conversions\": 512,"));
 	assert_non_null(strstr(r->out, "\"memory_fault_exits\": 512,"));
 	/* Without the flag the same guest needs no conversion but the first. */
-	run_guestmem("run --mem 2M --workload touch --private --json", r);
+	free(r);
+	r = cli_run("run --mem 2M --workload touch --private --json");
 	assert_int_equal(r->status, 0);
 	assert_non_null(strstr(r->out, "\"conversions\": 1,"));
 	assert_non_null(strstr(r->out, "\"memory_fault_exits\": 0,"));
@@ -132,10 +80,9 @@ static void test_convert_on_fault(void **state)
 
 static void test_help(void **state)
 {
-	struct result *r = malloc(sizeof(*r));
+	struct cli_result *r;
 
-	assert_non_null(r);
-	run_guestmem("run --help", r);
+	r = cli_run("run --help");
 	assert_int_equal(r->status, 0);
 	assert_non_null(strstr(r->out, "--mem"));
 	assert_non_null(strstr(r->out, "memtest"));
@@ -170,7 +117,7 @@ static void test_bad_options(void **state)
 static void test_hugetlb_without_pages(void **state)
 {
 	int lock = gm_test_huge_lock();
-	long nr = (long)gm_hugetlb_free_pages(21);
+	long nr = (long)gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT);
 
 	if (nr == 0)
 		expect_usage_error("run --engine emu --store hugetlb --mem 2M");
@@ -203,6 +150,6 @@ int main(void)
 		cmocka_unit_test(test_kvm_without_dev_kvm),
 	};
 
-	bin = gm_test_guestmem_bin();
+	gm_test_guestmem_bin();	/* skips (77) where there is no program */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

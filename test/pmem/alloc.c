@@ -547,8 +547,8 @@ static void test_huge_bad_arguments(void **state)
 	/* The public names agree with pmem's. */
 	assert_int_equal(gm_hugetlb_free_pages(12), -EINVAL);
 	lock = gm_test_huge_lock();
-	assert_int_equal(gm_hugetlb_free_pages(21), gm_pmem_huge_free(GM_HUGE_2M_ORDER));
-	assert_int_equal(gm_hugetlb_free_pages(30), gm_pmem_huge_free(GM_HUGE_1G_ORDER));
+	assert_int_equal(gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT), gm_pmem_huge_free(GM_HUGE_2M_ORDER));
+	assert_int_equal(gm_hugetlb_free_pages(GM_HUGE_1G_SHIFT), gm_pmem_huge_free(GM_HUGE_1G_ORDER));
 	assert_int_equal(gm_hugetlb_available(21, NULL),
 			 gm_pmem_huge_available(GM_HUGE_2M_ORDER, NULL));
 	gm_test_huge_unlock(lock);

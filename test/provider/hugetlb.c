@@ -44,7 +44,7 @@ static struct gm_file *huge_file(uint64_t size)
 
 	assert_int_equal(gm_memfd_create("huge", GM_MFD_GUEST | GM_MFD_HUGETLB, &file), 0);
 	assert_int_equal(gm_file_store(file), GM_STORE_HUGETLB);
-	assert_int_equal(gm_file_page_shift(file), 21);
+	assert_int_equal(gm_file_page_shift(file), GM_HUGE_2M_SHIFT);
 	assert_int_equal(gm_ftruncate(file, (off_t)size), 0);
 	return file;
 }
@@ -155,7 +155,7 @@ static void test_pool_exhausted(void **state)
 	struct owner o = { 0 };
 	gm_pfn_t a, b = GM_PFN_NONE;
 	unsigned int order = 0;
-	long free_now = (long)gm_hugetlb_free_pages(21);
+	long free_now = (long)gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT);
 
 	if (*state) {
 		print_message("SKIP exhaustion: %s\n", (const char *)*state);

@@ -31,7 +31,7 @@ static struct gm_file *huge_file(void)
 
 	assert_int_equal(gm_memfd_create("huge", GM_MFD_GUEST | GM_MFD_HUGETLB |
 					 GM_MFD_ALLOW_SEALING, &file), 0);
-	assert_int_equal(gm_file_page_shift(file), 21);
+	assert_int_equal(gm_file_page_shift(file), GM_HUGE_2M_SHIFT);
 	assert_int_equal(gm_file_store(file), GM_STORE_HUGETLB);
 	return file;
 }

@@ -210,7 +210,7 @@ static void emu_no_huge_pages(void)
 {
 	char text[256];
 
-	if (gm_hugetlb_free_pages(21) <= 0)
+	if (gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT) <= 0)
 		assert_int_equal(gm_run_check(&emu_slices, text, sizeof(text)), -ENODEV);
 }
 
