@@ -12,14 +12,16 @@
 #include <guestmem/vm.h>
 
 #include "common.h"
+#include "hugepages.h"
 
-#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+/* Where a pool's size is set; the library's helper reads it (hugepages.h). */
+#define NR_HUGEPAGES_2M "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 #define NR_HUGEPAGES_1G "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
 
 #define HUGE_LOCK "/tmp/guestmem-test-hugepages.lock"
 
 static long hugepages_before = -1;
-static const char *hugepages_path = NR_HUGEPAGES;
+static unsigned int hugepages_shift = GM_HUGE_2M_SHIFT;
 static int huge_token = -1;		/* gm_test_huge_begin()'s lock */
 
 int gm_test_huge_lock(void)
@@ -115,22 +117,17 @@ enum gm_engine_kind gm_test_engine(int argc, char **argv)
 	return engine;
 }
 
-static long read_nr_hugepages(const char *path)
+/* The pool of 2^@shift-byte pages' size (nr_hugepages), or -1 without one. */
+static long read_nr_hugepages(unsigned int shift)
 {
-	FILE *f = fopen(path, "r");
-	long nr = -1;
+	uint64_t total;
 
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &nr) != 1)
-		nr = -1;
-	fclose(f);
-	return nr;
+	return gm_host_hugepages_read(shift, &total, NULL) ? -1 : (long)total;
 }
 
-static int write_nr_hugepages(const char *path, long nr)
+static int write_nr_hugepages(unsigned int shift, long nr)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(shift == GM_HUGE_1G_SHIFT ? NR_HUGEPAGES_1G : NR_HUGEPAGES_2M, "w");
 	int ret = 0;
 
 	if (!f)
@@ -146,13 +143,13 @@ static int write_nr_hugepages(const char *path, long nr)
 static void release(void)
 {
 	if (hugepages_before >= 0)
-		write_nr_hugepages(hugepages_path, hugepages_before);
+		write_nr_hugepages(hugepages_shift, hugepages_before);
 	hugepages_before = -1;
 }
 
-static int reserve(const char *path, unsigned long nr, const char **why)
+static int reserve(unsigned int shift, unsigned long nr, const char **why)
 {
-	long now = read_nr_hugepages(path);
+	long now = read_nr_hugepages(shift);
 
 	if (now < 0) {
 		*why = "the host has no huge pages of this size to reserve";
@@ -162,9 +159,10 @@ static int reserve(const char *path, unsigned long nr, const char **why)
 		*why = "not root: cannot reserve huge pages";
 		return -EPERM;
 	}
-	hugepages_path = path;
+	hugepages_shift = shift;
 	hugepages_before = now;
-	if (write_nr_hugepages(path, now + (long)nr) < 0 || read_nr_hugepages(path) < now + (long)nr) {
+	if (write_nr_hugepages(shift, now + (long)nr) < 0 ||
+	    read_nr_hugepages(shift) < now + (long)nr) {
 		release();
 		*why = "the kernel could not reserve the huge pages asked for";
 		return -ENOMEM;
@@ -176,7 +174,7 @@ static int reserve(const char *path, unsigned long nr, const char **why)
 static int huge_take(unsigned long nr, bool one_gig, const char **why)
 {
 	huge_token = gm_test_huge_lock();
-	return reserve(one_gig ? NR_HUGEPAGES_1G : NR_HUGEPAGES, nr, why);
+	return reserve(one_gig ? GM_HUGE_1G_SHIFT : GM_HUGE_2M_SHIFT, nr, why);
 }
 
 int gm_test_huge_try_begin(unsigned long nr, bool one_gig, const char **why)

@@ -549,7 +549,7 @@ static void test_huge_bad_arguments(void **state)
 	lock = gm_test_huge_lock();
 	assert_int_equal(gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT), gm_pmem_huge_free(GM_HUGE_2M_ORDER));
 	assert_int_equal(gm_hugetlb_free_pages(GM_HUGE_1G_SHIFT), gm_pmem_huge_free(GM_HUGE_1G_ORDER));
-	assert_int_equal(gm_hugetlb_available(21, NULL),
+	assert_int_equal(gm_hugetlb_available(GM_HUGE_2M_SHIFT, NULL),
 			 gm_pmem_huge_available(GM_HUGE_2M_ORDER, NULL));
 	gm_test_huge_unlock(lock);
 }

@@ -83,7 +83,7 @@ static void test_no_huge_pages(void **state)
 	struct gm_file *file;
 	gm_pfn_t pfn;
 
-	if (gm_hugetlb_available(21, &why)) {
+	if (gm_hugetlb_available(GM_HUGE_2M_SHIFT, &why)) {
 		gm_test_huge_unlock(lock);
 		printf("SKIP case: the host has free 2 MiB huge pages now\n");
 		skip();
@@ -141,7 +141,7 @@ static void test_with_huge_pages(void **state)
 	/* Fill the reservation (4 pages), then ask for 2 more: all or nothing. */
 	assert_int_equal(gm_fallocate(file, KEEP, HP, 3 * HP), 0);
 	assert_int_equal(gm_file_pages_held(file), 4 * FRAMES);
-	if (!gm_hugetlb_available(21, NULL)) {
+	if (!gm_hugetlb_available(GM_HUGE_2M_SHIFT, NULL)) {
 		assert_int_equal(gm_fallocate(file, 0, 4 * HP, 2 * HP), -ENOSPC);
 		assert_int_equal(gm_file_size(file), 4 * HP);
 		assert_int_equal(gm_file_pages_held(file), 4 * FRAMES);
