@@ -36,7 +36,9 @@ struct gm_backing {
 
 /*
  * ids.c: the process-wide table from a pfn's id bits to its backing, so that
- * put_unlock_pfn() needs nothing but the pfn.  Ids are reused after free.
+ * put_unlock_pfn() needs nothing but the pfn.  A released id's slot is
+ * reused under a new generation, so an old id never finds the new backing.
+ * gm_pmem_id_alloc: 0, -EMFILE (262,143 backings alive), -ENOMEM.
  */
 int gm_pmem_id_alloc(struct gm_backing *b);
 void gm_pmem_id_free(uint32_t id);

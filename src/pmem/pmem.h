@@ -12,7 +12,8 @@
  *
  * A frame number (pfn) names one 4 KiB page of one backing: the backing's
  * id in the high bits, the page index in the low GM_PMEM_INDEX_BITS.  Pfns
- * are unique in the process while their backing lives.
+ * are unique in the process while their backing lives, and one kept past
+ * that names no page (ids carry a generation: ids.c).
  *
  * Per-page metadata is one 32-bit word per folio (present, doomed, pins),
  * kept in leaves of 512 folios under a fixed-depth radix tree; leaves and

@@ -8,7 +8,8 @@
  * again (-EAGAIN), and is punched by its last unpin, whichever thread drops
  * it.  Under a storm of lookups every free ends with the folio gone once the
  * storm's pins drop, and the last unpin orders the holders' accesses before
- * the reuse that follows (TSan checks that through a plain variable).
+ * the reuse that follows (TSan checks that through a plain variable).  A
+ * pfn kept past its backing never unpins a later backing's page.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -338,6 +339,35 @@ static void test_release_under_load(void **state)
 	assert_false(in_memfd(1));
 }
 
+/*
+ * A pfn kept past its backing's end names nothing: through thousands of
+ * backings made and destroyed after it (enough for its id's slot to be
+ * taken again), an unpin of the stale pfn never drops the new backing's pin
+ * and the new pfns never equal it.
+ */
+static void test_stale_pfn(void **state)
+{
+	struct gm_backing *old, *b;
+	gm_pfn_t stale, pfn;
+
+	assert_int_equal(gm_backing_create(0, &old), 0);
+	assert_int_equal(gm_backing_alloc(old, 0, 1), 1);
+	stale = gm_backing_lookup_pin(old, 0);
+	assert_int_not_equal(stale, GM_PFN_NONE);
+	gm_backing_destroy(old);
+	for (int i = 0; i < 3000; i++) {
+		assert_int_equal(gm_backing_create(0, &b), 0);
+		assert_int_equal(gm_backing_alloc(b, 0, 1), 1);
+		pfn = gm_backing_lookup_pin(b, 0);
+		assert_int_not_equal(pfn, stale);
+		gm_pfn_unpin(stale);
+		assert_int_equal(gm_pfn_pins(pfn), 1);
+		assert_int_equal(gm_pfn_pins(stale), 0);
+		gm_pfn_unpin(pfn);
+		gm_backing_destroy(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +379,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remover_pattern, setup_backing, destroy_backing),
 		cmocka_unit_test_setup_teardown(test_release_under_load, setup_backing,
 						destroy_backing),
+		cmocka_unit_test(test_stale_pfn),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
