@@ -6,7 +6,9 @@
  * - moved: a guest that keeps dirtying memory (guests/dirty.c; private RAM,
  *   and shared RAM on 2 vCPUs), started on the sender, ends there with
  *   result "migrated" (exit 0) and finishes on the receiver, where it
- *   checks every word of its RAM and passes;
+ *   checks every word of its RAM and passes; and leakcheck on 2 vCPUs,
+ *   converting its RAM to shared and back while the rounds run, passes on
+ *   the receiver (converted pages read zero there);
  * - refused: a receiver with another key refuses round 0 (exit 2, one
  *   line), and the sender's guest runs to its end where it is (it passes,
  *   and the run fails: exit 1, saying why); with nobody listening, the
@@ -173,6 +175,35 @@ static void test_moved_private(void **state)
 static void test_moved_shared_two_vcpus(void **state)
 {
 	moved("--vcpus 2");
+}
+
+/*
+ * leakcheck on 2 vCPUs over 128 MiB of private RAM: each vCPU fills its
+ * slice, converts it to shared and back (whole-slice conversions that free
+ * and refault every frame) while the pre-copy rounds run.  The receiver's
+ * guest must see every page it checks read zero after each conversion and
+ * pass: nothing the sender's frames held before a conversion may come
+ * across as the content of a page converted since.
+ */
+static void test_moved_converting(void **state)
+{
+	struct receiver rcv;
+	struct cli_result *s, *r;
+
+	receiver_start(&rcv, key);
+	s = cli_run("run --engine emu --mem 128M --workload leakcheck --vcpus 2 --migrate-to "
+		    "127.0.0.1:%u --migrate-after 0.05 --key-file '%s' --json", rcv.port, key);
+	r = receiver_end(&rcv);
+	printf("  sender: %s", s->out);
+	cli_expect(s, 0, (const char *const[]){ "\"result\": \"migrated\"", "\"done\": true",
+						NULL });
+	if (strstr(s->out, "\"conversions\": 0,"))
+		fail_msg("no conversion before the guest moved: %s", s->out);
+	cli_expect(r, 0, (const char *const[]){ "\"result\": \"pass\"", "\"mismatches\": 0",
+						"\"nonzero\": 0", "\"checks\": 98304",
+						"\"received\": {", NULL });
+	free(s);
+	free(r);
 }
 
 static void test_wrong_key(void **state)
@@ -344,6 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_moved_private),
 		cmocka_unit_test(test_moved_shared_two_vcpus),
+		cmocka_unit_test(test_moved_converting),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_nobody_listening),
 		cmocka_unit_test(test_last_round_refused),
