@@ -37,9 +37,7 @@ struct run_opts {
 	bool migrated;			/* the receiver took the guest */
 	int resume_fd;			/* the stopped guest, when the migration failed */
 	struct gm_mig_report migration;	/* that migration, for the resumed run's JSON */
-	/* The run resumed here: the migration that failed, and where it went. */
-	const struct gm_mig_report *failed_migration;
-	const char *failed_migration_to;
+	const char *failed_migration_to;	/* set in the run resumed here after it */
 	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
 	char **guest_argv;		/* --guest-arg values, in order */
 	unsigned int guest_argc;
@@ -451,8 +449,8 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	if (r->snapshotted)
 		gm_json_u64(&w, "snapshot_bytes", r->snapshot_bytes);
 	/* A guest that goes on here after a failed migration: that migration. */
-	if (o->failed_migration)
-		json_migration(&w, o->failed_migration_to, o->failed_migration);
+	if (o->failed_migration_to)
+		json_migration(&w, o->failed_migration_to, &o->migration);
 	else if (r->migration.attempted)
 		json_migration(&w, o->cfg.migrate_to, &r->migration);
 	json_restore(&w, o, r);
@@ -573,8 +571,7 @@ static int resume_here(struct run_opts *o)
 	again.cfg.restore_guest = o->cfg.guest != NULL;
 	again.cfg.guest = NULL;
 	again.cfg.migrate_to = NULL;
-	again.failed_migration = &o->migration;
-	again.failed_migration_to = o->cfg.migrate_to;
+	again.failed_migration_to = o->cfg.migrate_to;	/* again.migration is the report */
 	run(&again);
 	close(o->resume_fd);
 	o->resume_fd = -1;

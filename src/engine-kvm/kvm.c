@@ -33,7 +33,7 @@
 #include "engine.h"
 
 /*
- * The signal that interrupts KVM_RUN (GM_KVM_KICK_SIGNAL in kvm.h): a
+ * The signal that interrupts KVM_RUN (GM_KVM_KICK_SIGNAL in kvm-engine.h): a
  * real-time one the application is unlikely to use, not SIGUSR1.  vCPU
  * threads keep it blocked except inside KVM_RUN (KVM_SET_SIGNAL_MASK), and
  * take a pending kick with sigtimedwait(), so no handler ever runs on a vCPU
