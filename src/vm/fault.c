@@ -156,35 +156,74 @@ static void note_mapped(struct gm_vm *vm, uint64_t n)
 		;
 }
 
+/* Must the folio at page @p go to UFFDIO_CONTINUE?  Under mmu_lock. */
+static bool let_in_wanted(const struct gm_slot *s, uint64_t p, uint64_t folio, uint64_t page)
+{
+	return s->s2_pfn[p] == GM_PFN_NONE || (page >= p && page < p + folio);
+}
+
+static void record_let_in(struct gm_slot *s, uint64_t first, uint64_t end, gm_pfn_t pfn,
+			  enum gm_level level)
+{
+	for (uint64_t i = first; i < end; i++) {
+		s->s2_pfn[i] = pfn + (i - first);
+		s->s2_level[i] = (uint8_t)level;
+	}
+}
+
 /*
- * Let @n pages from @first in, on frames from @pfn.  Under mmu_lock, after
- * the sequence check: no invalidation has run since, so the store has not
- * punched them (it punches only after telling us).  The record and the
- * counters come first: UFFDIO_CONTINUE wakes the vCPU, which may finish
- * and have its counters read before this thread runs again.
+ * Let @n pages from @first in, on frames from @pfn; @page is the one the
+ * access needs.  Under mmu_lock, after the sequence check: no invalidation
+ * has run since, so the store has not punched them (it punches only after
+ * telling us).
+ *
+ * Only the runs the record does not show are asked for: a 2 MiB let-in
+ * around a page converted back to private would otherwise meet 511 pages
+ * already in, and UFFDIO_CONTINUE stops at each with -EEXIST.  @page is
+ * always asked for, so that a record that were wrong costs an ioctl, not a
+ * vCPU faulting for ever.  A run's counters come first: UFFDIO_CONTINUE
+ * wakes the vCPU, which may finish and have its counters read before this
+ * thread runs again.
  */
 static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
-			  uint64_t first, uint64_t n, gm_pfn_t pfn, enum gm_level level)
+			  uint64_t first, uint64_t n, uint64_t page, gm_pfn_t pfn,
+			  enum gm_level level)
 {
-	uint64_t newly = 0;
-	int ret;
+	_Atomic uint64_t *counter = vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults;
+	uint64_t page_size = 1ULL << gm_file_page_shift(s->desc.private_file);
+	uint64_t folio = page_size >> GM_PAGE_SHIFT, end = first + n, run, len;
+	bool any = false;
+	int ret = 0;
 
-	for (uint64_t i = 0; i < n; i++)
-		newly += s->s2_pfn[first + i] == GM_PFN_NONE;
-	note_mapped(vm, newly);
-	gm_stat_add(vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults, 1);
-	ret = gm_vm_uffd_let_in(vm, s->private_win + (first << GM_PAGE_SHIFT), n << GM_PAGE_SHIFT,
-				1ULL << gm_file_page_shift(s->desc.private_file));
-	if (ret) {
-		/* Nothing new is in: the record stays as it was. */
-		atomic_fetch_sub(&vm->stats.frames_mapped, newly);
-		atomic_fetch_sub(vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults, 1);
+	gm_stat_add(counter, 1);
+	for (run = first; run < end; run += len) {
+		uint64_t newly = 0;
+
+		/* Folios are let in whole: a run starts and ends on one's edge. */
+		len = folio;
+		if (!let_in_wanted(s, run, folio, page))
+			continue;
+		while (run + len < end && let_in_wanted(s, run + len, folio, page))
+			len += folio;
+		for (uint64_t i = run; i < run + len; i++)
+			newly += s->s2_pfn[i] == GM_PFN_NONE;
+		note_mapped(vm, newly);
+		ret = gm_vm_uffd_let_in(vm, s->private_win + (run << GM_PAGE_SHIFT),
+					len << GM_PAGE_SHIFT, page_size);
+		if (ret) {
+			/* Nothing of this run is in: its record stays as it was. */
+			atomic_fetch_sub(&vm->stats.frames_mapped, newly);
+			break;
+		}
+		any = true;
+		record_let_in(s, run, run + len, pfn + (run - first), level);
+	}
+	if (!any)
+		atomic_fetch_sub(counter, 1);
+	if (ret)
 		return ret;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		s->s2_pfn[first + i] = pfn + i;
-		s->s2_level[first + i] = (uint8_t)level;
-	}
+	/* Pages already in are in at this level now, as one let-in. */
+	record_let_in(s, first, end, pfn, level);
 	return 0;
 }
 
@@ -267,7 +306,7 @@ retry:
 		sched_yield();
 		goto retry;
 	}
-	ret = let_in_private(vm, vcpu, s, first, n, pfn - (page - first), level);
+	ret = let_in_private(vm, vcpu, s, first, n, page, pfn - (page - first), level);
 	if (!ret)
 		complete_access(vm, s->private_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -445,6 +484,16 @@ static void widen_to_mappings(const struct gm_slot *s, uint64_t *first, uint64_t
 	}
 }
 
+/*
+ * The pages of [first, end) that stay in the window: huge let-ins an
+ * invalidation cuts keep the rest of their pages, now as small ones.
+ */
+static void demote_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
+{
+	for (uint64_t i = first; i < end; i++)
+		s->s2_level[i] = GM_LEVEL_4K;
+}
+
 static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 {
 	uint64_t cleared = 0;
@@ -458,19 +507,21 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 }
 
 /*
- * Pages [first, end) of @s lose their frames: faults in flight over them
- * must retry, and the record forgets them.  The store punches them from
- * the window after we return.
+ * Pages [first, end) of @s lose their frames: faults in flight over them,
+ * or over a huge let-in they cut, must retry, and the record forgets them.
+ * The store punches them from the window after we return; the other pages
+ * of a huge let-in it cuts stay there, and in the record (a snapshot saves
+ * what the record shows).
  */
 static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
 				  uint64_t end)
 {
-	uint64_t start_gpa, end_gpa;
+	uint64_t start_gpa, end_gpa, wide_first = first, wide_end = end;
 
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	widen_to_mappings(s, &first, &end);
-	start_gpa = s->desc.gpa + (first << GM_PAGE_SHIFT);
-	end_gpa = s->desc.gpa + (end << GM_PAGE_SHIFT);
+	widen_to_mappings(s, &wide_first, &wide_end);
+	start_gpa = s->desc.gpa + (wide_first << GM_PAGE_SHIFT);
+	end_gpa = s->desc.gpa + (wide_end << GM_PAGE_SHIFT);
 	if (!vm->invalidate_in_progress++) {
 		vm->inval_start = start_gpa;
 		vm->inval_end = end_gpa;
@@ -479,6 +530,8 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 		vm->inval_end = end_gpa > vm->inval_end ? end_gpa : vm->inval_end;
 	}
 	vm->mmu_seq++;
+	demote_stage2(s, wide_first, first);
+	demote_stage2(s, end, wide_end);
 	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
 	gm_lazy_forget(s, first, end - first);

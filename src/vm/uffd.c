@@ -271,12 +271,19 @@ int gm_vm_uffd_let_in(struct gm_vm *vm, uint8_t *hva, uint64_t len, uint64_t pag
 
 		if (!ioctl(vm->uffd, UFFDIO_CONTINUE, &c))
 			return 0;
-		if (errno == EAGAIN)
-			continue;	/* the address space was changing: again */
+		if (errno == EAGAIN) {
+			/*
+			 * Stopped part way (by a page already in, say) or
+			 * the address space was changing: on from where it
+			 * stopped.
+			 */
+			done += c.mapped > 0 ? (uint64_t)c.mapped : 0;
+			continue;
+		}
 		if (errno != EEXIST)
 			return errno == EFAULT ? -ENOENT : -errno;
-		/* A page already in: keep what was mapped, step over it. */
-		done += (c.mapped > 0 ? (uint64_t)c.mapped : 0) + page_size;
+		/* A page already in at the start: step over it. */
+		done += page_size;
 	}
 	return 0;
 }
