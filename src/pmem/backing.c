@@ -361,10 +361,36 @@ static void unwind_alloc(struct gm_backing *b, int fd, uint64_t first, uint64_t 
 	}
 }
 
+/*
+ * fallocate the runs of folios in units [first, end) that are not present:
+ * the kernel need not walk the ones it holds (refilling one punched page of
+ * a 2 MiB range is one page's work).
+ */
+static int fill_absent(struct gm_backing *b, int fd, uint64_t first, uint64_t end)
+{
+	uint64_t u = first;
+
+	while (u < end) {
+		uint64_t run;
+
+		if (atomic_load(word_of(b, u)) & ST_PRESENT) {
+			u++;
+			continue;
+		}
+		for (run = u + 1; run < end && !(atomic_load(word_of(b, run)) & ST_PRESENT); run++)
+			;
+		if (fallocate(fd, 0, (off_t)((u << b->order) << GM_PAGE_SHIFT),
+			      (off_t)(((run - u) << b->order) << GM_PAGE_SHIFT)) < 0)
+			return errno == ENOSPC || errno == ENOMEM ? -ENOMEM : -errno;
+		u = run;
+	}
+	return 0;
+}
+
 int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 {
 	uint64_t first = index >> b->order, end = (index + nr) >> b->order, added = 0;
-	int fd;
+	int fd, ret;
 
 	if (!nr || !folio_range_ok(b, index, nr))
 		return -EINVAL;
@@ -378,9 +404,8 @@ int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 	fd = backing_fd(b);
 	if (fd < 0)
 		return fd;
-	if (fallocate(fd, 0, (off_t)(index << GM_PAGE_SHIFT), (off_t)(nr << GM_PAGE_SHIFT)) < 0) {
-		int ret = errno == ENOSPC || errno == ENOMEM ? -ENOMEM : -errno;
-
+	ret = fill_absent(b, fd, first, end);
+	if (ret) {
 		unwind_alloc(b, fd, first, end);
 		return ret;
 	}
