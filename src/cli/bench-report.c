@@ -368,7 +368,10 @@ void bench_print_json(const struct bench *b)
 
 	gm_json_init(&w, stdout);
 	gm_json_begin(&w, NULL, '{');
-	gm_json_str(&w, "engine", b->engine ? b->engine : "");
+	if (b->engine)
+		gm_json_str(&w, "engine", b->engine);
+	else
+		gm_json_null(&w, "engine");	/* no guest ran: --only host,memory */
 	gm_json_u64(&w, "mem", b->o.mem);
 	gm_json_bool(&w, "quick", b->o.quick);
 	for (int i = 0; i < NR_HEADLINES; i++)

@@ -23,8 +23,15 @@
 #define BENCH_MAX_ROUNDS	9
 #define BENCH_2M		(2ULL << 20)
 
+/* The parts --only picks, in the order they run. */
+#define BENCH_PART_GUEST	(1U << 0)
+#define BENCH_PART_HOST		(1U << 1)
+#define BENCH_PART_MEMORY	(1U << 2)
+#define BENCH_PART_ALL		(BENCH_PART_GUEST | BENCH_PART_HOST | BENCH_PART_MEMORY)
+
 struct bench_opts {
 	enum gm_engine_kind engine;
+	unsigned int parts;		/* BENCH_PART_* */
 	uint64_t mem;			/* the largest size measured */
 	bool quick, json;
 	const char *plot;		/* --plot FILE.svg, or NULL */

@@ -28,13 +28,16 @@ static const uint64_t ladder[] = { 64ULL << 20, 1ULL << 30, 8ULL << 30 };
 void gm_cmd_bench_usage(FILE *out)
 {
 	fputs("usage: guestmem bench [--engine kvm|emu|auto] [--mem SIZE] [--quick] [--json]\n"
-	      "                      [--plot FILE.svg]\n"
+	      "                      [--plot FILE.svg] [--only PARTS]\n"
 	      "  --mem SIZE     the largest size measured (default 8G; --quick: 32M); the sizes\n"
 	      "                 of 64M, 1G, 8G below it are measured too, and 4 times it, up to\n"
 	      "                 32G, where no resident memory is needed\n"
 	      "  --quick        small sizes and 3 rounds: proves the command works (CI)\n"
 	      "  --json         one JSON object: headline figures, scaling, the full table\n"
 	      "  --plot FILE    an SVG chart of the cost per page against memory size\n"
+	      "  --only PARTS   run only these parts, comma-separated (default: all):\n"
+	      "                 guest (first touch, retouch, convert), host (host files,\n"
+	      "                 lookup, stall, sparse), memory (memory, invalidate)\n"
 	      "measures, each the median [min-max] of rounds after a warm-up, beside a reference:\n"
 	      "  first touch   a guest touching all RAM: guestmem private memory vs a kernel\n"
 	      "                memfd memslot populated the same way (wall and CPU time)\n"
@@ -48,6 +51,29 @@ void gm_cmd_bench_usage(FILE *out)
 	      "  invalidate    punch + refault with 10,000 other owners registered vs none\n", out);
 }
 
+/* --only's list into a mask of BENCH_PART_*.  Return: 0 or -EINVAL. */
+static int parse_parts(const char *list, unsigned int *parts)
+{
+	static const char *const names[] = { "guest", "host", "memory" };
+	const char *p = list;
+
+	*parts = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < GM_ARRAY_SIZE(names); i++)
+			if (len == strlen(names[i]) && !strncmp(p, names[i], len))
+				break;
+		if (i == GM_ARRAY_SIZE(names))
+			return -EINVAL;	/* an empty name included: "", "a,", "a,,b" */
+		*parts |= 1U << i;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longopts[] = {
@@ -56,6 +82,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -81,6 +108,10 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'p':
 			o->plot = optarg;
+			break;
+		case 'o':
+			if (parse_parts(optarg, &o->parts))
+				goto bad_value;
 			break;
 		case 'h':
 			gm_cmd_bench_usage(stdout);
@@ -145,7 +176,7 @@ static int check(const struct bench_opts *o)
 
 int gm_cmd_bench(int argc, char **argv)
 {
-	struct bench b = { .o = { .engine = GM_ENGINE_AUTO } };
+	struct bench b = { .o = { .engine = GM_ENGINE_AUTO, .parts = BENCH_PART_ALL } };
 	int ret;
 
 	ret = parse_args(argc, argv, &b.o);
@@ -157,7 +188,12 @@ int gm_cmd_bench(int argc, char **argv)
 	if (ret)
 		return ret;
 	pick_sizes(&b.o);
-	ret = bench_guest(&b) ?: bench_host(&b) ?: bench_mem(&b);
+	if (b.o.parts & BENCH_PART_GUEST)
+		ret = bench_guest(&b);
+	if (!ret && (b.o.parts & BENCH_PART_HOST))
+		ret = bench_host(&b);
+	if (!ret && (b.o.parts & BENCH_PART_MEMORY))
+		ret = bench_mem(&b);
 	if (ret) {
 		gm_cli_error(CMD, "a benchmark failed: %s", b.why);
 		free(b.rows);

@@ -4,7 +4,8 @@
  * exits 0, its JSON carries every headline figure that issue 10 asks for
  * as a finite number, and the chart is a well-formed SVG with one polyline
  * per series.  No figure is judged: targets belong to the bench, not to
- * timed tests.  Usage errors exit 2 with one line.
+ * timed tests.  --only runs the parts it names and no other.  Usage errors
+ * exit 2 with one line.
  */
 #include <ctype.h>
 #include <math.h>
@@ -96,12 +97,39 @@ static void test_quick_json_plot(void **state)
 	free(r);
 }
 
+/* Is top-level member @key null (not measured)? */
+static bool top_level_null(const char *json, const char *key)
+{
+	char pattern[128];
+
+	snprintf(pattern, sizeof(pattern), "\n  \"%s\": null", key);
+	return strstr(json, pattern) != NULL;
+}
+
+/* --only memory: the memory figures, none of the guests' or the host files'. */
+static void test_only(void **state)
+{
+	struct cli_result *r = cli_run("bench --quick --json --only memory");
+
+	if (r->status != 0)
+		fail_msg("exit status %d; stderr '%s'", r->status, r->err);
+	assert_true(top_level_number(r->out, "churn_rss_growth") >= 0);
+	assert_true(top_level_number(r->out, "invalidate_ratio") > 0);
+	assert_true(top_level_null(r->out, "engine"));
+	assert_true(top_level_null(r->out, "first_touch_ratio"));
+	assert_true(top_level_null(r->out, "lookup_random_ns"));
+	assert_null(strstr(r->out, "\"measure\": \"first_touch\""));
+	assert_null(strstr(r->out, "\"measure\": \"punch\""));
+	free(r);
+}
+
 /* Bad options: exit 2, one line on stderr, nothing on stdout. */
 static void test_usage(void **state)
 {
 	static const char *const bad[] = {
 		"bench --bogus", "bench --mem 3M", "bench --mem 9M", "bench --engine nope",
-		"bench --plot", "bench extra", NULL,
+		"bench --plot", "bench extra", "bench --only", "bench --only bogus",
+		"bench --only host,", "bench --only host,,guest", NULL,
 	};
 
 	for (const char *const *a = bad; *a; a++) {
@@ -119,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_quick_json_plot),
+		cmocka_unit_test(test_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
