@@ -56,6 +56,12 @@ struct gm_slot {
 	_Atomic uint8_t *private_attr;	/* per page: 1 = private */
 	gm_pfn_t *s2_pfn;		/* per page, under mmu_lock: GM_PFN_NONE when not let in */
 	uint8_t *s2_level;		/* per page: gm_level it was let in at */
+	/*
+	 * Per page, 1 once the fault path let the shared file's page into the
+	 * shared window, 0 once a conversion punched it: a hint (the VMM may
+	 * punch the shared file itself), changed under mmu_lock.
+	 */
+	_Atomic uint8_t *shared_in;
 	const struct gm_mem_ops *mem_ops;
 	/*
 	 * Dirty log (dirty.c): a bit per page, set lock-free by whoever writes

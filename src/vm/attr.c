@@ -83,6 +83,8 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 	for (uint64_t i = first; i < first + n; i++)
 		atomic_store_explicit(&s->private_attr[i], to_private, memory_order_relaxed);
 	vm->mmu_seq++;
+	if (to_private)
+		gm_slot_shared_forget(s, first, n);	/* punched below */
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
 	gm_lazy_forget(s, first, n);	/* and no snapshot record comes for it */

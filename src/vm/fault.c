@@ -99,6 +99,101 @@ static void complete_access(struct gm_vm *vm, uint8_t *hva, struct gm_access *ac
 	gm_stat_add(&vm->stats.mmio_completions, 1);
 }
 
+/* ---- letting pages in ---- */
+
+/* Does the record (private) or the hint (shared) say page @p is in its window? */
+typedef bool (*in_window_fn)(const struct gm_slot *s, uint64_t p);
+
+static bool private_in_window(const struct gm_slot *s, uint64_t p)
+{
+	return s->s2_pfn[p] != GM_PFN_NONE;
+}
+
+static bool shared_in_window(const struct gm_slot *s, uint64_t p)
+{
+	return atomic_load_explicit(&s->shared_in[p], memory_order_relaxed);
+}
+
+static void set_shared_in(struct gm_slot *s, uint64_t first, uint64_t end, bool in)
+{
+	for (uint64_t p = first; p < end; p++)
+		atomic_store_explicit(&s->shared_in[p], in, memory_order_relaxed);
+}
+
+void gm_slot_shared_forget(struct gm_slot *s, uint64_t first, uint64_t n)
+{
+	if (s->shared_in)
+		set_shared_in(s, first, first + n, false);
+}
+
+/* Must the folio at page @p be asked for? */
+static bool wanted(const struct gm_slot *s, in_window_fn in, uint64_t p, uint64_t folio,
+		   uint64_t page)
+{
+	return !in(s, p) || (page >= p && page < p + folio);
+}
+
+/*
+ * The next run of folios in [*@run, @end) to ask for: those @in does not
+ * show, and the one holding @page whatever it shows, so that a record or
+ * hint that were wrong costs an ioctl, not a vCPU faulting for ever.
+ * Moves *@run to the run's start; returns its length in pages (0: none).
+ * A 2 MiB let-in around one punched page would otherwise meet 511 pages
+ * already in, and UFFDIO_CONTINUE stops at each with -EEXIST.
+ */
+static uint64_t next_run(const struct gm_slot *s, in_window_fn in, uint64_t *run, uint64_t end,
+			 uint64_t folio, uint64_t page)
+{
+	uint64_t p = *run, len = 0;
+
+	while (p < end && !wanted(s, in, p, folio, page))
+		p += folio;
+	*run = p;
+	while (p + len < end && wanted(s, in, p + len, folio, page))
+		len += folio;
+	return len;
+}
+
+/*
+ * Allocate the shared file's pages of [first, end) that the hint does not
+ * show in the window (a 2 MiB fallocate over 511 pages the file holds
+ * costs the kernel a walk of them all).  No lock held: the hint may
+ * change meanwhile, and a page it wrongly skipped fails its let-in
+ * (-ENOENT), which retries the fault.
+ */
+static int fill_shared(struct gm_slot *s, uint64_t first, uint64_t end, uint64_t folio,
+		       uint64_t page)
+{
+	uint64_t run = first, len;
+	int ret;
+
+	for (; (len = next_run(s, shared_in_window, &run, end, folio, page)); run += len) {
+		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_KEEP_SIZE,
+				   (off_t)(s->desc.shared_offset + (run << GM_PAGE_SHIFT)),
+				   (off_t)(len << GM_PAGE_SHIFT));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Let in the runs of [first, end) the hint does not show.  Under mmu_lock. */
+static int let_in_shared(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end,
+			 uint64_t folio, uint64_t page)
+{
+	uint64_t run = first, len;
+	int ret;
+
+	for (; (len = next_run(s, shared_in_window, &run, end, folio, page)); run += len) {
+		ret = gm_vm_uffd_let_in(vm, s->shared_win + (run << GM_PAGE_SHIFT),
+					len << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
+		if (ret)
+			return ret;
+		set_shared_in(s, run, run + len, true);
+	}
+	return 0;
+}
+
 /*
  * Shared pages: the shared file's own pages.  The file gets them first (as
  * a fault on a plain mapping would have), then they are let in, unless a
@@ -120,9 +215,7 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 	if (s->lazy)
 		gm_lazy_fill(vm, s, first, n, false);	/* a lazy restore's pages first */
 	if (s->uffd_registered) {
-		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_KEEP_SIZE,
-				   (off_t)(s->desc.shared_offset + (first << GM_PAGE_SHIFT)),
-				   (off_t)(n << GM_PAGE_SHIFT));
+		ret = fill_shared(s, first, first + n, folio, page);
 		if (ret)
 			return ret;
 	}
@@ -136,8 +229,7 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 	gm_stat_add(counter, 1);
 	ret = 0;
 	if (s->uffd_registered)
-		ret = gm_vm_uffd_let_in(vm, s->shared_win + (first << GM_PAGE_SHIFT),
-					n << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
+		ret = let_in_shared(vm, s, first, first + n, folio, page);
 	if (ret)
 		atomic_fetch_sub(counter, 1);
 	else
@@ -156,12 +248,6 @@ static void note_mapped(struct gm_vm *vm, uint64_t n)
 		;
 }
 
-/* Must the folio at page @p go to UFFDIO_CONTINUE?  Under mmu_lock. */
-static bool let_in_wanted(const struct gm_slot *s, uint64_t p, uint64_t folio, uint64_t page)
-{
-	return s->s2_pfn[p] == GM_PFN_NONE || (page >= p && page < p + folio);
-}
-
 static void record_let_in(struct gm_slot *s, uint64_t first, uint64_t end, gm_pfn_t pfn,
 			  enum gm_level level)
 {
@@ -175,15 +261,9 @@ static void record_let_in(struct gm_slot *s, uint64_t first, uint64_t end, gm_pf
  * Let @n pages from @first in, on frames from @pfn; @page is the one the
  * access needs.  Under mmu_lock, after the sequence check: no invalidation
  * has run since, so the store has not punched them (it punches only after
- * telling us).
- *
- * Only the runs the record does not show are asked for: a 2 MiB let-in
- * around a page converted back to private would otherwise meet 511 pages
- * already in, and UFFDIO_CONTINUE stops at each with -EEXIST.  @page is
- * always asked for, so that a record that were wrong costs an ioctl, not a
- * vCPU faulting for ever.  A run's counters come first: UFFDIO_CONTINUE
- * wakes the vCPU, which may finish and have its counters read before this
- * thread runs again.
+ * telling us).  Only the runs the record does not show are asked for.  A
+ * run's counters come first: UFFDIO_CONTINUE wakes the vCPU, which may
+ * finish and have its counters read before this thread runs again.
  */
 static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
 			  uint64_t first, uint64_t n, uint64_t page, gm_pfn_t pfn,
@@ -191,20 +271,14 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 {
 	_Atomic uint64_t *counter = vcpu ? &vm->stats.faults[level] : &vm->stats.prefaults;
 	uint64_t page_size = 1ULL << gm_file_page_shift(s->desc.private_file);
-	uint64_t folio = page_size >> GM_PAGE_SHIFT, end = first + n, run, len;
+	uint64_t folio = page_size >> GM_PAGE_SHIFT, end = first + n, run = first, len;
 	bool any = false;
 	int ret = 0;
 
 	gm_stat_add(counter, 1);
-	for (run = first; run < end; run += len) {
+	for (; (len = next_run(s, private_in_window, &run, end, folio, page)); run += len) {
 		uint64_t newly = 0;
 
-		/* Folios are let in whole: a run starts and ends on one's edge. */
-		len = folio;
-		if (!let_in_wanted(s, run, folio, page))
-			continue;
-		while (run + len < end && let_in_wanted(s, run + len, folio, page))
-			len += folio;
 		for (uint64_t i = run; i < run + len; i++)
 			newly += s->s2_pfn[i] == GM_PFN_NONE;
 		note_mapped(vm, newly);

@@ -175,6 +175,7 @@ static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
 	free(s->dirty);
 	free(s->s2_pfn);
 	free(s->s2_level);
+	free(s->shared_in);
 	gm_file_put(s->desc.shared_file);
 	gm_file_put(s->desc.private_file);
 	memset(s, 0, sizeof(*s));
@@ -195,7 +196,8 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 		s->private_attr = calloc(s->nr_pages, sizeof(*s->private_attr));
 		s->s2_pfn = malloc(s->nr_pages * sizeof(*s->s2_pfn));
 		s->s2_level = calloc(s->nr_pages, 1);
-		if (!s->private_attr || !s->s2_pfn || !s->s2_level) {
+		s->shared_in = calloc(s->nr_pages, sizeof(*s->shared_in));
+		if (!s->private_attr || !s->s2_pfn || !s->s2_level || !s->shared_in) {
 			ret = -ENOMEM;
 			goto err;
 		}

@@ -141,6 +141,12 @@ int gm_vm_uffd_register(struct gm_vm *vm, struct gm_slot *s);
 void gm_vm_uffd_unregister(struct gm_vm *vm, struct gm_slot *s);
 void gm_vm_uffd_release(struct gm_vm *vm);
 /*
+ * Pages [first, first + n) of @s leave the shared window (a conversion
+ * punches them): the fault path lets them in again when next touched.
+ * Under mmu_lock.
+ */
+void gm_slot_shared_forget(struct gm_slot *s, uint64_t first, uint64_t n);
+/*
  * Let [hva, hva + len) of a registered window in: map the pages its file
  * holds there (UFFDIO_CONTINUE, in units of @page_size), waking whoever
  * waits on them; pages already in stay.  Return: 0, -ENOENT (a page is not
