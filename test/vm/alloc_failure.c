@@ -22,9 +22,7 @@
  * Allocations of shared libraries (libc's own, unicorn's, liburcu's) are
  * not injected: --wrap reaches only the objects linked into this program.
  */
-#include <dirent.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -32,12 +30,9 @@
 
 #include "array.h"
 #include "../failinject.h"
-#include "vmtest.h"
+#include "alloctest.h"
 
-#define MAX_POINTS	1000	/* more injection points than this: something loops */
-#define HANG_S		30	/* one run of a scenario, at most */
 #define RUN_S		5	/* a guest run, at most: then gm_vm_stop() */
-#define SNAP_MAX	24
 
 #define RAM		(4 * MiB)
 #define PAGE_A		(GM_GUEST_RAM_BASE + 0x3000)			/* private */
@@ -68,243 +63,6 @@ static const uint8_t guest[] = {
 	0xe7, 0xe0,				/* out %eax, $GM_HC_PORT */
 	GUEST_EXIT_OK,
 };
-
-/* ---- what a scenario can see: named values ---- */
-
-struct snap {
-	unsigned int n;
-	const char *name[SNAP_MAX];
-	int64_t v[SNAP_MAX];
-};
-
-static void snap_add(struct snap *s, const char *name, int64_t v)
-{
-	assert_true(s->n < SNAP_MAX);
-	s->name[s->n] = name;
-	s->v[s->n++] = v;
-}
-
-static int64_t count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int64_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* Mappings of memfds: the VM's windows (shared file, private backing). */
-static int64_t memfd_mappings(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int64_t n = 0;
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/memfd:") != NULL;
-	fclose(f);
-	return n;
-}
-
-/* Open fds, less the one opendir() holds while counting. */
-static int64_t open_fds(void)
-{
-	return count_dir("/proc/self/fd") - 1;
-}
-
-/* What must be back as it was when a run has put everything. */
-static void take_process(struct snap *s)
-{
-	snap_add(s, "frames in use", gm_frames_in_use());
-	snap_add(s, "frame metadata bytes", gm_frames_meta_bytes());
-	snap_add(s, "open fds", open_fds());
-	snap_add(s, "memfd mappings", memfd_mappings());
-	snap_add(s, "threads", count_dir("/proc/self/task"));
-}
-
-/* ---- runs and steps ---- */
-
-struct run {
-	const char *scenario;
-	unsigned long n;		/* the allocation that fails; 0: none */
-	const char *fired_in;		/* the step during which it failed */
-	int fired_ret;			/* what that step returned */
-	bool retried;			/* and whether it was retried (a VM run is not) */
-	bool from_n_on;			/* allocation n and every later one fail */
-	unsigned int failed, absorbed;	/* points: step failed cleanly / completed anyway */
-};
-
-typedef int (*op_fn)(void *ctx);
-typedef void (*take_fn)(void *ctx, struct snap *s);
-
-static void snap_compare(const struct run *r, const char *what, const struct snap *before,
-			 const struct snap *after)
-{
-	char site[160] = "";
-	struct fi_site fs;
-
-	if (fi_fired(&fs))
-		fi_describe(&fs, site, sizeof(site));
-	for (unsigned int i = 0; i < before->n; i++)
-		if (before->v[i] != after->v[i])
-			fail_msg("%s, allocation %lu (%s): %s failed but changed %s: %lld -> %lld",
-				 r->scenario, r->n, site, what, before->name[i],
-				 (long long)before->v[i], (long long)after->v[i]);
-}
-
-/*
- * A failed operation's return: the injected failure (@failures_before: the
- * count of failed calls when it began), as a negative errno.
- */
-static void check_failure(const struct run *r, const char *what, int ret,
-			  unsigned long failures_before)
-{
-	if (fi_failures() == failures_before)
-		fail_msg("%s, run %lu: %s failed with %d and no allocation failed in it",
-			 r->scenario, r->n, what, ret);
-	if (ret >= 0 || ret < -4095)
-		fail_msg("%s, allocation %lu: %s returned %d, not a negative errno",
-			 r->scenario, r->n, what, ret);
-}
-
-/*
- * Run @op with the injector counting.  If it fails, it must be the injected
- * failure, as a negative errno, with @take's view as before; then @op,
- * retried uncounted, must complete.  Return: what @op first returned.
- */
-static int step(struct run *r, const char *what, op_fn op, take_fn take, void *ctx)
-{
-	struct snap before = { 0 }, after = { 0 };
-	unsigned long failures_before;
-	bool fired_before;
-	int ret;
-
-	fi_pause();
-	fired_before = fi_fired(NULL);
-	failures_before = fi_failures();
-	if (take)
-		take(ctx, &before);
-	fi_resume();
-	ret = op(ctx);
-	fi_pause();
-	if (!fired_before && fi_fired(NULL)) {
-		r->fired_in = what;
-		r->fired_ret = ret;
-	}
-	if (ret < 0) {
-		check_failure(r, what, ret, failures_before);
-		if (take)
-			take(ctx, &after);
-		snap_compare(r, what, &before, &after);
-		ret = op(ctx);
-		if (ret)
-			fail_msg("%s, allocation %lu: %s, retried after the failure, returned %d",
-				 r->scenario, r->n, what, ret);
-		ret = -1;
-	}
-	fi_resume();
-	return ret;
-}
-
-/* ---- hangs ---- */
-
-static const char *volatile hang_scenario;
-static volatile unsigned long hang_n;
-static volatile bool hang_from_n_on;
-
-static void on_alarm(int sig)
-{
-	char msg[160];
-	int len = snprintf(msg, sizeof(msg), "HANG: %s, allocation %lu%s failed: no end after %d s\n",
-			   hang_scenario, hang_n, hang_from_n_on ? " and all after it" : "", HANG_S);
-
-	if (write(STDOUT_FILENO, msg, (size_t)len) < 0)
-		_exit(2);
-	_exit(1);
-}
-
-/* ---- the loop over injection points ---- */
-
-/* A joined thread may take a moment to leave /proc/self/task. */
-static void settle_threads(int64_t want)
-{
-	for (int i = 0; i < 100 && count_dir("/proc/self/task") != want; i++)
-		usleep(1000);
-}
-
-/* One run failing allocation @n (0: none); @check: against leftovers. */
-static void run_once(struct run *r, void (*scenario)(struct run *r), unsigned long n, bool check)
-{
-	struct snap before = { 0 }, after = { 0 };
-	int64_t threads = count_dir("/proc/self/task");
-
-	take_process(&before);
-	r->n = n;
-	r->fired_in = NULL;
-	r->retried = true;
-	hang_scenario = r->scenario;
-	hang_n = n;
-	hang_from_n_on = r->from_n_on;
-	alarm(HANG_S);
-	if (r->from_n_on)
-		fi_arm_from(n);
-	else
-		fi_arm(n);
-	scenario(r);
-	fi_disarm();
-	alarm(0);
-	settle_threads(threads);
-	take_process(&after);
-	if (check)
-		snap_compare(r, "the run (everything put)", &before, &after);
-}
-
-/* Count the point; @print: say where it was and what it did. */
-static void report_point(struct run *r, bool print)
-{
-	struct fi_site fs;
-	char site[160];
-
-	fi_fired(&fs);
-	fi_describe(&fs, site, sizeof(site));
-	if (r->fired_ret < 0)
-		r->failed++;
-	else
-		r->absorbed++;
-	if (print)
-		printf("    %s: %s %s\n", site, r->fired_in ? r->fired_in : "(between steps)",
-		       r->fired_ret >= 0 ? "completed anyway" :
-		       r->retried ? "failed cleanly, then completed" : "failed cleanly");
-}
-
-static void for_each_point(const char *name, void (*scenario)(struct run *r), bool from_n_on)
-{
-	struct run r = { .scenario = name, .from_n_on = from_n_on };
-	unsigned long counted, n;
-
-	printf("  %s: %s\n", name, from_n_on ? "allocation n and all after it fail" :
-					       "allocation n fails");
-	/* First use starts what lives as long as the process (RCU's thread, id tables). */
-	run_once(&r, scenario, 0, false);
-	run_once(&r, scenario, 0, true);
-	counted = fi_calls();
-	for (n = 1; n <= MAX_POINTS; n++) {
-		run_once(&r, scenario, n, true);
-		if (!fi_fired(NULL))
-			break;
-		report_point(&r, !from_n_on);
-	}
-	if (n > MAX_POINTS)
-		fail_msg("%s: still failing allocations after %d runs", name, MAX_POINTS);
-	printf("  %s: %lu allocations counted, %lu runs with a failure: %u failed cleanly, "
-	       "%u absorbed\n", name, counted, n - 1, r.failed, r.absorbed);
-	assert_true(n > 1);
-}
 
 /* ---- guest-file: a guest-only file's life ---- */
 
@@ -735,6 +493,7 @@ static void on_print(void *opaque, unsigned int vcpu, const char *text, size_t l
 /* Stops a guest run that has not ended by itself within RUN_S. */
 struct watchdog {
 	struct gm_vm *vm;
+	const struct run *run;		/* for the message if it hangs */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done, stopped;
@@ -766,8 +525,8 @@ static void *watchdog_thread(void *arg)
 	}
 	if (!w->done) {
 		printf("HANG: %s, allocation %lu%s failed: gm_vm_run did not end within %d s, "
-		       "nor within %d s of gm_vm_stop()\n", hang_scenario, hang_n,
-		       hang_from_n_on ? " and all after it" : "", RUN_S, RUN_S);
+		       "nor within %d s of gm_vm_stop()\n", w->run->scenario, w->run->n,
+		       w->run->from_n_on ? " and all after it" : "", RUN_S, RUN_S);
 		fflush(stdout);
 		_exit(1);
 	}
@@ -776,9 +535,10 @@ static void *watchdog_thread(void *arg)
 }
 
 /* Uncounted (the injector paused). */
-static void watchdog_start(struct watchdog *w, struct gm_vm *vm)
+static void watchdog_start(struct watchdog *w, struct gm_vm *vm, const struct run *r)
 {
 	w->vm = vm;
+	w->run = r;
 	w->done = w->stopped = false;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -816,14 +576,12 @@ static void vm_run(struct run *r, struct vm_ctx *c)
 	fi_pause();
 	failures_before = fi_failures();
 	fired_before = fi_fired(NULL);
-	watchdog_start(&w, c->vm);
+	watchdog_start(&w, c->vm, r);
 	fi_resume();
 	/*
-	 * KNOWN DEFECT (src/vm/uffd.c, handle_event): a first touch whose
-	 * allocation fails is retried every millisecond for as long as it
-	 * fails, so under lasting allocation failure (fi_arm_from) the vCPU
-	 * never leaves its access: the run never ends, and gm_vm_stop() does
-	 * not end it either (the watchdog then exits the program with HANG).
+	 * Under lasting allocation failure (fi_arm_from) a first touch fails
+	 * again and again: the fault thread gives up after a second of it
+	 * (src/vm/uffd.c, GIVE_UP_FAILURES) and the run ends with the error.
 	 */
 	ret = gm_vm_run(c->vm, &h, &e);
 	fi_pause();
@@ -916,8 +674,7 @@ int main(void)
 	const char *why;
 	int failed;
 
-	signal(SIGALRM, on_alarm);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	alloctest_init();
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 	if (!failed && !gm_engine_available(GM_ENGINE_EMU, &why))
 		gm_test_skip("vm-emu not run: emu engine: %s", why);
