@@ -29,9 +29,10 @@
 #include "backing.h"
 
 /* Folio state: present, doomed (freed under pins: the last unpin punches it), pin count. */
-#define ST_PRESENT	0x80000000U
-#define ST_DOOMED	0x40000000U
-#define ST_PINS		0x3fffffffU
+#define ST_PRESENT	0x8000U
+#define ST_DOOMED	0x4000U
+#define ST_PINS		0x3fffU
+_Static_assert(ST_PINS == GM_PMEM_MAX_PINS, "the pin field holds GM_PMEM_MAX_PINS");
 
 /* Three levels of 512-way nodes over the leaves: 9 * 3 + 9 = 36 bits of folio index. */
 #define NODE_SHIFT	9
@@ -103,7 +104,7 @@ static struct gm_leaf *leaf_of(struct gm_backing *b, uint64_t unit)
 	return leaf_lookup(b, unit, NULL);
 }
 
-static _Atomic uint32_t *word_of(struct gm_backing *b, uint64_t unit)
+static _Atomic gm_state_t *word_of(struct gm_backing *b, uint64_t unit)
 {
 	struct gm_leaf *leaf = leaf_of(b, unit);
 
@@ -411,7 +412,7 @@ int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 	}
 	for (uint64_t u = first; u < end; u++) {
 		struct gm_leaf *leaf = leaf_of(b, u);
-		uint32_t old = atomic_fetch_or(&leaf->state[u & (GM_LEAF_UNITS - 1)], ST_PRESENT);
+		gm_state_t old = atomic_fetch_or(&leaf->state[u & (GM_LEAF_UNITS - 1)], ST_PRESENT);
 
 		if (!(old & ST_PRESENT)) {
 			atomic_fetch_add(&leaf->nr_present, 1);
@@ -442,8 +443,8 @@ static void unpublish_leaf(struct gm_backing *b, struct gm_leaf *leaf, uint64_t 
 	uint32_t n = 0;
 
 	for (uint64_t u = from; u < to; u++) {
-		_Atomic uint32_t *w = &leaf->state[u - base];
-		uint32_t v = atomic_load(w), nv;
+		_Atomic gm_state_t *w = &leaf->state[u - base];
+		gm_state_t v = atomic_load(w), nv;
 
 		do {
 			if (!(v & ST_PRESENT))
@@ -496,7 +497,7 @@ static void release_leaf(struct gm_backing *b, struct gm_leaf *leaf, uint64_t ba
 
 	r->run = UINT64_MAX;
 	for (uint64_t u = from; u < to; u++) {
-		uint32_t v = atomic_load(&leaf->state[u - base]);
+		gm_state_t v = atomic_load(&leaf->state[u - base]);
 
 		if (v & (ST_DOOMED | ST_PRESENT)) {
 			r->doomed += !!(v & ST_DOOMED);
@@ -544,7 +545,7 @@ uint64_t gm_backing_doomed(struct gm_backing *b, uint64_t start, uint64_t end)
 
 bool gm_backing_present(struct gm_backing *b, uint64_t index)
 {
-	_Atomic uint32_t *w;
+	_Atomic gm_state_t *w;
 	bool present;
 
 	gm_rcu_read_lock();
@@ -557,8 +558,8 @@ bool gm_backing_present(struct gm_backing *b, uint64_t index)
 gm_pfn_t gm_backing_lookup_pin(struct gm_backing *b, uint64_t index)
 {
 	gm_pfn_t pfn = GM_PFN_NONE;
-	_Atomic uint32_t *w;
-	uint32_t v;
+	_Atomic gm_state_t *w;
+	gm_state_t v;
 
 	gm_rcu_read_lock();
 	w = word_of(b, index >> b->order);
@@ -602,9 +603,9 @@ static struct gm_backing *pfn_backing(gm_pfn_t pfn, uint64_t *unit)
 void gm_pfn_unpin(gm_pfn_t pfn)
 {
 	struct gm_backing *b;
-	_Atomic uint32_t *w;
+	_Atomic gm_state_t *w;
 	uint64_t unit;
-	uint32_t v;
+	gm_state_t v;
 
 	gm_rcu_read_lock();
 	b = pfn_backing(pfn, &unit);
@@ -627,7 +628,7 @@ out:
 
 uint32_t gm_pfn_pins(gm_pfn_t pfn)
 {
-	_Atomic uint32_t *w;
+	_Atomic gm_state_t *w;
 	uint32_t pins;
 
 	struct gm_backing *b;

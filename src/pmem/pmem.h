@@ -15,10 +15,11 @@
  * are unique in the process while their backing lives, and one kept past
  * that names no page (ids carry a generation: ids.c).
  *
- * Per-page metadata is one 32-bit word per folio (present, doomed, pins),
- * kept in leaves of 512 folios under a fixed-depth radix tree; leaves and
- * nodes exist only while one of their folios is present or pinned: about 4
- * bytes per 4 KiB page held, given back with the pages.
+ * Per-page metadata is one 16-bit word per folio (present, doomed, up to
+ * GM_PMEM_MAX_PINS pins), kept in leaves of 512 folios under a fixed-depth
+ * radix tree; leaves and nodes exist only while one of their folios is
+ * present or pinned: about 2 bytes per 4 KiB page held, given back with
+ * the pages.
  *
  * Locking: changes to a backing (alloc, unpublish, release) are serialised
  * by its owner (the store's file lock).  Lookups and pins take no lock: a
@@ -101,9 +102,13 @@ uint64_t gm_backing_doomed(struct gm_backing *b, uint64_t start, uint64_t end);
 /** gm_backing_present - is page @index's folio present? */
 bool gm_backing_present(struct gm_backing *b, uint64_t index);
 
+/* Pins one folio can hold at once: a pin past them is refused. */
+#define GM_PMEM_MAX_PINS	16383
+
 /**
  * gm_backing_lookup_pin - pin page @index's folio if it is present.
- * Return: the pfn of page @index, or GM_PFN_NONE (a hole: nothing pinned).
+ * Return: the pfn of page @index, or GM_PFN_NONE (a hole, or a folio
+ * holding GM_PMEM_MAX_PINS pins: nothing pinned).
  */
 gm_pfn_t gm_backing_lookup_pin(struct gm_backing *b, uint64_t index);
 

@@ -113,7 +113,7 @@ int gm_file_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn,
 		if (!ret)
 			found = gm_backing_lookup_pin(file->backing, index);
 		if (!ret && found == GM_PFN_NONE)
-			ret = -EAGAIN;	/* pinned to the limit: 2^30 pins */
+			ret = -EAGAIN;	/* pinned to the limit: GM_PMEM_MAX_PINS */
 	}
 unlock:
 	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);

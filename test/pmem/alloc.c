@@ -22,7 +22,7 @@
 #include "../common.h"
 
 #define PAGES_2M	512U		/* also the folios per metadata leaf */
-#define MIN_LEAF_BYTES	(PAGES_2M * 4)	/* a leaf: a 32-bit word per folio, at least */
+#define MIN_LEAF_BYTES	(PAGES_2M * 2)	/* a leaf: a 16-bit word per folio, at least */
 
 static void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Pins across threads.  Pins nest, and one unpin too many changes nothing.
+ * Pins across threads.  Pins nest up to GM_PMEM_MAX_PINS, and one unpin too
+ * many changes nothing.
  * Freeing never waits for a pin: gm_backing_release() returns at once,
  * punches the unpinned folios of its range and counts the pinned ones
  * (gm_backing_doomed() counts them too, until they go).  A pinned one is doomed:
@@ -113,6 +114,16 @@ static void test_nesting(void **state)
 		gm_pfn_unpin(pfn);
 		assert_int_equal(gm_pfn_pins(pfn), i - 1);
 	}
+	/* Up to the limit, and not past it; one unpin makes room again. */
+	for (uint32_t i = 1; i <= GM_PMEM_MAX_PINS; i++)
+		assert_int_equal(gm_backing_lookup_pin(backing, 0), pfn);
+	assert_int_equal(gm_backing_lookup_pin(backing, 0), GM_PFN_NONE);
+	assert_int_equal(gm_pfn_pins(pfn), GM_PMEM_MAX_PINS);
+	gm_pfn_unpin(pfn);
+	assert_int_equal(gm_backing_lookup_pin(backing, 0), pfn);
+	for (uint32_t i = 1; i <= GM_PMEM_MAX_PINS; i++)
+		gm_pfn_unpin(pfn);
+	assert_int_equal(gm_pfn_pins(pfn), 0);
 	/* One unpin too many: ignored, the count stays at zero. */
 	gm_pfn_unpin(pfn);
 	assert_int_equal(gm_pfn_pins(pfn), 0);
