@@ -170,20 +170,53 @@ static uint64_t mismatched_page(const struct gm_slot *s, uint64_t addr, int size
 	return UINT64_MAX;
 }
 
-/* Every access to a private-capable slot: is its kind the page's attribute? */
+/*
+ * The access's first page is not in its window yet: let it in from this
+ * thread, which spares the access userfaultfd's round trip through the
+ * fault thread (two thread switches).  Whatever this does not let in, the
+ * fault thread still serves when the access touches it, errors included.
+ * Drops uc_lock meanwhile.
+ */
+static void let_in_here(struct emu_vcpu *e, struct gm_vcpu *vcpu, uint64_t addr, int size,
+			bool write)
+{
+	struct gm_access acc = { .gpa = addr, .len = (unsigned int)size, .write = write };
+	struct gm_exit ignored;
+
+	pthread_mutex_unlock(&e->uc_lock);
+	gm_vm_handle_fault(vcpu->vm, vcpu, &acc, &ignored);
+	pthread_mutex_lock(&e->uc_lock);
+}
+
+/*
+ * Every access to a private-capable slot: is its kind the page's
+ * attribute?  Checked again after anything that drops uc_lock, so that the
+ * access goes ahead only right after a check a conversion's sync waits for.
+ */
 static void on_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 		      int64_t value, void *opaque)
 {
 	struct emu_slot_hook *h = opaque;
 	struct gm_vcpu *vcpu = h->vcpu;
 	struct emu_vcpu *e = emu_of(vcpu);
+	bool private = !(addr & GM_GUEST_SHARED_BIT), tried = false;
+	const struct gm_slot *s = h->slot;
 	struct gm_exit exit;
 	uint64_t page;
 	int ret;
 
-	while ((page = mismatched_page(h->slot, addr, size)) != UINT64_MAX) {
-		gm_vm_mismatch_exit(vcpu->vm, h->slot->desc.gpa + (page << GM_PAGE_SHIFT),
-				    !(addr & GM_GUEST_SHARED_BIT), &exit);
+	for (;;) {
+		page = mismatched_page(s, addr, size);
+		if (page == UINT64_MAX) {
+			page = (gm_canonical_gpa(addr) - s->desc.gpa) >> GM_PAGE_SHIFT;
+			if (tried || gm_slot_page_in_window(s, page, private))
+				return;
+			let_in_here(e, vcpu, addr, size, type == UC_MEM_WRITE);
+			tried = true;
+			continue;
+		}
+		gm_vm_mismatch_exit(vcpu->vm, s->desc.gpa + (page << GM_PAGE_SHIFT), private,
+				    &exit);
 		pthread_mutex_unlock(&e->uc_lock);
 		ret = gm_vm_memory_fault(vcpu, &exit);
 		pthread_mutex_lock(&e->uc_lock);

@@ -57,11 +57,13 @@ struct gm_slot {
 	gm_pfn_t *s2_pfn;		/* per page, under mmu_lock: GM_PFN_NONE when not let in */
 	uint8_t *s2_level;		/* per page: gm_level it was let in at */
 	/*
-	 * Per page, 1 once the fault path let the shared file's page into the
-	 * shared window, 0 once a conversion punched it: a hint (the VMM may
-	 * punch the shared file itself), changed under mmu_lock.
+	 * Per page, GM_IN_PRIVATE while the stage-2 record has it, and
+	 * GM_IN_SHARED once the fault path let the shared file's page into the
+	 * shared window, until a conversion punched it: a hint (the VMM may
+	 * punch the shared file itself).  Changed under mmu_lock, read by
+	 * anyone (relaxed).
 	 */
-	_Atomic uint8_t *shared_in;
+	_Atomic uint8_t *in_window;
 	const struct gm_mem_ops *mem_ops;
 	/*
 	 * Dirty log (dirty.c): a bit per page, set lock-free by whoever writes
@@ -235,6 +237,20 @@ uint64_t gm_boot_cr3(void);
 static inline bool gm_slot_page_private(const struct gm_slot *s, uint64_t page)
 {
 	return atomic_load_explicit(&s->private_attr[page], memory_order_relaxed);
+}
+
+#define GM_IN_PRIVATE	1
+#define GM_IN_SHARED	2
+
+/*
+ * Is page @page of private-capable slot @s in its @private or shared
+ * window, as far as the vm layer knows?  Any thread; a hint only: the page
+ * may come or go at once.
+ */
+static inline bool gm_slot_page_in_window(const struct gm_slot *s, uint64_t page, bool private)
+{
+	return atomic_load_explicit(&s->in_window[page], memory_order_relaxed) &
+	       (private ? GM_IN_PRIVATE : GM_IN_SHARED);
 }
 
 static inline uint64_t gm_canonical_gpa(uint64_t gpa)

@@ -111,19 +111,25 @@ static bool private_in_window(const struct gm_slot *s, uint64_t p)
 
 static bool shared_in_window(const struct gm_slot *s, uint64_t p)
 {
-	return atomic_load_explicit(&s->shared_in[p], memory_order_relaxed);
+	return gm_slot_page_in_window(s, p, false);
 }
 
-static void set_shared_in(struct gm_slot *s, uint64_t first, uint64_t end, bool in)
+/* Set or clear @bit (GM_IN_*) of pages [first, end).  Under mmu_lock. */
+static void set_in_window(struct gm_slot *s, uint64_t first, uint64_t end, uint8_t bit, bool in)
 {
-	for (uint64_t p = first; p < end; p++)
-		atomic_store_explicit(&s->shared_in[p], in, memory_order_relaxed);
+	for (uint64_t p = first; p < end; p++) {
+		if (in)
+			atomic_fetch_or_explicit(&s->in_window[p], bit, memory_order_relaxed);
+		else
+			atomic_fetch_and_explicit(&s->in_window[p], (uint8_t)~bit,
+						  memory_order_relaxed);
+	}
 }
 
 void gm_slot_shared_forget(struct gm_slot *s, uint64_t first, uint64_t n)
 {
-	if (s->shared_in)
-		set_shared_in(s, first, first + n, false);
+	if (s->in_window)
+		set_in_window(s, first, first + n, GM_IN_SHARED, false);
 }
 
 /* Must the folio at page @p be asked for? */
@@ -189,7 +195,7 @@ static int let_in_shared(struct gm_vm *vm, struct gm_slot *s, uint64_t first, ui
 					len << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
 		if (ret)
 			return ret;
-		set_shared_in(s, run, run + len, true);
+		set_in_window(s, run, run + len, GM_IN_SHARED, true);
 	}
 	return 0;
 }
@@ -255,6 +261,7 @@ static void record_let_in(struct gm_slot *s, uint64_t first, uint64_t end, gm_pf
 		s->s2_pfn[i] = pfn + (i - first);
 		s->s2_level[i] = (uint8_t)level;
 	}
+	set_in_window(s, first, end, GM_IN_PRIVATE, true);
 }
 
 /*
@@ -577,6 +584,7 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 		s->s2_pfn[i] = GM_PFN_NONE;
 		s->s2_level[i] = 0;
 	}
+	set_in_window(s, first, end, GM_IN_PRIVATE, false);
 	return cleared;
 }
 

@@ -175,7 +175,7 @@ static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
 	free(s->dirty);
 	free(s->s2_pfn);
 	free(s->s2_level);
-	free(s->shared_in);
+	free(s->in_window);
 	gm_file_put(s->desc.shared_file);
 	gm_file_put(s->desc.private_file);
 	memset(s, 0, sizeof(*s));
@@ -196,8 +196,8 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 		s->private_attr = calloc(s->nr_pages, sizeof(*s->private_attr));
 		s->s2_pfn = malloc(s->nr_pages * sizeof(*s->s2_pfn));
 		s->s2_level = calloc(s->nr_pages, 1);
-		s->shared_in = calloc(s->nr_pages, sizeof(*s->shared_in));
-		if (!s->private_attr || !s->s2_pfn || !s->s2_level || !s->shared_in) {
+		s->in_window = calloc(s->nr_pages, sizeof(*s->in_window));
+		if (!s->private_attr || !s->s2_pfn || !s->s2_level || !s->in_window) {
 			ret = -ENOMEM;
 			goto err;
 		}
