@@ -15,18 +15,9 @@
  * GM_REPORT_MISMATCHES and GM_REPORT_CHECKS (pages checked); a vCPU with a
  * mismatch exits 1, one whose conversion failed exits 2.
  */
-#include <guestmem/guest/guest.h>
+#include "guest-arg.h"
 
 #define PAGE	0x1000ULL
-
-static uint64_t number(const char *s)
-{
-	uint64_t v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint64_t)(*s++ - '0');
-	return v;
-}
 
 static const uint64_t probes[] = { 0, PAGE / 16, PAGE / 8 - 1 };	/* words of a page */
 
@@ -50,8 +41,8 @@ static void fill(volatile uint64_t *w, uint64_t bytes, uint64_t value)
 
 int guest_main(unsigned int vcpu, const struct gm_guest_info *info)
 {
-	uint64_t rounds = info->argc > 0 ? number(info->argv[0]) : 100;
-	uint64_t range = (info->argc > 1 ? number(info->argv[1]) : 1024) * 1024;
+	uint64_t rounds = guest_arg_number(info, 0, 100);
+	uint64_t range = guest_arg_number(info, 1, 1024) * 1024;
 	uint64_t slice = info->free_size / info->nr_vcpus & ~(PAGE - 1);
 	uint64_t base = info->free_base + vcpu * slice, bad = 0, checks = 0;
 	volatile uint64_t *priv = (volatile uint64_t *)(uintptr_t)base;

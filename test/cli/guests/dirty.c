@@ -8,20 +8,11 @@
  * GM_REPORT_CHECKS; a vCPU with a mismatch exits 1.  Free RAM is used
  * through the alias its first state asks for (--private or not).
  */
-#include <guestmem/guest/guest.h>
+#include "guest-arg.h"
 
 #define PAGE	0x1000ULL
 #define MUL	0x9E3779B97F4A7C15ULL
 #define XOR	0x5bd1e9955bd1e995ULL
-
-static uint64_t number(const char *s)
-{
-	uint64_t v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint64_t)(*s++ - '0');
-	return v;
-}
 
 static uint64_t pattern(uint64_t addr, uint64_t round)
 {
@@ -30,8 +21,8 @@ static uint64_t pattern(uint64_t addr, uint64_t round)
 
 int guest_main(unsigned int vcpu, const struct gm_guest_info *info)
 {
-	uint64_t rounds = info->argc > 0 ? number(info->argv[0]) : 100;
-	uint64_t hot = (info->argc > 1 ? number(info->argv[1]) : 1024) * 1024;
+	uint64_t rounds = guest_arg_number(info, 0, 100);
+	uint64_t hot = guest_arg_number(info, 1, 1024) * 1024;
 	uint64_t slice = info->free_size / info->nr_vcpus & ~(PAGE - 1);
 	uint64_t base = info->free_base + vcpu * slice, bad = 0;
 	volatile uint64_t *w = (info->flags & GM_GUEST_F_PRIVATE) ?
