@@ -12,7 +12,9 @@
  * Stage 2's other job, stopping an access whose private/shared kind does
  * not match the page's attribute before it takes effect, is done by access
  * hooks on the ranges of private-capable slots, which read the attribute
- * (one relaxed byte load) and report a memory-fault exit.  A conversion
+ * (one relaxed byte load) and report a memory-fault exit.  The same hooks
+ * see a page the vm layer has not let in yet and let it in from the vCPU
+ * thread, before the access blocks on it.  A conversion
  * waits (sync) until every vCPU is past any access checked against the old
  * attribute, so the check and the access are as one.
  *
