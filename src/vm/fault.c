@@ -101,28 +101,18 @@ static void complete_access(struct gm_vm *vm, uint8_t *hva, struct gm_access *ac
 
 /* ---- letting pages in ---- */
 
-/* Does the record (private) or the hint (shared) say page @p is in its window? */
-typedef bool (*in_window_fn)(const struct gm_slot *s, uint64_t p);
-
-static bool private_in_window(const struct gm_slot *s, uint64_t p)
-{
-	return s->s2_pfn[p] != GM_PFN_NONE;
-}
-
-static bool shared_in_window(const struct gm_slot *s, uint64_t p)
-{
-	return gm_slot_page_in_window(s, p, false);
-}
-
-/* Set or clear @bit (GM_IN_*) of pages [first, end).  Under mmu_lock. */
+/*
+ * Set or clear @bit (GM_IN_*) of pages [first, end).  Every writer holds
+ * mmu_lock (or owns a slot no one else sees), so a plain store will do;
+ * engines read the bytes without it.
+ */
 static void set_in_window(struct gm_slot *s, uint64_t first, uint64_t end, uint8_t bit, bool in)
 {
 	for (uint64_t p = first; p < end; p++) {
-		if (in)
-			atomic_fetch_or_explicit(&s->in_window[p], bit, memory_order_relaxed);
-		else
-			atomic_fetch_and_explicit(&s->in_window[p], (uint8_t)~bit,
-						  memory_order_relaxed);
+		uint8_t v = atomic_load_explicit(&s->in_window[p], memory_order_relaxed);
+
+		atomic_store_explicit(&s->in_window[p], in ? v | bit : v & (uint8_t)~bit,
+				      memory_order_relaxed);
 	}
 }
 
@@ -132,30 +122,31 @@ void gm_slot_shared_forget(struct gm_slot *s, uint64_t first, uint64_t n)
 		set_in_window(s, first, first + n, GM_IN_SHARED, false);
 }
 
-/* Must the folio at page @p be asked for? */
-static bool wanted(const struct gm_slot *s, in_window_fn in, uint64_t p, uint64_t folio,
+/* Must the folio at page @p of the @private or shared window be asked for? */
+static bool wanted(const struct gm_slot *s, bool private, uint64_t p, uint64_t folio,
 		   uint64_t page)
 {
-	return !in(s, p) || (page >= p && page < p + folio);
+	return !gm_slot_page_in_window(s, p, private) || (page >= p && page < p + folio);
 }
 
 /*
- * The next run of folios in [*@run, @end) to ask for: those @in does not
- * show, and the one holding @page whatever it shows, so that a record or
- * hint that were wrong costs an ioctl, not a vCPU faulting for ever.
- * Moves *@run to the run's start; returns its length in pages (0: none).
- * A 2 MiB let-in around one punched page would otherwise meet 511 pages
- * already in, and UFFDIO_CONTINUE stops at each with -EEXIST.
+ * The next run of folios in [*@run, @end) of the @private or shared window
+ * to ask for: those in_window does not show, and the one holding @page
+ * whatever it shows, so that a record or hint that were wrong costs an
+ * ioctl, not a vCPU faulting for ever.  Moves *@run to the run's start;
+ * returns its length in pages (0: none).  A 2 MiB let-in around one
+ * punched page would otherwise meet 511 pages already in, and
+ * UFFDIO_CONTINUE stops at each with -EEXIST.
  */
-static uint64_t next_run(const struct gm_slot *s, in_window_fn in, uint64_t *run, uint64_t end,
+static uint64_t next_run(const struct gm_slot *s, bool private, uint64_t *run, uint64_t end,
 			 uint64_t folio, uint64_t page)
 {
 	uint64_t p = *run, len = 0;
 
-	while (p < end && !wanted(s, in, p, folio, page))
+	while (p < end && !wanted(s, private, p, folio, page))
 		p += folio;
 	*run = p;
-	while (p + len < end && wanted(s, in, p + len, folio, page))
+	while (p + len < end && wanted(s, private, p + len, folio, page))
 		len += folio;
 	return len;
 }
@@ -173,7 +164,7 @@ static int fill_shared(struct gm_slot *s, uint64_t first, uint64_t end, uint64_t
 	uint64_t run = first, len;
 	int ret;
 
-	for (; (len = next_run(s, shared_in_window, &run, end, folio, page)); run += len) {
+	for (; (len = next_run(s, false, &run, end, folio, page)); run += len) {
 		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_KEEP_SIZE,
 				   (off_t)(s->desc.shared_offset + (run << GM_PAGE_SHIFT)),
 				   (off_t)(len << GM_PAGE_SHIFT));
@@ -190,7 +181,7 @@ static int let_in_shared(struct gm_vm *vm, struct gm_slot *s, uint64_t first, ui
 	uint64_t run = first, len;
 	int ret;
 
-	for (; (len = next_run(s, shared_in_window, &run, end, folio, page)); run += len) {
+	for (; (len = next_run(s, false, &run, end, folio, page)); run += len) {
 		ret = gm_vm_uffd_let_in(vm, s->shared_win + (run << GM_PAGE_SHIFT),
 					len << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
 		if (ret)
@@ -283,7 +274,7 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 	int ret = 0;
 
 	gm_stat_add(counter, 1);
-	for (; (len = next_run(s, private_in_window, &run, end, folio, page)); run += len) {
+	for (; (len = next_run(s, true, &run, end, folio, page)); run += len) {
 		uint64_t newly = 0;
 
 		for (uint64_t i = run; i < run + len; i++)
@@ -297,12 +288,14 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 			break;
 		}
 		any = true;
-		record_let_in(s, run, run + len, pfn + (run - first), level);
 	}
 	if (!any)
 		atomic_fetch_sub(counter, 1);
-	if (ret)
+	if (ret) {
+		/* What comes before the run that failed is in, but not as one let-in. */
+		record_let_in(s, first, run, pfn, GM_LEVEL_4K);
 		return ret;
+	}
 	/* Pages already in are in at this level now, as one let-in. */
 	record_let_in(s, first, end, pfn, level);
 	return 0;
