@@ -346,20 +346,30 @@ static int punch(int fd, uint64_t index, uint64_t nr)
 	return 0;
 }
 
+/*
+ * The next run of folios in units [*@u, @end) that are not present: moves
+ * *@u to its start and returns its length (0: none).  Caller serialises
+ * changes.
+ */
+static uint64_t next_absent_run(struct gm_backing *b, uint64_t *u, uint64_t end)
+{
+	uint64_t p = *u, len = 0;
+
+	while (p < end && (atomic_load(word_of(b, p)) & ST_PRESENT))
+		p++;
+	*u = p;
+	while (p + len < end && !(atomic_load(word_of(b, p + len)) & ST_PRESENT))
+		len++;
+	return len;
+}
+
 /* Give back what a failed fallocate may have left in the non-present folios. */
 static void unwind_alloc(struct gm_backing *b, int fd, uint64_t first, uint64_t end)
 {
-	uint64_t u = first;
+	uint64_t u = first, len;
 
-	while (u < end) {
-		uint64_t run = u;
-
-		while (run < end && !(atomic_load(word_of(b, run)) & ST_PRESENT))
-			run++;
-		if (run > u)
-			punch(fd, u << b->order, (run - u) << b->order);
-		u = run + 1;
-	}
+	for (; (len = next_absent_run(b, &u, end)); u += len)
+		punch(fd, u << b->order, len << b->order);
 }
 
 /*
@@ -369,22 +379,12 @@ static void unwind_alloc(struct gm_backing *b, int fd, uint64_t first, uint64_t 
  */
 static int fill_absent(struct gm_backing *b, int fd, uint64_t first, uint64_t end)
 {
-	uint64_t u = first;
+	uint64_t u = first, len;
 
-	while (u < end) {
-		uint64_t run;
-
-		if (atomic_load(word_of(b, u)) & ST_PRESENT) {
-			u++;
-			continue;
-		}
-		for (run = u + 1; run < end && !(atomic_load(word_of(b, run)) & ST_PRESENT); run++)
-			;
+	for (; (len = next_absent_run(b, &u, end)); u += len)
 		if (fallocate(fd, 0, (off_t)((u << b->order) << GM_PAGE_SHIFT),
-			      (off_t)(((run - u) << b->order) << GM_PAGE_SHIFT)) < 0)
+			      (off_t)((len << b->order) << GM_PAGE_SHIFT)) < 0)
 			return errno == ENOSPC || errno == ENOMEM ? -ENOMEM : -errno;
-		u = run;
-	}
 	return 0;
 }
 
