@@ -6,9 +6,10 @@
  * - moved: a guest that keeps dirtying memory (guests/dirty.c; private RAM,
  *   and shared RAM on 2 vCPUs), started on the sender, ends there with
  *   result "migrated" (exit 0) and finishes on the receiver, where it
- *   checks every word of its RAM and passes; and leakcheck on 2 vCPUs,
- *   converting its RAM to shared and back while the rounds run, passes on
- *   the receiver (converted pages read zero there);
+ *   checks every word of its RAM and passes; and a guest converting
+ *   ranges of its RAM to shared and back on 2 vCPUs while the rounds run
+ *   (guests/converting.c) passes on the receiver (converted pages read
+ *   zero there);
  * - refused: a receiver with another key refuses round 0 (exit 2, one
  *   line), and the sender's guest runs to its end where it is (it passes,
  *   and the run fails: exit 1, saying why); with nobody listening, the
