@@ -67,6 +67,13 @@ const char *gm_test_guestmem_bin(void)
 	return bin;
 }
 
+bool gm_test_in_lab(void)
+{
+	const char *lab = getenv("GUESTMEM_LAB");
+
+	return lab && *lab && strcmp(lab, "0");
+}
+
 int gm_test_have_kvm(const char **why)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);

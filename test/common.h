@@ -31,6 +31,13 @@ const char *gm_test_guestmem_bin(void);
 int gm_test_have_kvm(const char **why);
 
 /*
+ * True inside the KVM lab (scripts/kvm-lab.sh sets GUESTMEM_LAB), where
+ * every instruction of the lab machine is emulated: tests that scale take
+ * a size the lab can afford there, and say so.
+ */
+bool gm_test_in_lab(void);
+
+/*
  * The engine a scenario program runs on, named by its first argument
  * ("emu" or "kvm"; meson registers the program once per engine).  Anything
  * else: a usage line and exit 1.  An engine that cannot run here: exit 77

@@ -23,9 +23,10 @@ extern "C" {
 struct gm_host_kvm {
 	bool available;			/* opens, API 12, KVM_CREATE_VM works */
 	int api_version;		/* KVM_GET_API_VERSION, or -errno */
-	bool guest_memfd;		/* KVM_CREATE_GUEST_MEMFD works */
+	bool guest_memfd;		/* KVM_CREATE_GUEST_MEMFD works ... */
+	int guest_memfd_vm_type;	/* ... on VMs of this GM_KVM_VM_* type, or -1 */
 	uint64_t guest_memfd_flags;	/* GM_GUEST_MEMFD_FLAG_* it accepts */
-	bool memory_attributes;		/* a default VM's pages can be made private */
+	bool memory_attributes;		/* that type's pages can be made private */
 	uint64_t vm_types;		/* 1 << GM_KVM_VM_* for each type offered */
 	bool user_memory2;		/* KVM_SET_USER_MEMORY_REGION2 */
 	bool memory_fault_info;		/* KVM_EXIT_MEMORY_FAULT is reported */
@@ -70,9 +71,12 @@ struct gm_host_caps {
 int gm_host_caps_get(struct gm_host_caps *caps);
 
 /**
- * gm_host_kvm_vm_create - a KVM VM of the default type, for a caller with no
- * VM of its own (the emu engine) to own KVM guest_memfd files
- * (gm_guest_memfd_create()).  Close the fd once the files are closed.
+ * gm_host_kvm_vm_create - a KVM VM to own KVM guest_memfd files
+ * (gm_guest_memfd_create()), for a caller with no VM of its own (the emu
+ * engine, a test): of the type that has guest_memfd here
+ * (gm_host_kvm.guest_memfd_vm_type: the default type from Linux 6.18, the
+ * software-protected one before), else of the default type.  Close the fd
+ * once the files are closed.
  * Return: the VM fd, or -errno (-ENOENT without /dev/kvm).
  */
 int gm_host_kvm_vm_create(void);

@@ -136,7 +136,9 @@ int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *slot);
  * gm_vm_set_memory_attributes - set the attribute of [gpa, gpa + size),
  * all or nothing, as KVM_SET_MEMORY_ATTRIBUTES does, and convert: mappings
  * of the range are dropped and the side no longer in use is freed.
- * Conversions run one at a time.
+ * Conversions run one at a time.  Making pages shared where no
+ * private-capable slot holds them changes nothing and succeeds, as in KVM
+ * (attributes are the VM's; such pages are shared already).
  * Return: 0, or -EINVAL (flags != 0, unknown attribute, size 0, overflow,
  * misalignment, a page with no private-capable slot made private), -EPERM
  * (the side to free is sealed against writes: nothing changed), -EFAULT.

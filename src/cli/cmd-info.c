@@ -59,6 +59,18 @@ static void name_flags(struct host_info *info)
 	}
 }
 
+static const char *vm_type_name(int type)
+{
+	switch (type) {
+	case GM_KVM_VM_DEFAULT:
+		return "default";
+	case GM_KVM_VM_SW_PROTECTED:
+		return "sw_protected";
+	default:
+		return "unknown";
+	}
+}
+
 static void name_vm_types(struct host_info *info)
 {
 	if (info->caps.kvm.vm_types & (1ULL << GM_KVM_VM_DEFAULT))
@@ -134,14 +146,18 @@ static void print_kvm_text(const struct host_info *info)
 	       caps->user_memory2 ? ", user_memory2" : "",
 	       caps->memory_fault_info ? ", memory_fault_info" : "");
 	if (caps->guest_memfd) {
-		printf("%-20syes, flags 0x%" PRIx64 " (", "guest_memfd", caps->guest_memfd_flags);
+		printf("%-20syes, on %s VMs, flags 0x%" PRIx64 " (", "guest_memfd",
+		       vm_type_name(caps->guest_memfd_vm_type), caps->guest_memfd_flags);
 		print_list(&info->flag_names, ", ");
 		printf(")\n");
 	} else {
 		printf("%-20sno (%s)\n", "guest_memfd", caps->why);
 	}
-	printf("%-20s%s\n", "memory attributes",
-	       caps->memory_attributes ? "yes, private" : "no private attribute for a default VM");
+	if (caps->memory_attributes)
+		printf("%-20syes, private, on %s VMs\n", "memory attributes",
+		       vm_type_name(caps->guest_memfd_vm_type));
+	else
+		printf("%-20sno private attribute on any VM type\n", "memory attributes");
 	printf("%-20s0x%" PRIx64 " (", "vm types", caps->vm_types);
 	print_list(&info->vm_type_names, ", ");
 	printf(")\n");
@@ -196,6 +212,8 @@ static void json_guest_memfd(struct gm_json *w, const struct host_info *info)
 
 	gm_json_begin(w, "guest_memfd", '{');
 	gm_json_bool(w, "available", caps->guest_memfd);
+	if (caps->guest_memfd)
+		gm_json_str(w, "vm_type", vm_type_name(caps->guest_memfd_vm_type));
 	gm_json_u64(w, "flags", caps->guest_memfd_flags);
 	json_names(w, "flag_names", &info->flag_names);
 	if (!caps->guest_memfd)

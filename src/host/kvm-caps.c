@@ -85,32 +85,63 @@ static int try_guest_memfd(int vm_fd, uint64_t flags)
 	return 1;
 }
 
-/* The VM-scoped part of the probe: what a default VM can use. */
-static void probe_vm(struct gm_kvm_caps *caps, int vm_fd)
+/* The VM-scoped capabilities every VM type shares; a default VM is asked. */
+static void probe_default_vm(struct gm_kvm_caps *caps, int vm_fd)
 {
-	uint64_t attrs = cap_value(vm_fd, KVM_CAP_MEMORY_ATTRIBUTES);
-
 	caps->user_memory2 = cap_value(vm_fd, KVM_CAP_USER_MEMORY2) != 0;
 	caps->memory_fault_info = cap_value(vm_fd, KVM_CAP_MEMORY_FAULT_INFO) != 0;
-	caps->memory_attributes = (attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) != 0;
 
 	/* Before KVM_CAP_VM_TYPES only the default type existed, and it works. */
 	caps->vm_types = cap_value(vm_fd, KVM_CAP_VM_TYPES);
 	if (!caps->vm_types)
 		caps->vm_types = 1ULL << KVM_X86_DEFAULT_VM;
+}
 
-	if (!cap_value(vm_fd, KVM_CAP_GUEST_MEMFD)) {
-		caps->why = "KVM has no guest_memfd (KVM_CAP_GUEST_MEMFD is 0; needs Linux 6.8)";
-		return;
-	}
-	if (!try_guest_memfd(vm_fd, 0)) {
-		caps->why = "KVM_CREATE_GUEST_MEMFD fails on a default VM";
-		return;
-	}
+/*
+ * guest_memfd and private attributes on a VM of @type.  Return: 1 when
+ * guest_memfd works there (and @caps says so), else 0.
+ */
+static int probe_gmem_vm(struct gm_kvm_caps *caps, int vm_fd, int type)
+{
+	uint64_t attrs = cap_value(vm_fd, KVM_CAP_MEMORY_ATTRIBUTES);
+
+	if (!cap_value(vm_fd, KVM_CAP_GUEST_MEMFD) || !try_guest_memfd(vm_fd, 0))
+		return 0;
 	caps->guest_memfd = true;
+	caps->guest_memfd_vm_type = type;
 	caps->guest_memfd_flags = cap_value(vm_fd, KVM_CAP_GUEST_MEMFD_FLAGS);
+	caps->memory_attributes = (attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) != 0;
 	if (!caps->memory_attributes)
-		caps->why = "KVM offers no private memory attributes for a default VM";
+		caps->why = "KVM offers no private memory attributes for the VMs that have guest_memfd";
+	return 1;
+}
+
+/*
+ * Which VM type has guest_memfd: the default one from Linux 6.18; from 6.8
+ * only the software-protected type (KVM_SW_PROTECTED_VM), where the kernel
+ * was built with it.  A default VM is tried first.
+ */
+static void probe_guest_memfd(struct gm_kvm_caps *caps, int kvm_fd, int default_vm_fd)
+{
+	int vm_fd;
+
+	caps->guest_memfd_vm_type = -1;
+	if (probe_gmem_vm(caps, default_vm_fd, KVM_X86_DEFAULT_VM))
+		return;
+	if (!(caps->vm_types & (1ULL << KVM_X86_SW_PROTECTED_VM))) {
+		caps->why = "KVM has no guest_memfd for a default VM (Linux 6.18 has it) and no "
+			    "software-protected VM type (Linux 6.8 with KVM_SW_PROTECTED_VM)";
+		return;
+	}
+	vm_fd = gm_kvm_create_vm(kvm_fd, KVM_X86_SW_PROTECTED_VM);
+	if (vm_fd < 0) {
+		caps->why = "KVM lists the software-protected VM type but cannot create one";
+		return;
+	}
+	if (!probe_gmem_vm(caps, vm_fd, KVM_X86_SW_PROTECTED_VM))
+		caps->why = "KVM_CREATE_GUEST_MEMFD fails on both a default and a "
+			    "software-protected VM";
+	close(vm_fd);
 }
 
 int gm_kvm_probe(struct gm_kvm_caps *caps)
@@ -144,7 +175,8 @@ int gm_kvm_probe(struct gm_kvm_caps *caps)
 		goto close_kvm;
 	}
 	caps->kvm = true;
-	probe_vm(caps, vm_fd);
+	probe_default_vm(caps, vm_fd);
+	probe_guest_memfd(caps, kvm_fd, vm_fd);
 	close(vm_fd);
 close_kvm:
 	close(kvm_fd);

@@ -14,8 +14,9 @@ struct gm_kvm_caps {
 	bool kvm;			/* /dev/kvm opens, API 12, KVM_CREATE_VM works */
 	int api_version;		/* KVM_GET_API_VERSION, or -errno */
 	bool guest_memfd;		/* KVM_CREATE_GUEST_MEMFD really works */
+	int guest_memfd_vm_type;	/* ... on this KVM_X86_*_VM type, or -1 */
 	uint64_t guest_memfd_flags;	/* GUEST_MEMFD_FLAG_* accepted (cap 244) */
-	bool memory_attributes;		/* KVM_MEMORY_ATTRIBUTE_PRIVATE settable */
+	bool memory_attributes;		/* KVM_MEMORY_ATTRIBUTE_PRIVATE settable there */
 	uint64_t vm_types;		/* mask of 1 << KVM_X86_*_VM */
 	bool user_memory2;		/* KVM_SET_USER_MEMORY_REGION2 */
 	bool memory_fault_info;		/* KVM_EXIT_MEMORY_FAULT is reported */

@@ -13,11 +13,30 @@
 
 #include "vm-internal.h"
 
-/* Call @fn on each slot piece of [gpa, gpa + size).  Caller holds slots_lock. */
 typedef int (*piece_fn)(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
 			void *arg);
 
-static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, piece_fn fn, void *arg)
+/* The lowest slot start in (gpa, end), or @end.  Caller holds slots_lock. */
+static uint64_t next_slot_start(struct gm_vm *vm, uint64_t gpa, uint64_t end)
+{
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		const struct gm_slot *s = &vm->slots[i];
+
+		if (s->used && s->desc.gpa > gpa && s->desc.gpa < end)
+			end = s->desc.gpa;
+	}
+	return end;
+}
+
+/*
+ * Call @fn on each slot piece of [gpa, gpa + size).  A range that no slot
+ * covers is -EFAULT, unless @skip_shared: then pieces that can only be
+ * shared (no slot, or a slot with no private file) are skipped, since
+ * making them shared changes nothing, as KVM accepts for any address.
+ * Caller holds slots_lock.
+ */
+static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool skip_shared,
+			  piece_fn fn, void *arg)
 {
 	uint64_t end = gpa + size;
 	int ret;
@@ -26,10 +45,18 @@ static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, piece_f
 		struct gm_slot *s = gm_vm_find_slot(vm, gpa);
 		uint64_t slot_end, n;
 
-		if (!s)
+		if (!s && !skip_shared)
 			return -EFAULT;
+		if (!s) {
+			gpa = next_slot_start(vm, gpa, end);
+			continue;
+		}
 		slot_end = s->desc.gpa + s->desc.size;
 		n = (end < slot_end ? end : slot_end) - gpa;
+		if (skip_shared && !(s->desc.flags & GM_SLOT_PRIVATE)) {
+			gpa += n;
+			continue;
+		}
 		ret = fn(vm, s, gpa, n, arg);
 		if (ret)
 			return ret;
@@ -118,21 +145,22 @@ static int punch_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64
  * before the change therefore lands on the old side before it is freed,
  * and any access after it is checked against the new attribute.
  */
-static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
+static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private,
+		   bool skip_shared)
 {
 	int ret;
 
-	ret = for_each_piece(vm, gpa, size, check_piece, &to_private);
+	ret = for_each_piece(vm, gpa, size, skip_shared, check_piece, &to_private);
 	if (ret)
 		return ret == -EFAULT ? -EINVAL : ret;	/* no slot: nothing could become private */
-	for_each_piece(vm, gpa, size, set_piece_attr, &to_private);
+	for_each_piece(vm, gpa, size, skip_shared, set_piece_attr, &to_private);
 	if (vm->engine->sync)
 		vm->engine->sync(vm);
-	return for_each_piece(vm, gpa, size, punch_piece, &to_private);
+	return for_each_piece(vm, gpa, size, skip_shared, punch_piece, &to_private);
 }
 
-int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
-				uint64_t attributes, uint64_t flags)
+static int set_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size, uint64_t attributes,
+			  uint64_t flags, bool shared_anywhere)
 {
 	bool to_private = attributes & GM_MEMORY_ATTRIBUTE_PRIVATE;
 	int ret;
@@ -149,12 +177,29 @@ int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
 	/* One at a time: two conversions of one page must not interleave. */
 	gm_mutex_lock(&vm->convert_lock, GM_LOCK_CONVERT);
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	ret = convert(vm, gpa, size, to_private);
+	ret = convert(vm, gpa, size, to_private, shared_anywhere && !to_private);
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	gm_mutex_unlock(&vm->convert_lock, GM_LOCK_CONVERT);
 	if (!ret)
 		gm_stat_add(&vm->stats.conversions, 1);
 	return ret;
+}
+
+int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
+				uint64_t attributes, uint64_t flags)
+{
+	return set_attributes(vm, gpa, size, attributes, flags, true);
+}
+
+/*
+ * A guest's own conversion: as gm_vm_set_memory_attributes(), but every
+ * page must lie in a private-capable slot, either way: a guest converts
+ * its RAM, and a request for anything else is a guest bug to report.
+ */
+int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
+{
+	return set_attributes(vm, gpa, size, to_private ? GM_MEMORY_ATTRIBUTE_PRIVATE : 0, 0,
+			      false);
 }
 
 int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa)
@@ -234,9 +279,9 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 		return -EFAULT;
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	/* A lazy restore's shared pages come in first (a missing slot is io_piece's to say). */
-	for_each_piece(vm, gpa, len, lazy_piece, NULL);
+	for_each_piece(vm, gpa, len, false, lazy_piece, NULL);
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	ret = for_each_piece(vm, gpa, len, io_piece, &io);
+	ret = for_each_piece(vm, gpa, len, false, io_piece, &io);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;

@@ -14,7 +14,11 @@
 #define PTE_P		0x1ULL
 #define PTE_RW		0x2ULL
 #define PTE_US		0x4ULL	/* the kvm engine runs guests at CPL 3 */
+#define PTE_A		0x20ULL	/* accessed and dirty preset: the CPU has no bit */
+#define PTE_D		0x40ULL	/* to set in these tables as the guest runs */
 #define PTE_PS		0x80ULL
+#define PTE_TABLE	(PTE_P | PTE_RW | PTE_US | PTE_A)
+#define PTE_LEAF	(PTE_TABLE | PTE_D | PTE_PS)
 #define PML4_ADDR	GM_GUEST_PT_BASE
 #define PDPT_LO		(PML4_ADDR + 0x1000)
 #define PDPT_HI		(PML4_ADDR + 0x2000)
@@ -33,19 +37,19 @@ static void build_tables(uint64_t *pt, uint64_t nr_gb)
 {
 	uint64_t *pml4 = pt, *lo = pt + 512, *hi = pt + 1024;
 
-	pml4[0] = PDPT_LO | PTE_P | PTE_RW | PTE_US;
-	pml4[GM_GUEST_SHARED_BIT >> 39] = PDPT_HI | PTE_P | PTE_RW | PTE_US;
+	pml4[0] = PDPT_LO | PTE_TABLE;
+	pml4[GM_GUEST_SHARED_BIT >> 39] = PDPT_HI | PTE_TABLE;
 	for (uint64_t g = 0; g < nr_gb; g++) {
 		uint64_t *pd_lo = pt + 1536 + g * 512;
 		uint64_t *pd_hi = pt + 1536 + (nr_gb + g) * 512;
 
-		lo[g] = (PD_BASE + g * 0x1000) | PTE_P | PTE_RW | PTE_US;
-		hi[g] = (PD_BASE + (nr_gb + g) * 0x1000) | PTE_P | PTE_RW | PTE_US;
+		lo[g] = (PD_BASE + g * 0x1000) | PTE_TABLE;
+		hi[g] = (PD_BASE + (nr_gb + g) * 0x1000) | PTE_TABLE;
 		for (uint64_t i = 0; i < 512; i++) {
 			uint64_t pa = g * GM_1G + i * GM_2M;
 
-			pd_lo[i] = pa | PTE_P | PTE_RW | PTE_US | PTE_PS;
-			pd_hi[i] = (pa | GM_GUEST_SHARED_BIT) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+			pd_lo[i] = pa | PTE_LEAF;
+			pd_hi[i] = (pa | GM_GUEST_SHARED_BIT) | PTE_LEAF;
 		}
 	}
 }

@@ -30,6 +30,7 @@ static void probe_kvm(struct gm_host_kvm *kvm)
 		.available = caps.kvm,
 		.api_version = caps.api_version,
 		.guest_memfd = caps.guest_memfd,
+		.guest_memfd_vm_type = caps.guest_memfd_vm_type,
 		.guest_memfd_flags = caps.guest_memfd_flags,
 		.memory_attributes = caps.memory_attributes,
 		.vm_types = caps.vm_types,
@@ -60,9 +61,17 @@ static void find_kvm_store(struct gm_host_caps *caps)
 {
 	const struct gm_host_kvm *kvm = &caps->kvm;
 
-	caps->store_kvm = kvm->guest_memfd;
-	if (!caps->store_kvm)
+	/* The kvm store holds a VM's shared RAM: the host maps it. */
+	const uint64_t shared = GM_GUEST_MEMFD_FLAG_MMAP | GM_GUEST_MEMFD_FLAG_INIT_SHARED;
+
+	caps->store_kvm = kvm->guest_memfd && (kvm->guest_memfd_flags & shared) == shared &&
+			  kvm->guest_memfd_vm_type == GM_KVM_VM_DEFAULT;
+	if (!kvm->guest_memfd)
 		caps->store_kvm_why = kvm->why ? kvm->why : "KVM offers no guest_memfd";
+	else if (!caps->store_kvm)
+		caps->store_kvm_why = "this KVM's guest_memfd cannot be mapped by the host on a "
+				      "default VM (GUEST_MEMFD_FLAG_MMAP and INIT_SHARED: Linux "
+				      "6.18), and the kvm store holds a guest's shared RAM";
 	caps->store_kvm_private = caps->store_kvm && kvm->memory_attributes;
 	if (!caps->store_kvm)
 		caps->store_kvm_private_why = caps->store_kvm_why;
@@ -85,13 +94,16 @@ int gm_host_caps_get(struct gm_host_caps *caps)
 
 int gm_host_kvm_vm_create(void)
 {
-	int kvm_fd = gm_kvm_open();
-	int vm_fd;
+	struct gm_kvm_caps caps;
+	int kvm_fd, vm_fd;
 
+	gm_kvm_probe(&caps);
+	kvm_fd = gm_kvm_open();
 	if (kvm_fd < 0)
 		return kvm_fd;
 	/* The VM holds KVM on its own: /dev/kvm's fd is needed no longer. */
-	vm_fd = gm_kvm_create_vm(kvm_fd, KVM_X86_DEFAULT_VM);
+	vm_fd = gm_kvm_create_vm(kvm_fd, caps.guest_memfd ? (unsigned long)caps.guest_memfd_vm_type
+							  : KVM_X86_DEFAULT_VM);
 	close(kvm_fd);
 	return vm_fd;
 }

@@ -32,8 +32,7 @@ static uint64_t hc_convert(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size, ui
 {
 	if (to_private > 1 || (gpa & GM_GUEST_SHARED_BIT))
 		return (uint64_t)-EINVAL;
-	return (uint64_t)(int64_t)gm_vm_set_memory_attributes(vcpu->vm, gpa, size,
-				to_private ? GM_MEMORY_ATTRIBUTE_PRIVATE : 0, 0);
+	return (uint64_t)(int64_t)gm_vm_guest_convert(vcpu->vm, gpa, size, to_private);
 }
 
 static uint64_t hc_report(struct gm_vcpu *vcpu, uint64_t key, uint64_t value)

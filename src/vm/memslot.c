@@ -70,19 +70,33 @@ static int check_new_slot(const struct gm_memslot *m)
 	folio_mask = (1ULL << gm_file_page_shift(m->private_file)) - 1;
 	if ((m->gpa | m->size | m->private_offset) & folio_mask)
 		return -EINVAL;
-	return check_file_range(m->private_file, m->private_offset, m->size);
+	return 0;
 }
 
-/* Does @m collide with another slot's guest range or file range?  Under slots_lock. */
+/*
+ * Does @m collide with another slot?  In KVM's order: the guest range
+ * (-EEXIST), then the private file's range past its end (-EINVAL, as
+ * guest_memfd's bind), then a file range already bound (-EEXIST).  Caller
+ * holds slots_lock.
+ */
 static int check_collisions(struct gm_vm *vm, const struct gm_memslot *m)
 {
+	int ret;
+
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
+		if (vm->slots[i].used && i != m->slot &&
+		    ranges_overlap(m->gpa, m->size, vm->slots[i].desc.gpa, vm->slots[i].desc.size))
+			return -EEXIST;
+	if (m->private_file) {
+		ret = check_file_range(m->private_file, m->private_offset, m->size);
+		if (ret)
+			return ret;
+	}
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		const struct gm_memslot *o = &vm->slots[i].desc;
 
 		if (!vm->slots[i].used || i == m->slot)
 			continue;
-		if (ranges_overlap(m->gpa, m->size, o->gpa, o->size))
-			return -EEXIST;
 		if (m->shared_file == o->shared_file &&
 		    ranges_overlap(m->shared_offset, m->size, o->shared_offset, o->size))
 			return -EEXIST;

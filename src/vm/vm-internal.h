@@ -109,6 +109,9 @@ struct gm_vm {
 /* memslot.c */
 /* The slot holding @gpa (shared bit cleared), or NULL.  Caller holds slots_lock. */
 struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa);
+
+/* attr.c: a guest's conversion hypercall: only pages in private-capable slots. */
+int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
 void gm_vm_slots_release(struct gm_vm *vm);
 
 /* fault.c */

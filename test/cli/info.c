@@ -210,7 +210,17 @@ static void test_json_matches_probe(void **state)
 	assert_non_null(flags);
 	assert_int_equal(strncmp(avail, "true", 4) == 0, caps.guest_memfd);
 	assert_int_equal(strtoull(flags, NULL, 10), caps.guest_memfd_flags);
-	assert_int_equal(array_has(out, "stores", "kvm"), caps.guest_memfd);
+	/* The kvm store holds shared RAM: a default VM's guest_memfd the host maps. */
+	assert_int_equal(array_has(out, "stores", "kvm"),
+			 caps.guest_memfd && caps.guest_memfd_vm_type == KVM_X86_DEFAULT_VM &&
+			 (caps.guest_memfd_flags & (GUEST_MEMFD_FLAG_MMAP |
+						    GUEST_MEMFD_FLAG_INIT_SHARED)) ==
+			 (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED));
+	/* Where guest_memfd is, the VM type that has it is named. */
+	if (caps.guest_memfd)
+		assert_non_null(strstr(gmem, caps.guest_memfd_vm_type == KVM_X86_DEFAULT_VM ?
+					     "\"vm_type\": \"default\"" :
+					     "\"vm_type\": \"sw_protected\""));
 	assert_int_equal(array_has(out, "engines", "kvm"), caps.kvm);
 	free(out);
 }

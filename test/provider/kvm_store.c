@@ -7,7 +7,9 @@
  * does not lend its pages out by frame number: get_lock_pfn is -EOPNOTSUPP
  * and the mapping level is 4 KiB (order-0 folios, as in Linux 6.18).
  *
- * Needs /dev/kvm with KVM_CREATE_GUEST_MEMFD; skips with the reason otherwise.
+ * Needs /dev/kvm with KVM_CREATE_GUEST_MEMFD, on a VM of whichever type has
+ * it (the default one from Linux 6.18, the software-protected one before:
+ * the KVM lab's kernel); skips with the reason otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,25 +141,22 @@ static const struct op ops_table[] = {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	struct gm_kvm_caps caps;
 	const char *why;
-	int ret;
 
 	if (!gm_test_have_kvm(&why))
 		gm_test_skip("kvm store: %s", why);
+	/* The VM type whose guest_memfd works: default (6.18) or sw_protected. */
+	gm_kvm_probe(&caps);
+	if (!caps.guest_memfd)
+		gm_test_skip("kvm store: %s", caps.why);
 	if (!f)
 		return -1;
 	f->kvm = gm_kvm_open();
-	if (f->kvm < 0)
-		gm_test_skip("kvm store: cannot open /dev/kvm (%s)", strerror(-f->kvm));
-	f->vm = gm_kvm_create_vm(f->kvm, KVM_X86_DEFAULT_VM);
-	if (f->vm < 0)
-		gm_test_skip("kvm store: KVM_CREATE_VM fails (%s)", strerror(-f->vm));
-	ret = gm_guest_memfd_create(f->vm, GMEM_SIZE, 0, &f->file);
-	if (ret == -ENOTTY || ret == -EINVAL || ret == -EOPNOTSUPP)
-		gm_test_skip("kvm store: KVM_CREATE_GUEST_MEMFD fails on a default VM (%s)",
-			     strerror(-ret));
-	if (ret)
-		return -1;
+	assert_true(f->kvm >= 0);
+	f->vm = gm_kvm_create_vm(f->kvm, (unsigned long)caps.guest_memfd_vm_type);
+	assert_true(f->vm >= 0);
+	assert_int_equal(gm_guest_memfd_create(f->vm, GMEM_SIZE, 0, &f->file), 0);
 	*state = f;
 	return 0;
 }

@@ -3,8 +3,10 @@
  * gm_vm_set_memory_attributes: KVM_SET_MEMORY_ATTRIBUTES' checks and errno,
  * all or nothing, and conversion freeing the side no longer in use (to
  * private: the shared file's range is punched; to shared: the private
- * file's frames are freed).  On an emu VM; the attribute logic is the vm
- * layer's, whatever the engine.
+ * file's frames are freed).  Making pages shared succeeds wherever they
+ * are, as in KVM: over a hole or a slot with no private file it changes
+ * nothing.  On an emu VM; the attribute logic is the vm layer's, whatever
+ * the engine.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -70,8 +72,6 @@ static const struct {
 	{ "private slot, then past its end", GM_GUEST_RAM_BASE + 2 * MiB, 4 * MiB, PRIVATE, 0,
 	  -EINVAL },
 	{ "private slot, then a plain slot", GM_GUEST_RAM_BASE, 8 * MiB + GM_PAGE_SIZE, PRIVATE, 0,
-	  -EINVAL },
-	{ "to shared, past the slot's end", GM_GUEST_RAM_BASE, SLOT_SIZE + GM_PAGE_SIZE, 0, 0,
 	  -EINVAL },
 };
 
@@ -172,12 +172,36 @@ static void test_to_shared_frees_private(void **state)
 	assert_int_equal(gm_file_pages_held(t.private), held - len / GM_PAGE_SIZE);
 	/* All or nothing: a refused conversion frees nothing. */
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE + 2 * MiB, 4 * MiB,
-						     0, 0), -EINVAL);
+						     PRIVATE, 0), -EINVAL);
 	assert_int_equal(gm_file_pages_held(t.private), held - len / GM_PAGE_SIZE);
 	/* The rest, then nothing is held. */
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE, SLOT_SIZE, 0, 0), 0);
 	assert_int_equal(gm_file_pages_held(t.private), 0);
 	gm_test_assert_no_frames();
+}
+
+/* To shared anywhere: holes and plain slots are skipped, private slots convert. */
+static void test_shared_anywhere(void **state)
+{
+	const uint64_t hole = GM_GUEST_RAM_BASE + 16 * MiB;
+	uint8_t attrs[SLOT_SIZE / GM_PAGE_SIZE];
+
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE, SLOT_SIZE,
+						     PRIVATE, 0), 0);
+	assert_int_equal(gm_fallocate(t.private, GM_FALLOC_KEEP_SIZE, 0, SLOT_SIZE), 0);
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, hole, GM_PAGE_SIZE, 0, 0), 0);
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, PLAIN, PLAIN_SIZE, 0, 0), 0);
+	assert_int_equal(gm_file_pages_held(t.private), SLOT_SIZE / GM_PAGE_SIZE);
+	/* The slot's last 2 MiB, the hole after it, and the plain slot. */
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_RAM_BASE + 2 * MiB,
+						     PLAIN + PLAIN_SIZE - GM_GUEST_RAM_BASE - 2 * MiB,
+						     0, 0), 0);
+	snapshot(attrs);
+	for (uint64_t i = 0; i < SLOT_SIZE / GM_PAGE_SIZE; i++)
+		assert_int_equal(attrs[i], i < 2 * MiB / GM_PAGE_SIZE);
+	assert_int_equal(gm_file_pages_held(t.private), 2 * MiB / GM_PAGE_SIZE);
+	/* Private is refused wherever a page cannot be private. */
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, hole, GM_PAGE_SIZE, PRIVATE, 0), -EINVAL);
 }
 
 int main(void)
@@ -187,6 +211,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_range_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_to_private_frees_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_to_shared_frees_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_anywhere, setup, teardown),
 	};
 
 	gm_test_require_engine(GM_ENGINE_EMU);

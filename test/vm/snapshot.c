@@ -217,9 +217,14 @@ static void diff_on(enum gm_engine_kind engine)
 	       "%llu bytes (~%llu pages)\n", gm_vm_engine_name(t.vm),
 	       (unsigned long long)full_size, (unsigned long long)pages_in(full_size), DIRTY,
 	       (unsigned long long)diff_size, (unsigned long long)pages_in(diff_size));
-	/* RAM's pages and the boot slot's stack page, give or take one. */
+	/*
+	 * RAM's pages and the boot slot's code page, and on AMD's nested paging
+	 * (the KVM lab) the guest's page tables that map them: the CPU's walk
+	 * of a guest table counts as a write to it (PML4, PDPT, one PD per GiB
+	 * touched), give or take one.
+	 */
 	assert_true(pages_in(full_size) >= RAM / GM_PAGE_SIZE);
-	assert_true(pages_in(diff_size) >= DIRTY && pages_in(diff_size) <= DIRTY + 3);
+	assert_true(pages_in(diff_size) >= DIRTY && pages_in(diff_size) <= DIRTY + 6);
 	/* The log was harvested: a second diff holds nothing written since. */
 	close(snaptest_snapshot(t.vm, GM_SNAPSHOT_DIFF, NULL, 0, &diff_size));
 	assert_true(pages_in(diff_size) == 0);

@@ -61,9 +61,9 @@ static int wl_expected_check(const struct gm_run_config *cfg, const struct gm_ho
 			return -EINVAL;
 		return 0;
 	case GM_RUN_KVM:
-		if (!caps->kvm.guest_memfd)
+		if (!caps->store_kvm)
 			return -ENODEV;
-		if (wl_needs_private(cfg) && !caps->kvm.memory_attributes)
+		if (wl_needs_private(cfg) && !caps->store_kvm_private)
 			return -ENODEV;
 		return 0;
 	default:
