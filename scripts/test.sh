@@ -10,17 +10,69 @@ export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
+# The kvm registrations (suite kvm) need /dev/kvm, and the guest_memfd
+# tests (suite gmem) a KVM with guest_memfd.  Each runs natively where this
+# machine has it, else in the KVM lab (scripts/kvm-lab.sh: real KVM nested
+# on an emulated CPU, with a lab kernel that has guest_memfd).
+# GUESTMEM_LAB=always sends both to the lab; GUESTMEM_LAB=never runs them
+# natively, where they skip (77) with their reason if the part is missing.
+lab_mode=${GUESTMEM_LAB:-auto}
+lab_suites=()
+where_kvm_runs() {	# build-dir
+	local info
+	info=$("$1/src/cli/guestmem" info --json)
+	lab_suites=()
+	case $lab_mode in
+	always) lab_suites=(kvm gmem); return ;;
+	never) return ;;
+	esac
+	python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["kvm"]["available"])' \
+		<<<"$info" || lab_suites+=(kvm)
+	python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["guest_memfd"]["available"])' \
+		<<<"$info" || lab_suites+=(gmem)
+}
+
+setup_build() {	# build-dir setup-options...
+	local dir=$1; shift
+	[ -d "$dir" ] || meson setup "$dir" "$@" >/dev/null
+	ninja -C "$dir" >/dev/null
+}
+
 run_suites() {	# build-dir setup-options... -- suites...
 	local dir=$1; shift
 	local opts=()
 	while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
-	[ -d "$dir" ] || meson setup "$dir" "${opts[@]}" >/dev/null
-	ninja -C "$dir" >/dev/null
-	local suites=()
+	setup_build "$dir" "${opts[@]}"
+	local suites=() s
 	for s in "$@"; do suites+=(--suite "$s"); done
-	echo "== $dir: ${*}"
+	for s in "${lab_suites[@]}"; do suites+=(--no-suite "$s"); done
+	echo "== $dir: ${*}${lab_suites[*]:+ (${lab_suites[*]} in the KVM lab)}"
 	meson test -C "$dir" "${suites[@]}" --print-errorlogs --num-processes 2 || status=1
 	python3 scripts/summary.py "$dir/meson-logs/testlog.json" >>"$summary"
+}
+
+# The suites that need the lab, for the plain and the ASan+UBSan builds, in
+# one boot of the lab.  Each build's results are counted like the others.
+LAB_BUILDS=(build build-asan)
+run_lab() {
+	((${#lab_suites[@]})) || return 0
+	local cmds=() dir s suites=()
+	for s in "${lab_suites[@]}"; do suites+=(--suite "$s"); done
+	for dir in "${LAB_BUILDS[@]}"; do
+		rm -f "$dir/meson-logs/testlog-lab.json"
+		cmds+=("ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS meson test -C $dir \
+${suites[*]} --no-rebuild --logbase testlog-lab --print-errorlogs --num-processes 2 \
+--timeout-multiplier 4")
+	done
+	echo "== KVM lab: ${lab_suites[*]} of ${LAB_BUILDS[*]} (real KVM on an emulated CPU)"
+	bash scripts/kvm-lab.sh --timeout "${LAB_SECONDS:-2700}" "${cmds[@]}" || status=1
+	for dir in "${LAB_BUILDS[@]}"; do
+		if [ -f "$dir/meson-logs/testlog-lab.json" ]; then
+			python3 scripts/summary.py "$dir/meson-logs/testlog-lab.json" >>"$summary"
+		else
+			echo "0 1 0" >>"$summary"	# the lab did not get that far
+		fi
+	done
 }
 
 # The libFuzzer harnesses (fuzz/), FUZZ_SECONDS each from their seed corpus
@@ -67,9 +119,12 @@ run_fuzzers() {
 
 status=0
 summary=$(mktemp)
+setup_build build
+where_kvm_runs build
 run_suites build -- unit concurrency kvm
 run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -- unit concurrency kvm
 run_suites build-tsan -Db_sanitize=thread -Db_lundef=false -- concurrency
+run_lab
 run_fuzzers
 python3 scripts/summary.py --total "$summary"
 rm -f "$summary"

@@ -5,9 +5,9 @@
  * bind (a private memslot over the file) and convert (the private
  * attribute), run side by side on a guestmem guest-only file in an emulator
  * VM and on a guest_memfd in a KVM VM of the type that has it.  Every
- * return value and errno must agree, except where DESIGN.md ("Guest-only
- * files and the kernel's guest_memfd") documents a deliberate difference:
- * for those steps the kernel's answer is checked against what DESIGN.md
+ * return value and errno must agree, except where the README ("Semantics worth
+ * knowing") documents a deliberate difference:
+ * for those steps the kernel's answer is checked against what the README
  * says it is, and guestmem's side (memfd semantics, checked against a
  * kernel memfd by store-differential) is not run, so that both sides stay
  * in the same state.
@@ -54,7 +54,7 @@ struct step {
 				   bind(slot a, gpa b, size c, offset d); convert(gpa a, size b,
 				   attributes c, flags d) */
 	int want;		/* KERNEL_ONLY: the documented answer */
-	const char *why;	/* KERNEL_ONLY: the DESIGN.md difference */
+	const char *why;	/* KERNEL_ONLY: the documented difference */
 };
 
 /* The model both sides are in: the file's size and the bound slots. */
@@ -373,8 +373,8 @@ static long run_session(uint64_t seed, long nsteps, long first)
 		if (st.judge == KERNEL_ONLY) {
 			if (k != st.want) {
 				describe(&st, first + i, k, 1);
-				fail_msg("seed %#" PRIx64 ": the kernel answered %d where DESIGN.md "
-					 "says %d (%s)", seed, k, st.want, st.why);
+				fail_msg("seed %#" PRIx64 ": the kernel answered %d where the "
+					 "README says %d (%s)", seed, k, st.want, st.why);
 			}
 			documented++;
 			continue;
