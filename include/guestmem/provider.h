@@ -70,7 +70,8 @@ struct gm_mem_ops {
 	 * can resolve first touches with userfaultfd's missing and minor
 	 * modes.  A page shows in it only once get_lock_pfn() made it present,
 	 * and leaves it when the provider punches it, before any reuse.
-	 * Return: 0, -EINVAL (unaligned, not this provider's), or mmap's errno.
+	 * Return: 0, -EFAULT (NULL @file), -EINVAL (unaligned, not this
+	 * provider's), or mmap's errno.
 	 */
 	int (*map_range)(struct gm_file *file, uint64_t offset, uint64_t len, void *addr);
 };

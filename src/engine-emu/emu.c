@@ -191,6 +191,17 @@ static void let_in_here(struct emu_vcpu *e, struct gm_vcpu *vcpu, uint64_t addr,
 }
 
 /*
+ * Is @h still the hook of @s?  While uc_lock was dropped the slot may have
+ * been deleted (unmap_slot cleared the hook, slot_delete the slot): then
+ * the access goes ahead into no mapping and ends as no_window() says.
+ * Caller holds uc_lock.
+ */
+static bool hook_alive(const struct emu_slot_hook *h, const struct gm_slot *s)
+{
+	return h->mapped && h->slot == s;
+}
+
+/*
  * Every access to a private-capable slot: is its kind the page's
  * attribute?  Checked again after anything that drops uc_lock, so that the
  * access goes ahead only right after a check a conversion's sync waits for.
@@ -208,6 +219,8 @@ static void on_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 	int ret;
 
 	for (;;) {
+		if (!hook_alive(h, s))
+			return;
 		page = mismatched_page(s, addr, size);
 		if (page == UINT64_MAX) {
 			page = (gm_canonical_gpa(addr) - s->desc.gpa) >> GM_PAGE_SHIFT;

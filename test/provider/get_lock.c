@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <guestmem/file.h>
 #include <guestmem/provider.h>
@@ -273,6 +274,20 @@ static void test_level_2m_shuffled(void **state)
 	check_on_one_chunk(f, base);
 }
 
+/* A NULL file is -EFAULT for each operation that takes one, map_range too. */
+static void test_null_file(void **state)
+{
+	struct fixture *f = *state;
+	gm_pfn_t pfn = GM_PFN_NONE;
+	void *win = mmap(NULL, 2 * MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(win != MAP_FAILED);
+	assert_int_equal(f->mem->get_lock_pfn(NULL, 0, &pfn, NULL), -EFAULT);
+	assert_int_equal(f->mem->pfn_mapping_level(NULL, 0), -EFAULT);
+	assert_int_equal(f->mem->map_range(NULL, 0, 2 * MiB, win), -EFAULT);
+	munmap(win, 2 * MiB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_order_hint_partial_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_2m_page_by_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_2m_shuffled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
