@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Build the KVM lab's kernel from Debian's linux-source-6.12 and lab/kernel.config,
-# once: it is cached by the hash of its inputs (the source package's version,
-# the configuration, this script) under $GUESTMEM_LAB_CACHE.  Prints the
-# bzImage's path on stdout; everything else goes to stderr.
+# The KVM lab's kernel, and the kernel's own guest_memfd selftests, built
+# once from Debian's linux-source-6.12 and cached under $GUESTMEM_LAB_CACHE
+# by the hash of their inputs (the source package's version, and for the
+# kernel lab/kernel.config and build_kernel below; for the selftests
+# build_selftests below).
+#
+# usage: scripts/lab-kernel.sh            print the bzImage's path
+#        scripts/lab-kernel.sh selftests  print the folder holding
+#                                         guest_memfd_test and
+#                                         private_mem_conversions_test
+# Everything else goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${GUESTMEM_LAB_CACHE:-/var/cache/guestmem-lab}
@@ -19,37 +26,59 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-key=$( { dpkg-query -W -f='${Version}' linux-source-6.12; cat lab/kernel.config "$0"; } |
-	sha256sum | cut -c1-16)
-out=$cache/kernel-$key
-if [ -s "$out/bzImage" ]; then
-	echo "$out/bzImage"
-	exit 0
-fi
+# tinyconfig, our options merged, each one checked, then bzImage into $2.
+build_kernel() {	# source-dir out-dir
+	local src=$1 out=$2 bad=0 line
+	make -C "$src" -s tinyconfig >&2
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" lab/kernel.config >/dev/null
+	make -C "$src" -s olddefconfig >&2
+	# An option whose dependency we missed is dropped without a word: check.
+	while IFS= read -r line; do
+		case $line in ''|'#'*) continue ;; esac
+		grep -qx "$line" "$src/.config" || { echo "lab kernel: $line did not take" >&2; bad=1; }
+	done <lab/kernel.config
+	((bad == 0)) || return 1
+	make -C "$src" -s -j"$(nproc)" bzImage >&2
+	cp "$src/arch/x86/boot/bzImage" "$src/.config" "$out/"
+}
 
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-start=$(date +%s)
-echo "lab kernel: building $key in $work (about 10 minutes on 2 cores)" >&2
-tar -xJf "$tarball" -C "$work"
-src=$work/linux-source-6.12
-make -C "$src" -s tinyconfig >&2
-"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" lab/kernel.config >/dev/null
-make -C "$src" -s olddefconfig >&2
+# The kernel's uAPI headers, then the two selftests that exercise guest_memfd.
+build_selftests() {	# source-dir out-dir
+	local src=$1 out=$2 kvm=$1/tools/testing/selftests/kvm
+	make -C "$src" -s headers >&2
+	make -C "$kvm" -s -j"$(nproc)" "$kvm/guest_memfd_test" \
+		"$kvm/x86_64/private_mem_conversions_test" >&2
+	cp "$kvm/guest_memfd_test" "$kvm/x86_64/private_mem_conversions_test" "$out/"
+}
 
-# Every option asked for must have taken: a dependency we missed would
-# otherwise drop it without a word and the lab would lack, say, KVM.
-bad=0
-while IFS= read -r line; do
-	case $line in ''|'#'*) continue ;; esac
-	grep -qx "$line" "$src/.config" || { echo "lab kernel: $line did not take" >&2; bad=1; }
-done <lab/kernel.config
-((bad == 0)) || exit 1
+# Build @what (kernel or selftests) unless cached; print where it is.
+built() {	# what
+	local what=$1 key out work start
+	key=$( { dpkg-query -W -f='${Version}' linux-source-6.12; declare -f "build_$what"
+		 [ "$what" = kernel ] && cat lab/kernel.config; } | sha256sum | cut -c1-16)
+	out=$cache/$what-$key
+	if [ -d "$out" ]; then
+		echo "$out"
+		return
+	fi
+	mkdir -p "$cache"
+	work=$(mktemp -d "$cache/build.XXXXXX")
+	start=$(date +%s)
+	echo "lab kernel: building the $what ($key) in $work" >&2
+	tar -xJf "$tarball" -C "$work"
+	mkdir "$work/out"
+	if ! "build_$what" "$work/linux-source-6.12" "$work/out"; then
+		rm -rf "$work"
+		return 1
+	fi
+	mv "$work/out" "$out"
+	rm -rf "$work"
+	echo "lab kernel: the $what built in $(( $(date +%s) - start )) s" >&2
+	echo "$out"
+}
 
-make -C "$src" -s -j"$(nproc)" bzImage >&2
-mkdir -p "$out.tmp"
-cp "$src/arch/x86/boot/bzImage" "$src/.config" "$out.tmp/"
-mv "$out.tmp" "$out"
-echo "lab kernel: built in $(( $(date +%s) - start )) s" >&2
-echo "$out/bzImage"
+case ${1:-kernel} in
+kernel) dir=$(built kernel); echo "$dir/bzImage" ;;
+selftests) built selftests ;;
+*) echo "usage: $0 [kernel|selftests]" >&2; exit 2 ;;
+esac

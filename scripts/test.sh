@@ -52,11 +52,14 @@ run_suites() {	# build-dir setup-options... -- suites...
 }
 
 # The suites that need the lab, for the plain and the ASan+UBSan builds, in
-# one boot of the lab.  Each build's results are counted like the others.
+# one boot of the lab, and where guest_memfd is the lab's, the kernel's own
+# guest_memfd selftests.  Each build's results count like the others; a
+# selftest counts as one test (exit 4: skipped, as kselftest says).
 LAB_BUILDS=(build build-asan)
+LAB_SELFTESTS=(guest_memfd_test private_mem_conversions_test)
 run_lab() {
 	((${#lab_suites[@]})) || return 0
-	local cmds=() dir s suites=()
+	local cmds=() dir s suites=() selftests="" rc n
 	for s in "${lab_suites[@]}"; do suites+=(--suite "$s"); done
 	for dir in "${LAB_BUILDS[@]}"; do
 		rm -f "$dir/meson-logs/testlog-lab.json"
@@ -64,14 +67,33 @@ run_lab() {
 ${suites[*]} --no-rebuild --logbase testlog-lab --print-errorlogs --num-processes 2 \
 --timeout-multiplier 4")
 	done
-	echo "== KVM lab: ${lab_suites[*]} of ${LAB_BUILDS[*]} (real KVM on an emulated CPU)"
-	bash scripts/kvm-lab.sh --timeout "${LAB_SECONDS:-2700}" "${cmds[@]}" || status=1
+	if [[ " ${lab_suites[*]} " == *" gmem "* ]]; then
+		selftests=$(bash scripts/lab-kernel.sh selftests)
+		for s in "${LAB_SELFTESTS[@]}"; do cmds+=("$selftests/$s"); done
+	fi
+	echo "== KVM lab: ${lab_suites[*]} of ${LAB_BUILDS[*]}${selftests:+ and the guest_memfd selftests of Linux} (real KVM on an emulated CPU)"
+	rc=0
+	bash scripts/kvm-lab.sh --timeout "${LAB_SECONDS:-2700}" "${cmds[@]}" || rc=$?
+	# 124: out of time; 125: the lab itself failed.  Else the logs say.
+	((rc != 124 && rc != 125)) || status=1
 	for dir in "${LAB_BUILDS[@]}"; do
 		if [ -f "$dir/meson-logs/testlog-lab.json" ]; then
 			python3 scripts/summary.py "$dir/meson-logs/testlog-lab.json" >>"$summary"
+			python3 scripts/summary.py "$dir/meson-logs/testlog-lab.json" |
+				awk '$2 > 0 { exit 1 }' || status=1
 		else
 			echo "0 1 0" >>"$summary"	# the lab did not get that far
+			status=1
 		fi
+	done
+	[ -n "$selftests" ] || return 0
+	for ((n = ${#LAB_BUILDS[@]} + 1; n <= ${#cmds[@]}; n++)); do
+		rc=$(cat "build-lab/last/$n.rc" 2>/dev/null || echo 1)
+		case $rc in
+		0) echo "1 0 0" ;;
+		4) echo "0 0 1" ;;
+		*) echo "0 1 0"; status=1 ;;
+		esac >>"$summary"
 	done
 }
 

@@ -474,6 +474,32 @@ struct gm_vcpu *gm_vm_vcpu_of_tid(struct gm_vm *vm, pid_t tid)
 	return NULL;
 }
 
+/*
+ * A mismatched access is reported only when seen twice in a row, with no
+ * invalidation or conversion between: a fault event can be stale.  Any
+ * let-in wakes every thread waiting in its range, so a vCPU whose fault
+ * another let-in served goes on, converts, and the event it left in the
+ * queue, read now, would judge an access it no longer makes against the
+ * new attribute.  So the first sighting only wakes the thread: a vCPU that
+ * really makes the access faults again at once, and the second sighting
+ * is the exit.  Fault thread only; caller holds slots_lock.
+ */
+static bool mismatch_seen_twice(struct gm_vm *vm, pid_t tid, uint64_t gpa)
+{
+	uint64_t seq;
+
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
+	seq = vm->mmu_seq;
+	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
+	if (vm->mismatch_seen.tid == tid && vm->mismatch_seen.gpa == gpa &&
+	    vm->mismatch_seen.seq == seq)
+		return true;
+	vm->mismatch_seen.tid = tid;
+	vm->mismatch_seen.gpa = gpa;
+	vm->mismatch_seen.seq = seq;
+	return false;
+}
+
 int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
 {
 	struct gm_access acc = { .len = 1 };
@@ -495,6 +521,10 @@ int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
 		acc.gpa |= GM_GUEST_SHARED_BIT;
 	for (;;) {
 		force = private != attr_private(s, acc.gpa);
+		if (force && vcpu && !mismatch_seen_twice(vm, tid, acc.gpa)) {
+			ret = 1;	/* woken, it faults again if it still makes the access */
+			break;
+		}
 		if (force) {
 			fill_memory_fault(&exit, acc.gpa, private);
 			if (vm->engine->mismatch && vm->engine->mismatch(vm, tid, &exit)) {

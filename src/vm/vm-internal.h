@@ -72,6 +72,12 @@ struct gm_vm {
 	unsigned int uffd_failures;	/* faults failed in a row; fault thread only */
 	uint8_t *fence_pool;		/* anonymous memory to fence pages with (uffd.c) */
 	uint64_t fence_used;		/* bytes of it used; fault thread only */
+	/* The last mismatched access seen once (fault.c); fault thread only. */
+	struct {
+		pid_t tid;
+		uint64_t gpa;		/* with the shared bit of the alias used */
+		uint64_t seq;		/* mmu_seq then */
+	} mismatch_seen;
 
 	struct gm_vcpu *vcpus;
 	unsigned int nr_vcpus;
@@ -120,9 +126,10 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 extern const struct gm_guest_ops gm_vm_guest_ops;
 /*
  * A fault on a window (uffd.c calls it): host address @hva, by host thread
- * @tid.  Lets the page in, or hands a mismatch to the engine.  Return: 0
- * (let in), 1 (the engine took the vCPU out of the access: wake it so that
- * it notices), or a negative errno (nothing let in).
+ * @tid.  Lets the page in, or hands a mismatch seen twice to the engine.
+ * Return: 0 (let in), 1 (nothing let in: the engine took the vCPU out of
+ * the access, or a mismatch was seen once; wake it so that it notices, or
+ * faults again), or a negative errno (nothing let in).
  */
 int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid);
 /*
