@@ -96,10 +96,11 @@ static int receive(struct gm_mig_receiver *r, const uint8_t *key, bool json)
 	char why[256];
 	int err, ret;
 
-	ret = gm_mig_accept(r) ?: gm_mig_next(r, 0);
+	ret = gm_mig_accept(r, key) ?: gm_mig_next(r, 0);
 	if (ret) {
 		gm_cli_error(CMD, "%s", r->message);
-		return GM_STATUS_FAIL;
+		/* A round 0 that is not this migration's, or not our key's: refused input. */
+		return ret == -EBADMSG || ret == -EKEYREJECTED ? GM_STATUS_USAGE : GM_STATUS_FAIL;
 	}
 	ret = gm_run_saved_read(r->stream_fd, key, &cfg, &saved, why, sizeof(why));
 	if (ret) {

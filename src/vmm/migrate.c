@@ -20,12 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "array.h"
 #include "clock.h"
 #include "migrate.h"
 
-#define MIG_MAGIC		"GMMIG\0\0\1"
-#define MIG_ACK_MAGIC		"GMACK\0\0\1"
+#define MIG_MAGIC		"GMMIG\0\0\2"
+#define MIG_ACK_MAGIC		"GMACK\0\0\2"
+#define MIG_HELLO_MAGIC		"GMHELO\0\2"
+/* The MAC key's derivation context (libsodium's crypto_kdf: 8 bytes). */
+#define MIG_KDF_CONTEXT		"gmmigrat"
+#define MIG_TAG_BYTES		crypto_generichash_BYTES	/* 32 */
+#define MIG_NONCE_BYTES		32
 /* A peer silent this long ends the migration (a stream of 64 GiB moves in less). */
 #define MIG_IO_TIMEOUT_S	30
 /* A round this small (1 MiB) is sent with the guest stopped: stop and copy. */
@@ -54,6 +61,57 @@ struct mig_ack {
 	uint32_t round;
 	int32_t status;			/* 0: restored; else -errno */
 };
+
+/* The receiver's first words: a nonce that every round's tag must cover. */
+struct mig_hello {
+	char magic[8];
+	uint8_t nonce[MIG_NONCE_BYTES];
+};
+
+/*
+ * One migration's chain of tags.  Each round's frame and stream are
+ * followed by a tag: keyed BLAKE2b (a key derived from the migration key)
+ * over the receiver's nonce, the frame, the tag before it (zeros for round
+ * 0) and the stream.  A migration recorded and played again meets a fresh
+ * nonce; a round of another migration, or out of its place, breaks the
+ * chain: either is refused, whatever the streams' own seals say.
+ */
+struct mig_chain {
+	uint8_t snapshot_key[GM_SNAPSHOT_KEY_SIZE];	/* the receiver's, to say why */
+	uint8_t key[crypto_generichash_KEYBYTES];
+	uint8_t nonce[MIG_NONCE_BYTES];
+	uint8_t prev[MIG_TAG_BYTES];
+	crypto_generichash_state state;
+};
+
+static int chain_init(struct mig_chain *c, const uint8_t *key)
+{
+	memset(c, 0, sizeof(*c));
+	if (sodium_init() < 0)
+		return -ENOSYS;
+	memcpy(c->snapshot_key, key, sizeof(c->snapshot_key));
+	return crypto_kdf_derive_from_key(c->key, sizeof(c->key), 1, MIG_KDF_CONTEXT, key) ?
+	       -EINVAL : 0;
+}
+
+static void chain_begin(struct mig_chain *c, const struct mig_frame *f)
+{
+	crypto_generichash_init(&c->state, c->key, sizeof(c->key), MIG_TAG_BYTES);
+	crypto_generichash_update(&c->state, c->nonce, sizeof(c->nonce));
+	crypto_generichash_update(&c->state, (const uint8_t *)f, sizeof(*f));
+	crypto_generichash_update(&c->state, c->prev, sizeof(c->prev));
+}
+
+static void chain_end(struct mig_chain *c, uint8_t tag[MIG_TAG_BYTES])
+{
+	crypto_generichash_final(&c->state, tag, MIG_TAG_BYTES);
+	memcpy(c->prev, tag, MIG_TAG_BYTES);
+}
+
+static void chain_wipe(struct mig_chain *c)
+{
+	sodium_memzero(c, sizeof(*c));
+}
 
 /* ---- bytes on a socket ---- */
 
@@ -146,6 +204,7 @@ struct gm_mig_sender {
 	size_t app_len;
 	int fd;				/* the connection, or -1 */
 	int stream;			/* a memfd: one round's stream at a time */
+	struct mig_chain chain;		/* the receiver's nonce, the tags so far */
 	double start, stop_at;
 	int error;			/* the pre-copy's, 0 while it goes well */
 	struct gm_mig_report rep;
@@ -191,6 +250,23 @@ static bool quitting(struct gm_mig_sender *m)
 	return quit;
 }
 
+/* The receiver speaks first: its nonce binds every round to this connection. */
+static int read_hello(struct gm_mig_sender *m)
+{
+	struct mig_hello h;
+	int ret = read_all(m->fd, &h, sizeof(h));
+
+	if (!ret && memcmp(h.magic, MIG_HELLO_MAGIC, sizeof(h.magic)))
+		ret = -EPROTO;
+	if (ret) {
+		snprintf(m->rep.message, sizeof(m->rep.message), "%s:%s: %s", m->host, m->port,
+			 why(ret));
+		return ret;
+	}
+	memcpy(m->chain.nonce, h.nonce, sizeof(h.nonce));
+	return 0;
+}
+
 static int mig_connect(struct gm_mig_sender *m)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -222,7 +298,7 @@ static int mig_connect(struct gm_mig_sender *m)
 			 m->host, m->port, strerror(-ret));
 		return ret;
 	}
-	return 0;
+	return read_hello(m);
 }
 
 static int start_logs(struct gm_mig_sender *m)
@@ -244,7 +320,18 @@ static int send_frame(struct gm_mig_sender *m, enum mig_kind kind, uint32_t roun
 	struct mig_frame f = { .kind = kind, .round = round, .len = len };
 
 	memcpy(f.magic, MIG_MAGIC, sizeof(f.magic));
+	if (kind != MIG_ABORT)
+		chain_begin(&m->chain, &f);
 	return write_all(m->fd, &f, sizeof(f));
+}
+
+/* The round's tag, once its stream is sent. */
+static int send_tag(struct gm_mig_sender *m)
+{
+	uint8_t tag[MIG_TAG_BYTES];
+
+	chain_end(&m->chain, tag);
+	return write_all(m->fd, tag, sizeof(tag));
 }
 
 /* Through a buffer, not sendfile(): send() can be told not to raise SIGPIPE. */
@@ -258,10 +345,12 @@ static int send_stream(struct gm_mig_sender *m, uint64_t len)
 		size_t want = len - off < MIG_BUF ? (size_t)(len - off) : MIG_BUF;
 		ssize_t n = pread(m->stream, buf, want, (off_t)off);
 
-		if (n <= 0)
+		if (n <= 0) {
 			ret = n < 0 ? -errno : -EIO;
-		else
-			ret = write_all(m->fd, buf, (size_t)n);
+			break;
+		}
+		crypto_generichash_update(&m->chain.state, buf, (size_t)n);
+		ret = write_all(m->fd, buf, (size_t)n);
 		off += ret ? 0 : (uint64_t)n;
 	}
 	free(buf);
@@ -307,7 +396,7 @@ static int send_round(struct gm_mig_sender *m, enum mig_kind kind, unsigned int 
 	if (len < 0)
 		return -errno;
 	ret = send_frame(m, kind, round, (uint64_t)len) ?: send_stream(m, (uint64_t)len) ?:
-	      read_ack(m, round, &status);
+	      send_tag(m) ?: read_ack(m, round, &status);
 	if (ret) {
 		snprintf(m->rep.message, sizeof(m->rep.message), "round %u: %s", round, why(ret));
 		return ret;
@@ -381,6 +470,7 @@ static void sender_free(struct gm_mig_sender *m)
 	if (m->stream >= 0)
 		close(m->stream);
 	explicit_bzero(m->key, sizeof(m->key));
+	chain_wipe(&m->chain);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m->app);
@@ -418,7 +508,8 @@ int gm_mig_send_start(struct gm_mig_sender **out, struct gm_vm *vm, const char *
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &attr);
 	pthread_condattr_destroy(&attr);
-	ret = m->stream < 0 ? -errno : !m->app ? -ENOMEM : split_address(to, &m->host, &m->port);
+	ret = m->stream < 0 ? -errno : !m->app ? -ENOMEM : chain_init(&m->chain, key) ?:
+	      split_address(to, &m->host, &m->port);
 	if (!ret && !m->host)
 		ret = -EINVAL;	/* the caller checked: HOST:PORT */
 	if (!ret) {
@@ -522,8 +613,27 @@ out:
 	return ret;
 }
 
-int gm_mig_accept(struct gm_mig_receiver *r)
+/* Speak first: a fresh nonce, which every round's tag must cover. */
+static int send_hello(struct gm_mig_receiver *r)
 {
+	struct mig_hello h;
+
+	memcpy(h.magic, MIG_HELLO_MAGIC, sizeof(h.magic));
+	randombytes_buf(r->chain->nonce, sizeof(r->chain->nonce));
+	memcpy(h.nonce, r->chain->nonce, sizeof(h.nonce));
+	return write_all(r->fd, &h, sizeof(h));
+}
+
+int gm_mig_accept(struct gm_mig_receiver *r, const uint8_t *key)
+{
+	int ret;
+
+	r->chain = malloc(sizeof(*r->chain));
+	ret = r->chain ? chain_init(r->chain, key) : -ENOMEM;
+	if (ret) {
+		snprintf(r->message, sizeof(r->message), "cannot set up: %s", strerror(-ret));
+		return ret;
+	}
 	do
 		r->fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	while (r->fd < 0 && errno == EINTR);
@@ -537,7 +647,10 @@ int gm_mig_accept(struct gm_mig_receiver *r)
 		snprintf(r->message, sizeof(r->message), "no memfd: %s", strerror(errno));
 		return -errno;
 	}
-	return 0;
+	ret = send_hello(r);
+	if (ret)
+		snprintf(r->message, sizeof(r->message), "cannot greet the sender: %s", why(ret));
+	return ret;
 }
 
 static int send_ack(struct gm_mig_receiver *r, uint32_t round, int status)
@@ -560,7 +673,10 @@ static int receive_stream(struct gm_mig_receiver *r, uint64_t len)
 		size_t n = len < MIG_BUF ? (size_t)len : MIG_BUF;
 
 		ret = read_all(r->fd, buf, n);
-		if (!ret && write(r->stream_fd, buf, n) != (ssize_t)n)
+		if (ret)
+			break;
+		crypto_generichash_update(&r->chain->state, buf, n);
+		if (write(r->stream_fd, buf, n) != (ssize_t)n)
 			ret = -EIO;
 		len -= ret ? 0 : n;
 	}
@@ -568,6 +684,26 @@ static int receive_stream(struct gm_mig_receiver *r, uint64_t len)
 		ret = -errno;
 	free(buf);
 	return ret;
+}
+
+/*
+ * The round's tag must be the one this connection's chain gives.  If not,
+ * say which: a stream our key does not open (-EKEYREJECTED: the other side
+ * has another key), or one that is not this migration's (-EBADMSG).
+ */
+static int check_tag(struct gm_mig_receiver *r)
+{
+	uint8_t tag[MIG_TAG_BYTES], want[MIG_TAG_BYTES], app[64];
+	size_t len = sizeof(app);
+	int ret = read_all(r->fd, tag, sizeof(tag));
+
+	if (ret)
+		return ret;
+	chain_end(r->chain, want);
+	if (!sodium_memcmp(tag, want, sizeof(tag)))
+		return 0;
+	ret = gm_snapshot_app(r->stream_fd, r->chain->snapshot_key, app, &len);
+	return ret == -EKEYREJECTED ? ret : -EBADMSG;
 }
 
 int gm_mig_next(struct gm_mig_receiver *r, int status)
@@ -596,8 +732,17 @@ int gm_mig_next(struct gm_mig_receiver *r, int status)
 			 "the sender gave up after %u rounds (its guest goes on there)", r->round);
 		return -ECANCELED;
 	}
-	if (!ret)
-		ret = receive_stream(r, f.len);
+	if (!ret) {
+		chain_begin(r->chain, &f);
+		ret = receive_stream(r, f.len) ?: check_tag(r);
+	}
+	if (ret == -EBADMSG || ret == -EKEYREJECTED) {
+		snprintf(r->message, sizeof(r->message), ret == -EBADMSG ?
+			 "round %u is not this migration's: replayed, spliced from another, or "
+			 "changed" : "round %u refused: the key does not open it", r->round);
+		send_ack(r, r->round, ret);	/* the sender hears why */
+		return ret;
+	}
 	if (ret) {
 		snprintf(r->message, sizeof(r->message), "round %u: %s", r->round, why(ret));
 		return ret;
@@ -616,4 +761,8 @@ void gm_mig_close(struct gm_mig_receiver *r)
 	if (r->stream_fd >= 0)
 		close(r->stream_fd);
 	r->fd = r->listen_fd = r->stream_fd = -1;
+	if (r->chain)
+		chain_wipe(r->chain);
+	free(r->chain);
+	r->chain = NULL;
 }

@@ -17,8 +17,12 @@
  *
  * Every stream is sealed with the key both sides read from --key-file: no
  * page, private or shared, and no register crosses the wire in the clear;
- * a frame that is changed, replayed or cut short fails its stream's checks
- * and is refused.  Sockets time out (MIG_IO_TIMEOUT_S in migrate.c), so a
+ * a frame that is changed or cut short fails its stream's checks and is
+ * refused.  A migration is bound to its connection: the receiver speaks
+ * first, with a fresh random nonce (a 40-byte hello), and each round's
+ * stream is followed by a 32-byte tag, keyed BLAKE2b over the nonce, the
+ * frame, the round before's tag and the stream, so a migration recorded
+ * and played again, or rounds spliced from two, are refused.  Sockets time out (MIG_IO_TIMEOUT_S in migrate.c), so a
  * peer that goes silent ends the migration, never hangs it.
  */
 #ifndef GM_CLI_MIGRATE_H
@@ -71,9 +75,12 @@ int gm_mig_send_start(struct gm_mig_sender **out, struct gm_vm *vm, const char *
 int gm_mig_send_finish(struct gm_mig_sender *m, bool ready, const void *app, size_t app_len,
 		       struct gm_mig_report *report);
 
+struct mig_chain;
+
 /* The receiving end: one connection, its frames in turn. */
 struct gm_mig_receiver {
 	int listen_fd, fd;
+	struct mig_chain *chain;	/* the nonce sent, the tags so far */
 	int stream_fd;			/* a memfd holding the last frame's stream */
 	uint32_t round;			/* the next frame's */
 	bool last;			/* the last frame has come */
@@ -87,14 +94,19 @@ struct gm_mig_receiver {
  */
 int gm_mig_listen(struct gm_mig_receiver *r, const char *where, uint16_t *port);
 
-/* gm_mig_accept - wait for the sender.  Return: 0 or -errno (message). */
-int gm_mig_accept(struct gm_mig_receiver *r);
+/*
+ * gm_mig_accept - wait for the sender and greet it with a fresh nonce; its
+ * rounds must be tagged with @key's MAC key over it.  Return: 0 or -errno
+ * (message).
+ */
+int gm_mig_accept(struct gm_mig_receiver *r, const uint8_t *key);
 
 /*
  * gm_mig_next - answer the frame before with @status (not before the
  * first), then read the next frame's stream into r->stream_fd (rewound).
  * Return: 0, -ENODATA once the last frame was answered, -ECANCELED when
- * the sender gave up, or -errno (message).
+ * the sender gave up, -EBADMSG for a round that is not this connection's
+ * (replayed, spliced or changed), or -errno (message).
  */
 int gm_mig_next(struct gm_mig_receiver *r, int status);
 

@@ -35,6 +35,7 @@
 
 #include "array.h"
 #include "cli-test.h"
+#include "migrate.h"
 #include "guest-elfs.h"
 
 /*
@@ -278,7 +279,17 @@ static void test_nobody_listening(void **state)
 	free(s);
 }
 
-/* The wire format (src/cli/migrate.h), as a receiver of our own speaks it. */
+/* The wire format (src/vmm/migrate.h), as a receiver of our own speaks it. */
+#define HELLO_MAGIC	"GMHELO\0\2"
+#define FRAME_MAGIC	"GMMIG\0\0\2"
+#define ACK_MAGIC	"GMACK\0\0\2"
+#define TAG_BYTES	32
+
+struct hello {
+	char magic[8];
+	uint8_t nonce[32];
+};
+
 struct frame {
 	char magic[8];
 	uint32_t kind;			/* 1 round, 2 last, 3 abort */
@@ -292,8 +303,17 @@ struct ack {
 	int32_t status;
 };
 
+/* A migration's rounds as the sender sent them: frame, stream and tag each. */
+struct recording {
+	unsigned int n;
+	uint8_t *round[GM_MIG_MAX_ROUNDS + 1];
+	size_t len[GM_MIG_MAX_ROUNDS + 1];
+};
+
 struct picky {
 	int listen_fd;
+	bool refuse_last;		/* answer the last round -EIO */
+	struct recording *rec;		/* or NULL */
 	unsigned int rounds;		/* taken */
 	bool saw_last;
 };
@@ -313,32 +333,58 @@ static bool recv_all(int fd, void *buf, size_t len)
 	return true;
 }
 
-/* Take every pre-copy round (without looking), refuse the last with -EIO. */
+static bool send_all(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+/* One round off @fd: its frame, stream and tag, into a buffer of its own. */
+static uint8_t *read_round(int fd, struct frame *f, size_t *len)
+{
+	uint8_t *round;
+
+	if (!recv_all(fd, f, sizeof(*f)) || memcmp(f->magic, FRAME_MAGIC, 8) || f->kind == 3 ||
+	    f->len > (1ULL << 30))
+		return NULL;
+	*len = sizeof(*f) + f->len + TAG_BYTES;
+	round = malloc(*len);
+	assert_non_null(round);
+	memcpy(round, f, sizeof(*f));
+	if (!recv_all(fd, round + sizeof(*f), f->len + TAG_BYTES)) {
+		free(round);
+		return NULL;
+	}
+	return round;
+}
+
+/* Take every round (without checking its tag), record it, answer it. */
 static void *picky_receiver(void *arg)
 {
 	struct picky *p = arg;
+	struct hello h = { .magic = HELLO_MAGIC };
 	int fd = accept(p->listen_fd, NULL, NULL);
-	static uint8_t buf[1 << 16];
 	struct frame f;
+	uint8_t *round;
+	size_t len;
 
-	while (fd >= 0 && recv_all(fd, &f, sizeof(f)) && !memcmp(f.magic, "GMMIG\0\0\1", 8) &&
-	       f.kind != 3) {
-		struct ack a = { .magic = "GMACK\0\0\1", .round = f.round };
+	if (fd < 0 || !send_all(fd, &h, sizeof(h)))
+		goto out;
+	while ((round = read_round(fd, &f, &len))) {
+		struct ack a = { .magic = ACK_MAGIC, .round = f.round };
 
-		for (uint64_t left = f.len; left; ) {
-			size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-
-			if (!recv_all(fd, buf, n))
-				goto out;
-			left -= n;
+		if (p->rec && p->rec->n < GM_ARRAY_SIZE(p->rec->round)) {
+			p->rec->round[p->rec->n] = round;
+			p->rec->len[p->rec->n++] = len;
+		} else {
+			free(round);
 		}
 		if (f.kind == 2) {
 			p->saw_last = true;
-			a.status = -EIO;
+			a.status = p->refuse_last ? -EIO : 0;
 		} else {
 			p->rounds++;
 		}
-		if (send(fd, &a, sizeof(a), MSG_NOSIGNAL) != sizeof(a) || f.kind == 2)
+		if (!send_all(fd, &a, sizeof(a)) || f.kind == 2)
 			break;
 	}
 out:
@@ -347,22 +393,178 @@ out:
 	return NULL;
 }
 
-static void test_last_round_refused(void **state)
+/* Listen on a free loopback port for @p, and run it on @t. */
+static unsigned int picky_start(struct picky *p, pthread_t *t)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
-	struct picky p = { .listen_fd = socket(AF_INET, SOCK_STREAM, 0) };
+
+	p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(p->listen_fd >= 0);
+	assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(p->listen_fd, 1), 0);
+	assert_int_equal(getsockname(p->listen_fd, (struct sockaddr *)&sa, &len), 0);
+	assert_int_equal(pthread_create(t, NULL, picky_receiver, p), 0);
+	return ntohs(sa.sin_port);
+}
+
+static void picky_end(struct picky *p, pthread_t t)
+{
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(p->listen_fd);
+}
+
+/* A whole migration as a recording proxy saw it (the sender's side of it). */
+static void record_migration(struct recording *rec)
+{
+	struct picky p = { .rec = rec };
 	struct cli_result *s;
 	pthread_t t;
 
-	assert_true(p.listen_fd >= 0);
-	assert_int_equal(bind(p.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(p.listen_fd, 1), 0);
-	assert_int_equal(getsockname(p.listen_fd, (struct sockaddr *)&sa, &len), 0);
-	assert_int_equal(pthread_create(&t, NULL, picky_receiver, &p), 0);
+	s = send_guest(picky_start(&p, &t), "--private");
+	picky_end(&p, t);
+	cli_expect(s, 0, (const char *const[]){ "\"result\": \"migrated\"", NULL });
+	assert_true(p.saw_last && rec->n >= 2);
+	free(s);
+}
+
+static void recording_free(struct recording *rec)
+{
+	for (unsigned int i = 0; i < rec->n; i++)
+		free(rec->round[i]);
+}
+
+/* Connect to a receiver on @port and take its hello into @h. */
+static int connect_receiver(unsigned int port, struct hello *h)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_true(recv_all(fd, h, sizeof(*h)));
+	assert_memory_equal(h->magic, HELLO_MAGIC, 8);
+	return fd;
+}
+
+/*
+ * A migration recorded whole (through a proxy of ours) and played byte for
+ * byte to a fresh receiver holding the same key: its nonce is not the one
+ * the recorded tags cover, so round 0 is refused, and no guest runs.
+ */
+static void test_replayed(void **state)
+{
+	struct recording rec = { 0 };
+	struct receiver rcv;
+	struct cli_result *r;
+	struct hello h;
+	int fd;
+
+	record_migration(&rec);
+	receiver_start(&rcv, key);
+	fd = connect_receiver(rcv.port, &h);
+	for (unsigned int i = 0; i < rec.n; i++)
+		if (!send_all(fd, rec.round[i], rec.len[i]))
+			break;	/* the receiver hung up: it refused */
+	close(fd);
+	r = receiver_end(&rcv);
+	if (r->status != 2 || !strstr(r->err, "round 0 is not this migration's") || r->out[0])
+		fail_msg("receiver: exit %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
+	free(r);
+	recording_free(&rec);
+}
+
+/*
+ * A live migration through a proxy that passes round 0 on and puts round 1
+ * of another (recorded) migration in place of the sender's own: each
+ * stream opens with the key, but the chain of tags breaks, and the
+ * receiver refuses the spliced round; the sender's guest goes on where it
+ * is.
+ */
+struct splicer {
+	int listen_fd;
+	unsigned int receiver_port;
+	const struct recording *other;
+	bool spliced;
+};
+
+static void *splice_proxy(void *arg)
+{
+	struct splicer *sp = arg;
+	int in = accept(sp->listen_fd, NULL, NULL), out;
+	struct hello h;
+	struct frame f;
+	struct ack a;
+	uint8_t *round;
+	size_t len;
+
+	if (in < 0)
+		return NULL;
+	out = connect_receiver(sp->receiver_port, &h);
+	/* The sender hears the receiver's own nonce: its rounds are genuine. */
+	if (!send_all(in, &h, sizeof(h)))
+		goto out;
+	round = read_round(in, &f, &len);	/* round 0 passes */
+	if (!round || !send_all(out, round, len) || !recv_all(out, &a, sizeof(a)) ||
+	    !send_all(in, &a, sizeof(a))) {
+		free(round);
+		goto out;
+	}
+	free(round);
+	round = read_round(in, &f, &len);	/* round 1: the other migration's goes */
+	free(round);
+	if (round && f.round == 1)
+		sp->spliced = send_all(out, sp->other->round[1], sp->other->len[1]);
+	recv_all(out, &a, sizeof(a));		/* the receiver hangs up */
+out:
+	close(out);
+	close(in);
+	return NULL;
+}
+
+static void test_spliced(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	struct recording other = { 0 };
+	struct splicer sp = { .other = &other };
+	struct receiver rcv;
+	struct cli_result *s, *r;
+	pthread_t t;
+
+	record_migration(&other);
+	receiver_start(&rcv, key);
+	sp.receiver_port = rcv.port;
+	sp.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(sp.listen_fd >= 0);
+	assert_int_equal(bind(sp.listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(sp.listen_fd, 1), 0);
+	assert_int_equal(getsockname(sp.listen_fd, (struct sockaddr *)&sa, &len), 0);
+	assert_int_equal(pthread_create(&t, NULL, splice_proxy, &sp), 0);
 	s = send_guest(ntohs(sa.sin_port), "--private");
 	assert_int_equal(pthread_join(t, NULL), 0);
-	close(p.listen_fd);
+	close(sp.listen_fd);
+	r = receiver_end(&rcv);
+	assert_true(sp.spliced);
+	if (r->status == 0 || !strstr(r->err, "round 1 is not this migration's"))
+		fail_msg("receiver: exit %d, stdout '%s', stderr '%s'", r->status, r->out, r->err);
+	/* The sender's guest was never stopped: it ran to its end there. */
+	cli_expect(s, 1, (const char *const[]){ "\"done\": false", "\"checks\": " WORDS,
+						"\"mismatches\": 0", NULL });
+	free(s);
+	free(r);
+	recording_free(&other);
+}
+
+static void test_last_round_refused(void **state)
+{
+	struct picky p = { .refuse_last = true };
+	struct cli_result *s;
+	pthread_t t;
+
+	s = send_guest(picky_start(&p, &t), "--private");
+	picky_end(&p, t);
 	assert_true(p.saw_last);
 	assert_true(p.rounds >= 1);
 	/*
@@ -416,6 +618,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_nobody_listening),
 		cmocka_unit_test(test_last_round_refused),
+		cmocka_unit_test(test_replayed),
+		cmocka_unit_test(test_spliced),
 		cmocka_unit_test(test_bad_options),
 	};
 	size_t n = GM_ARRAY_SIZE(tests);
