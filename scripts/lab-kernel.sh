@@ -55,7 +55,7 @@ build_selftests() {	# source-dir out-dir
 built() {	# what
 	local what=$1 key out work start
 	key=$( { dpkg-query -W -f='${Version}' linux-source-6.12; declare -f "build_$what"
-		 [ "$what" = kernel ] && cat lab/kernel.config; } | sha256sum | cut -c1-16)
+		 if [ "$what" = kernel ]; then cat lab/kernel.config; fi; } | sha256sum | cut -c1-16)
 	out=$cache/$what-$key
 	if [ -d "$out" ]; then
 		echo "$out"

@@ -68,8 +68,14 @@ ${suites[*]} --no-rebuild --logbase testlog-lab --print-errorlogs --num-processe
 --timeout-multiplier 4")
 	done
 	if [[ " ${lab_suites[*]} " == *" gmem "* ]]; then
-		selftests=$(bash scripts/lab-kernel.sh selftests)
-		for s in "${LAB_SELFTESTS[@]}"; do cmds+=("$selftests/$s"); done
+		if selftests=$(bash scripts/lab-kernel.sh selftests); then
+			for s in "${LAB_SELFTESTS[@]}"; do cmds+=("$selftests/$s"); done
+		else
+			echo "== KVM lab: the guest_memfd selftests of Linux did not build"
+			echo "0 ${#LAB_SELFTESTS[@]} 0" >>"$summary"
+			status=1
+			selftests=""
+		fi
 	fi
 	echo "== KVM lab: ${lab_suites[*]} of ${LAB_BUILDS[*]}${selftests:+ and the guest_memfd selftests of Linux} (real KVM on an emulated CPU)"
 	rc=0

@@ -153,11 +153,32 @@ int gm_ftruncate(struct gm_file *file, off_t length);
  * Return: 0, or -EINVAL (offset < 0, len <= 0; guest-only: unaligned),
  * -EOPNOTSUPP (unknown mode, or PUNCH_HOLE without KEEP_SIZE), -EFBIG
  * (offset + len overflows or passes the store's limit), -EPERM (a seal
- * forbids it), -ENOSPC/-ENOMEM (out of frames; nothing is left half done
- * for guest-only files), -EBUSY (guest-only: a page to allocate was freed
+ * forbids it), -ENOSPC (guest-only: past gm_guest_memory_set_limit()'s
+ * limit; nothing is left half done), -ENOMEM (the kernel refused the
+ * memory: huge pages ran out; nothing is left half done), -EBUSY (guest-only: a page to allocate was freed
  * while a guest pinned it, and the pin stayed for a second), -EFAULT.
  */
 int gm_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
+
+/**
+ * gm_guest_memory_set_limit - cap the host memory that all guest-only files
+ * of this process hold together, at @bytes (a multiple of 4 KiB; 0, the
+ * default: no cap).  An allocation that would pass it, by the host
+ * (gm_fallocate) or by a guest's first touch, fails with -ENOSPC and
+ * allocates nothing; a guest's touch of a 2 MiB range falls back to the
+ * page it needs.  A lower cap than what is held frees nothing: allocations
+ * fail until enough is freed.
+ *
+ * With no cap, guest-only memory is a kernel memfd's: the kernel backs it
+ * as it allocates, and a host that runs out handles it as it handles any
+ * process's memory (the OOM killer may end this process); no call returns
+ * -ENOSPC for it.  Huge pages are bounded by the pool reserved (-ENOMEM).
+ * Return: 0, or -EINVAL (@bytes not a multiple of 4 KiB).
+ */
+int gm_guest_memory_set_limit(uint64_t bytes);
+
+/** gm_guest_memory_limit - the cap gm_guest_memory_set_limit() set (0: none). */
+uint64_t gm_guest_memory_limit(void);
 
 /**
  * gm_pread / gm_pwrite - host I/O.

@@ -58,6 +58,9 @@ void gm_cmd_run_usage(FILE *out)
 	      "                          (README.md, \"Your own guest\"), instead of a workload\n"
 	      "  --guest-arg VALUE       pass VALUE to the --guest program (repeatable)\n"
 	      "  --private               RAM starts private (guest-only)\n"
+	      "  --guest-mem-limit SIZE  cap the host memory guest-only RAM may take (a\n"
+	      "                          multiple of 4K): a touch past it ends the run with\n"
+	      "                          \"No space left on device\" (default: no cap)\n"
 	      "  --convert-on-fault      a private/shared mismatch converts the page and\n"
 	      "                          resumes (default: the guest stops with the fault);\n"
 	      "                          with --private, pages turn private on first touch\n"
@@ -194,6 +197,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "guest", required_argument, NULL, 'g' },
 		{ "guest-arg", required_argument, NULL, 'a' },
 		{ "private", no_argument, NULL, 'p' },
+		{ "guest-mem-limit", required_argument, NULL, 'L' },
 		{ "convert-on-fault", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -227,6 +231,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'v':
 			if (parse_count(optarg, &o->cfg.vcpus))
+				goto bad_value;
+			break;
+		case 'L':
+			/* The process's cap: nothing but this run's guest shares it. */
+			if (gm_guest_memory_set_limit(gm_run_parse_size(optarg)) ||
+			    !gm_guest_memory_limit())
 				goto bad_value;
 			break;
 		case 'w':

@@ -41,6 +41,14 @@ _Static_assert(ST_PINS == GM_PMEM_MAX_PINS, "the pin field holds GM_PMEM_MAX_PIN
 
 static _Atomic int64_t frames_in_use[3];	/* by order: 0, 9, 18 */
 static _Atomic int64_t meta_bytes;
+/*
+ * The budget of 4 KiB frames all backings may hold (0: none), and what they
+ * hold and have reserved for allocations under way: an allocation reserves
+ * what it lacks before it asks the kernel, so that two at once cannot both
+ * pass the limit, and gives back what it did not use.
+ */
+static _Atomic int64_t budget_limit;
+static _Atomic int64_t budget_held;
 
 static unsigned int order_slot(unsigned int order)
 {
@@ -59,10 +67,46 @@ int64_t gm_pmem_meta_bytes(void)
 	return atomic_load(&meta_bytes);
 }
 
-/* Add @units folios (negative: take away) to the count of 4 KiB frames in use. */
+/*
+ * Add @units folios (negative: take away) to the count of 4 KiB frames in
+ * use; what is taken away leaves the budget too (what is added was
+ * reserved there by budget_take()).
+ */
 static void account(struct gm_backing *b, int64_t units)
 {
-	atomic_fetch_add(&frames_in_use[order_slot(b->order)], units * ((int64_t)1 << b->order));
+	int64_t pages = units * ((int64_t)1 << b->order);
+
+	atomic_fetch_add(&frames_in_use[order_slot(b->order)], pages);
+	if (pages < 0)
+		atomic_fetch_add(&budget_held, pages);
+}
+
+void gm_pmem_set_limit(uint64_t pages)
+{
+	atomic_store(&budget_limit, (int64_t)pages);
+}
+
+uint64_t gm_pmem_limit(void)
+{
+	return (uint64_t)atomic_load(&budget_limit);
+}
+
+/* Reserve @pages frames.  Return: 0, or -ENOSPC past the limit (nothing reserved). */
+static int budget_take(int64_t pages)
+{
+	int64_t limit = atomic_load(&budget_limit);
+	int64_t held = atomic_fetch_add(&budget_held, pages) + pages;
+
+	if (limit && held > limit) {
+		atomic_fetch_sub(&budget_held, pages);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void budget_give(int64_t pages)
+{
+	atomic_fetch_sub(&budget_held, pages);
 }
 
 /* ---- the tree of leaves ---- */
@@ -388,9 +432,20 @@ static int fill_absent(struct gm_backing *b, int fd, uint64_t first, uint64_t en
 	return 0;
 }
 
+/* Folios in units [first, end) that are not present. */
+static uint64_t count_absent(struct gm_backing *b, uint64_t first, uint64_t end)
+{
+	uint64_t u = first, len, n = 0;
+
+	for (; (len = next_absent_run(b, &u, end)); u += len)
+		n += len;
+	return n;
+}
+
 int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 {
 	uint64_t first = index >> b->order, end = (index + nr) >> b->order, added = 0;
+	int64_t reserved;
 	int fd, ret;
 
 	if (!nr || !folio_range_ok(b, index, nr))
@@ -405,9 +460,14 @@ int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 	fd = backing_fd(b);
 	if (fd < 0)
 		return fd;
+	reserved = (int64_t)(count_absent(b, first, end) << b->order);
+	ret = budget_take(reserved);
+	if (ret)
+		return ret;
 	ret = fill_absent(b, fd, first, end);
 	if (ret) {
 		unwind_alloc(b, fd, first, end);
+		budget_give(reserved);
 		return ret;
 	}
 	for (uint64_t u = first; u < end; u++) {
@@ -420,6 +480,8 @@ int64_t gm_backing_alloc(struct gm_backing *b, uint64_t index, uint64_t nr)
 		}
 	}
 	account(b, (int64_t)added);
+	/* Another allocation may have filled some of them meanwhile: it reserved its own. */
+	budget_give(reserved - (int64_t)(added << b->order));
 	return (int64_t)(added << b->order);
 }
 

@@ -68,7 +68,8 @@ gm_pfn_t gm_backing_pfn(const struct gm_backing *b, uint64_t index);
  * pages [@index, @index + @nr); both must be folio-aligned.  Folios already
  * present are left as they are.  Caller serialises changes.
  * Return: the number of 4 KiB pages newly published, or -EINVAL, -ENOMEM
- * (host out of memory or huge pages: nothing new is published), -EAGAIN
+ * (host out of memory or huge pages: nothing new is published), -ENOSPC
+ * (past gm_pmem_set_limit()'s limit: nothing new is published), -EAGAIN
  * (a folio of the range was freed while pinned and is not gone yet: try
  * again once the pin is dropped), or the negative errno of creating the
  * memfd.
@@ -150,6 +151,14 @@ int64_t gm_pmem_frames_in_use(unsigned int order);
 
 /** gm_pmem_meta_bytes - bytes of page metadata allocated now, all backings. */
 int64_t gm_pmem_meta_bytes(void);
+
+/*
+ * gm_pmem_set_limit - at most @pages 4 KiB frames in all backings together
+ * (0: no limit).  gm_backing_alloc() past it is -ENOSPC, nothing allocated.
+ * gm_pmem_limit - the limit now.
+ */
+void gm_pmem_set_limit(uint64_t pages);
+uint64_t gm_pmem_limit(void);
 
 /*
  * huge.c: the host's huge pages of 2^@order 4 KiB pages (9 or 18).

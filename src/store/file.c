@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pmem.h"
 #include "rcu.h"
 #include "store.h"
 
@@ -348,6 +349,19 @@ uint32_t gm_file_id(struct gm_file *file)
 uint64_t gm_file_pages_held(struct gm_file *file)
 {
 	return file ? atomic_load(&file->pages_held) : 0;
+}
+
+int gm_guest_memory_set_limit(uint64_t bytes)
+{
+	if (bytes & (GM_PAGE_SIZE - 1))
+		return -EINVAL;
+	gm_pmem_set_limit(bytes >> GM_PAGE_SHIFT);
+	return 0;
+}
+
+uint64_t gm_guest_memory_limit(void)
+{
+	return gm_pmem_limit() << GM_PAGE_SHIFT;
 }
 
 /* ---- the binding to a guest (set by the provider layer) ---- */

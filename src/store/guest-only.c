@@ -73,8 +73,8 @@ static int populate(struct gm_file *file, uint64_t index, unsigned int want_orde
 
 	if (n == 1 && want_order >= GM_HUGE_2M_ORDER && base2m + PAGES_2M <= size_pages(file)) {
 		ret = alloc_pages(file, base2m, PAGES_2M);
-		/* A neighbour still on its way out: the page alone will do. */
-		if (ret != -EAGAIN)
+		/* A neighbour still on its way out, or no budget for 2 MiB: the page alone will do. */
+		if (ret != -EAGAIN && ret != -ENOSPC)
 			return ret;
 	}
 	return alloc_pages(file, index & ~(n - 1), n);

@@ -45,6 +45,27 @@ static void test_mem_decimal(void **state)
 	expect_refusal("run --mem 0x400000 --workload touch", "bad value '0x400000' for --mem");
 }
 
+/*
+ * --guest-mem-limit: guest-only RAM past the cap ends the run (exit 1) with
+ * the allocation's -ENOSPC; at the RAM's size it passes; a cap that is not
+ * a multiple of 4K, or none, is refused.
+ */
+static void test_guest_mem_limit(void **state)
+{
+	static const char *const refused[] = { "No space left on device", NULL };
+	static const char *const passed[] = { "result          pass", NULL };
+	struct cli_result *r;
+
+	r = cli_run("run --engine emu --private --mem 16M --workload touch --guest-mem-limit 4M");
+	cli_expect(r, 1, refused);
+	free(r);
+	r = cli_run("run --engine emu --private --mem 16M --workload touch --guest-mem-limit 16M");
+	cli_expect(r, 0, passed);
+	free(r);
+	expect_refusal("run --private --guest-mem-limit 3K", "bad value '3K' for --guest-mem-limit");
+	expect_refusal("run --private --guest-mem-limit 0", "bad value '0' for --guest-mem-limit");
+}
+
 /* The last option without its value: named as missing, not as a bad option. */
 static void test_missing_value(void **state)
 {
@@ -71,6 +92,7 @@ int main(void)
 		cmocka_unit_test(test_mem_decimal),
 		cmocka_unit_test(test_missing_value),
 		cmocka_unit_test(test_guest_options),
+		cmocka_unit_test(test_guest_mem_limit),
 	};
 
 	gm_test_guestmem_bin();
