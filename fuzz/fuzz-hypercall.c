@@ -29,6 +29,7 @@
 #include "pmem.h"
 #include "store.h"
 #include "fuzz.h"
+#include "vm-test.h"
 
 #define RAM		(4 * FZ_MiB)
 #define RAM_PAGES	(RAM >> GM_PAGE_SHIFT)

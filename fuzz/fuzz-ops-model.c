@@ -5,6 +5,7 @@
  * checked after every step.
  */
 #include "fuzz-ops.h"
+#include "vm-test.h"
 
 /* ---- the owner's side ---- */
 

@@ -325,19 +325,6 @@ int gm_snapshot_app(int fd, const uint8_t key[GM_SNAPSHOT_KEY_SIZE], void *app,
 void gm_vm_get_stats(struct gm_vm *vm, struct gm_vm_stats *stats);
 
 /**
- * gm_vm_translate - the frame and level at which the private page at @gpa
- * was let in, for tests.  Return: 0, -ENOENT (not let in), -EFAULT (NULL).
- */
-int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level *level);
-
-/**
- * gm_vm_check_stage2 - verify that every private page the VM let in is still
- * held by its file (pages are punched only after the invalidation that
- * forgets them).  Return: 0, -EUCLEAN, -EFAULT (NULL).
- */
-int gm_vm_check_stage2(struct gm_vm *vm);
-
-/**
  * gm_engine_available - whether @engine can run here; if not, why in @why.
  * Return: 1 or 0.
  */

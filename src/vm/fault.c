@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "vm-internal.h"
+#include "vm-test.h"
 
 const struct gm_guest_ops gm_vm_guest_ops = {
 	.invalidate_page_range = gm_vm_invalidate,

@@ -31,6 +31,7 @@
 #include "array.h"
 #include "../failinject.h"
 #include "alloctest.h"
+#include "vm-test.h"
 
 #define RUN_S		5	/* a guest run, at most: then gm_vm_stop() */
 

@@ -12,6 +12,7 @@
 #include "guest-images.h"
 #include "vmtest.h"
 #include "../frames.h"
+#include "vm-test.h"
 
 #define GiB (1ULL << 30)
 

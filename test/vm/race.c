@@ -31,6 +31,7 @@
 #include "runner.h"
 #include "kvm-engine.h"
 #include "vmtest.h"
+#include "vm-test.h"
 
 /* The engine this run is on: the program's argument (gm_test_engine()). */
 static enum gm_engine_kind engine_arg;

@@ -25,6 +25,7 @@
 
 #include "vm-internal.h"
 #include "vmtest.h"
+#include "vm-test.h"
 
 #define RAM		(16 * MiB)
 #define WIN_SIZE	(8 * MiB)
