@@ -27,6 +27,14 @@ void gm_lock_order_acquire(enum gm_lock_class class)
 	held[class]++;
 }
 
+void gm_lock_assert_held(enum gm_lock_class class)
+{
+	if (held[class])
+		return;
+	fprintf(stderr, "guestmem: %s is not held where it must be\n", class_names[class]);
+	assert(!"a lock the caller must hold is not held (see src/common/lock-order.h)");
+}
+
 void gm_lock_order_release(enum gm_lock_class class)
 {
 	assert(held[class] > 0);

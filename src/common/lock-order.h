@@ -16,6 +16,10 @@
  *
  * Locks outside this list (the prefault and registry locks, engines' own)
  * are leaves: nothing in the list is taken under them.
+ *
+ * A helper that says "caller holds X" asserts it with gm_lock_assert_held():
+ * that this thread holds a lock of X's class (as lockdep_assert_held, by
+ * class: which instance is the caller's to get right).
  */
 #ifndef GM_COMMON_LOCK_ORDER_H
 #define GM_COMMON_LOCK_ORDER_H
@@ -36,11 +40,14 @@ enum gm_lock_class {
 #ifdef NDEBUG
 static inline void gm_lock_order_acquire(enum gm_lock_class class) { (void)class; }
 static inline void gm_lock_order_release(enum gm_lock_class class) { (void)class; }
+static inline void gm_lock_assert_held(enum gm_lock_class class) { (void)class; }
 #else
 /* About to take a lock of @class: assert that the order allows it, count it held. */
 void gm_lock_order_acquire(enum gm_lock_class class);
 /* A lock of @class was dropped. */
 void gm_lock_order_release(enum gm_lock_class class);
+/* Assert that this thread holds a lock of @class. */
+void gm_lock_assert_held(enum gm_lock_class class);
 #endif
 
 static inline void gm_mutex_lock(pthread_mutex_t *lock, enum gm_lock_class class)

@@ -53,8 +53,10 @@ static uint64_t size_pages(struct gm_file *file)
 /* Publish [index, index + nr) (folio aligned).  Under file->lock.  Return: 0 or -errno. */
 static int alloc_pages(struct gm_file *file, uint64_t index, uint64_t nr)
 {
-	int64_t added = gm_backing_alloc(file->backing, index, nr);
+	int64_t added;
 
+	gm_lock_assert_held(GM_LOCK_FILE);
+	added = gm_backing_alloc(file->backing, index, nr);
 	if (added < 0)
 		return (int)added;
 	atomic_fetch_add(&file->pages_held, (uint64_t)added);
@@ -71,6 +73,7 @@ static int populate(struct gm_file *file, uint64_t index, unsigned int want_orde
 	uint64_t n = folio_pages(file), base2m = index & ~(uint64_t)(PAGES_2M - 1);
 	int ret;
 
+	gm_lock_assert_held(GM_LOCK_FILE);
 	if (n == 1 && want_order >= GM_HUGE_2M_ORDER && base2m + PAGES_2M <= size_pages(file)) {
 		ret = alloc_pages(file, base2m, PAGES_2M);
 		/* A neighbour still on its way out, or no budget for 2 MiB: the page alone will do. */
@@ -169,6 +172,7 @@ static bool remove_range(struct gm_file *file, uint64_t start, uint64_t end)
 	uint64_t removed = gm_backing_unpublish(file->backing, start, end);
 	int doomed;
 
+	gm_lock_assert_held(GM_LOCK_FILE);
 	if (removed)
 		gm_file_invalidate(file, start, end);
 	doomed = gm_backing_release(file->backing, start, end);

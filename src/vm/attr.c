@@ -19,6 +19,7 @@ typedef int (*piece_fn)(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint6
 /* The lowest slot start in (gpa, end), or @end.  Caller holds slots_lock. */
 static uint64_t next_slot_start(struct gm_vm *vm, uint64_t gpa, uint64_t end)
 {
+	gm_lock_assert_held(GM_LOCK_SLOTS);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		const struct gm_slot *s = &vm->slots[i];
 
@@ -41,6 +42,7 @@ static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool sk
 	uint64_t end = gpa + size;
 	int ret;
 
+	gm_lock_assert_held(GM_LOCK_SLOTS);
 	while (gpa < end) {
 		struct gm_slot *s = gm_vm_find_slot(vm, gpa);
 		uint64_t slot_end, n;

@@ -46,6 +46,7 @@ void gm_slot_mark_dirty(struct gm_slot *s, uint64_t first, uint64_t n)
 /* The used slot @id, or NULL.  Caller holds memslot_lock. */
 static struct gm_slot *logged_slot(struct gm_vm *vm, uint32_t id)
 {
+	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	if (id >= GM_VM_MAX_SLOTS || !vm->slots[id].used)
 		return NULL;
 	return &vm->slots[id];

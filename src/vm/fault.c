@@ -489,6 +489,7 @@ static bool mismatch_seen_twice(struct gm_vm *vm, pid_t tid, uint64_t gpa)
 {
 	uint64_t seq;
 
+	gm_lock_assert_held(GM_LOCK_SLOTS);
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	seq = vm->mmu_seq;
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -575,6 +576,7 @@ out:
 /* Widen [*first, *end) to whole huge let-ins it cuts.  Under mmu_lock. */
 static void widen_to_mappings(const struct gm_slot *s, uint64_t *first, uint64_t *end)
 {
+	gm_lock_assert_held(GM_LOCK_MMU);
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t p = pass ? *end - 1 : *first;
 		uint64_t n;

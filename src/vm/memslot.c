@@ -22,6 +22,7 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa)
 {
+	gm_lock_assert_held(GM_LOCK_SLOTS);
 	gpa = gm_canonical_gpa(gpa);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		struct gm_slot *s = &vm->slots[i];
@@ -237,6 +238,7 @@ static int slot_delete(struct gm_vm *vm, unsigned int id)
 	struct gm_slot *s = &vm->slots[id], old;
 	bool last_use, used;
 
+	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	used = s->used;
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
@@ -303,6 +305,7 @@ static int slot_create(struct gm_vm *vm, const struct gm_memslot *m)
 	const struct gm_mem_ops *ops = NULL;
 	int registered = 0, ret;
 
+	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	if (m->private_file) {
 		registered = register_private(vm, m, &ops);
 		if (registered < 0)
@@ -344,6 +347,7 @@ static int slot_replace(struct gm_vm *vm, const struct gm_memslot *m)
 	const struct gm_mem_ops *ops = NULL;
 	int registered = 0, ret;
 
+	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	if (m->private_file) {
 		registered = register_private(vm, m, &ops);
 		if (registered < 0)
@@ -380,6 +384,7 @@ static int slot_change(struct gm_vm *vm, const struct gm_memslot *m)
 	bool used, was_private;
 	int ret;
 
+	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	used = s->used;
 	was_private = used && (s->desc.flags & GM_SLOT_PRIVATE);
