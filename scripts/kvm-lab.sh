@@ -73,6 +73,7 @@ start=$(date +%s)
 rc=0
 timeout --foreground -k 10 "$bound" qemu-system-x86_64 \
 	-accel tcg,thread=single -cpu EPYC,+svm,+npt -m "$mem" -smp "$cpus" \
+	-bios qboot.rom \
 	-nographic -no-reboot -nodefaults \
 	-chardev file,id=con,path=/dev/stdout,append=on,logfile="$out/console.log" -serial chardev:con \
 	-kernel "$kernel" -initrd "$repo/build-lab/initramfs.cpio.gz" \
