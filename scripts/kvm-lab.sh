@@ -38,16 +38,7 @@ if (($# == 0)); then
 	exit 2
 fi
 
-need=(qemu-system-x86 busybox-static cpio gzip)
-missing=()
-for p in "${need[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	echo "kvm-lab: installing ${missing[*]}" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash scripts/deps.sh qemu-system-x86 busybox-static cpio gzip
 kernel=$(bash scripts/lab-kernel.sh)
 
 out=$repo/build-lab/last

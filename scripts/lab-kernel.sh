@@ -15,16 +15,7 @@ cd "$(dirname "$0")/.."
 cache=${GUESTMEM_LAB_CACHE:-/var/cache/guestmem-lab}
 tarball=/usr/src/linux-source-6.12.tar.xz
 
-need=(linux-source-6.12 bc bison flex libelf-dev libssl-dev make gcc xz-utils)
-missing=()
-for p in "${need[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	echo "lab kernel: installing ${missing[*]}" >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash scripts/deps.sh linux-source-6.12 bc bison flex libelf-dev libssl-dev make gcc xz-utils
 
 # tinyconfig, our options merged, each one checked, then bzImage into $2.
 build_kernel() {	# source-dir out-dir

@@ -67,6 +67,15 @@ const char *gm_test_guestmem_bin(void)
 	return bin;
 }
 
+uint64_t gm_test_splitmix(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 bool gm_test_in_lab(void)
 {
 	const char *lab = getenv("GUESTMEM_LAB");

@@ -37,6 +37,9 @@ int gm_test_have_kvm(const char **why);
  */
 bool gm_test_in_lab(void);
 
+/* The next of a seeded sequence of 64-bit numbers (splitmix64), from *@state. */
+uint64_t gm_test_splitmix(uint64_t *state);
+
 /*
  * The engine a scenario program runs on, named by its first argument
  * ("emu" or "kvm"; meson registers the program once per engine).  Anything

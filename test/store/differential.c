@@ -77,18 +77,9 @@ struct run {
 static unsigned char kbuf[MAX_PAGES * GM_PAGE_SIZE], gbuf[MAX_PAGES * GM_PAGE_SIZE];
 static unsigned char wbuf[4 * GM_PAGE_SIZE];
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static uint64_t rnd(struct run *r, uint64_t n)
 {
-	return n ? splitmix(&r->rng) % n : 0;
+	return n ? gm_test_splitmix(&r->rng) % n : 0;
 }
 
 static int64_t ksize(struct run *r)
@@ -202,7 +193,7 @@ static void gen_io(struct run *r, struct step *s, enum kind kind)
 	if (max > (int64_t)sizeof(wbuf))
 		max = sizeof(wbuf);
 	s->c = max > 0 ? 1 + (int64_t)rnd(r, (uint64_t)max) : 0;
-	s->data_seed = (unsigned int)splitmix(&r->rng);
+	s->data_seed = (unsigned int)gm_test_splitmix(&r->rng);
 }
 
 static void gen_step(struct run *r, struct step *s)
@@ -258,7 +249,7 @@ static void fill(unsigned char *buf, size_t len, unsigned int seed)
 	uint64_t st = seed;
 
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (unsigned char)splitmix(&st) | 1;
+		buf[i] = (unsigned char)gm_test_splitmix(&st) | 1;
 }
 
 /* Run @s on both sides.  Return: false with r->why on a mismatch. */
@@ -440,7 +431,7 @@ static void test_differential(void **state)
 	       base, total, sessions, SESSION_STEPS);
 	for (int i = 0; i < sessions; i++) {
 		uint64_t st = base + (uint64_t)i;
-		uint64_t seed = splitmix(&st);
+		uint64_t seed = gm_test_splitmix(&st);
 		long steps = total - (long)i * SESSION_STEPS;
 		long ran;
 

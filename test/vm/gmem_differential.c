@@ -77,18 +77,9 @@ struct session {
 
 static int gmem_vm_type;
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static uint64_t rnd(struct session *s, uint64_t n)
 {
-	return n ? splitmix(&s->rng) % n : 0;
+	return n ? gm_test_splitmix(&s->rng) % n : 0;
 }
 
 /* An offset or length in pages, now and then off by some bytes. */
