@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up, build and run the whole test suite three times: a normal build,
 # AddressSanitizer + UndefinedBehaviorSanitizer, and ThreadSanitizer for the
-# concurrency tests.  Any failure or sanitizer report fails the run.
+# concurrency tests; what needs KVM or guest_memfd that this machine lacks
+# runs in the KVM lab (scripts/kvm-lab.sh); then the fuzzers.  Any failure
+# or sanitizer report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
