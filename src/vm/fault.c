@@ -527,13 +527,19 @@ int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
 			ret = 1;	/* woken, it faults again if it still makes the access */
 			break;
 		}
-		if (force) {
+		if (force && vm->engine->mismatch) {
+			/*
+			 * Counted before the engine has the vCPU report it: the
+			 * run may end, and its counters be read, before
+			 * mismatch() returns.
+			 */
 			fill_memory_fault(&exit, acc.gpa, private);
-			if (vm->engine->mismatch && vm->engine->mismatch(vm, tid, &exit)) {
-				gm_stat_add(&vm->stats.memory_fault_exits, 1);
+			gm_stat_add(&vm->stats.memory_fault_exits, 1);
+			if (vm->engine->mismatch(vm, tid, &exit)) {
 				ret = 1;
 				break;
 			}
+			gm_stat_sub(&vm->stats.memory_fault_exits, 1);	/* resolved after all */
 		}
 		ret = private ? fault_private(vm, vcpu, s, &acc, force)
 			      : fault_shared(vm, vcpu, s, &acc, force);

@@ -212,4 +212,9 @@ static inline void gm_stat_add(_Atomic uint64_t *stat, uint64_t n)
 	atomic_fetch_add_explicit(stat, n, memory_order_relaxed);
 }
 
+static inline void gm_stat_sub(_Atomic uint64_t *stat, uint64_t n)
+{
+	atomic_fetch_sub_explicit(stat, n, memory_order_relaxed);
+}
+
 #endif
