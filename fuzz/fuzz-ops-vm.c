@@ -113,15 +113,43 @@ static bool page_private(uint64_t gpa)
 	return a == PRIVATE;
 }
 
-/* The side a conversion frees has no page left in [gpa, gpa + size). */
+/* The lowest slot start in (gpa, end), or @end: past a hole. */
+static uint64_t next_slot_start(uint64_t gpa, uint64_t end)
+{
+	for (unsigned int i = 0; i < NSLOTS; i++)
+		if (st.slots[i].used && st.slots[i].m.gpa > gpa && st.slots[i].m.gpa < end)
+			end = st.slots[i].m.gpa;
+	return end;
+}
+
+/*
+ * The side a conversion frees has no page left in [gpa, gpa + size).  A
+ * conversion to shared succeeds over holes and plain slots too (nothing
+ * there to free); one to private only where every page has a private file.
+ */
 static void check_converted(uint64_t gpa, uint64_t size, bool to_private)
 {
 	for (uint64_t g = gpa & ~GM_GUEST_SHARED_BIT, end = g + size; g < end;) {
 		const struct hslot *s = slot_at(g);
-		uint64_t off = g - s->m.gpa, n = s->m.size - off;
+		uint64_t off, n;
 
+		fz_assert(s || !to_private, "gpa %#llx turned private with no slot",
+			  (unsigned long long)g);
+		if (!s) {
+			g = next_slot_start(g, end);
+			continue;
+		}
+		off = g - s->m.gpa;
+		n = s->m.size - off;
 		if (n > end - g)
 			n = end - g;
+		fz_assert(!to_private || (s->m.flags & GM_SLOT_PRIVATE),
+			  "gpa %#llx turned private in a slot without a private file",
+			  (unsigned long long)g);
+		if (!(s->m.flags & GM_SLOT_PRIVATE)) {
+			g += n;
+			continue;
+		}
 		if (to_private && gm_file_store(s->m.shared_file) == GM_STORE_SHMEM) {
 			off_t data = lseek(gm_file_fd(s->m.shared_file),
 					   (off_t)(s->m.shared_offset + off), SEEK_DATA);
