@@ -79,7 +79,7 @@ ${suites[*]} --no-rebuild --logbase testlog-lab --print-errorlogs --num-processe
 			selftests=""
 		fi
 	fi
-	echo "== KVM lab: ${lab_suites[*]} of ${LAB_BUILDS[*]}${selftests:+ and the guest_memfd selftests of Linux} (real KVM on an emulated CPU)"
+	echo "== KVM lab: suites ${lab_suites[*]} of the builds ${LAB_BUILDS[*]}${selftests:+ and the guest_memfd selftests of Linux} (real KVM on an emulated CPU)"
 	rc=0
 	bash scripts/kvm-lab.sh --timeout "${LAB_SECONDS:-2700}" "${cmds[@]}" || rc=$?
 	# 124: out of time; 125: the lab itself failed.  Else the logs say.
