@@ -35,18 +35,11 @@ static int pmem_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn
 	return gm_file_get_lock_pfn(file, index, pfn, order);
 }
 
-static int pmem_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void *addr)
-{
-	if (!file)
-		return -EFAULT;
-	return gm_file_map_range(file, offset, len, addr);
-}
-
 static const struct gm_mem_ops pmem_mem_ops = {
 	.get_lock_pfn = pmem_get_lock_pfn,
 	.put_unlock_pfn = gm_file_put_unlock_pfn,
 	.pfn_mapping_level = gm_file_mapping_level,
-	.map_range = pmem_map_range,
+	.map_range = gm_file_map_range,
 };
 
 /* The kernel does not lend guest_memfd's pages out by frame number. */

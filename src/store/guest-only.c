@@ -152,8 +152,11 @@ int gm_file_mapping_level(struct gm_file *file, uint64_t index)
 
 int gm_file_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void *addr)
 {
-	uint64_t mask = (1ULL << file->page_shift) - 1;
+	uint64_t mask;
 
+	if (!file)
+		return -EFAULT;
+	mask = (1ULL << file->page_shift) - 1;
 	if (!atomic_load(&file->guest) || ((offset | len | (uintptr_t)addr) & mask))
 		return -EINVAL;
 	return gm_backing_map(file->backing, offset, len, addr);

@@ -97,7 +97,7 @@ int gm_file_mapping_level(struct gm_file *file, uint64_t index);
 /*
  * Map bytes [@offset, @offset + @len) of a guest-only file's backing at the
  * fixed host address @addr (a VM window); no page is populated by it.
- * Return: 0, -EINVAL (not guest-only, unaligned), or mmap's errno.
+ * Return: 0, -EFAULT (NULL @file), -EINVAL (not guest-only, unaligned), or mmap's errno.
  */
 int gm_file_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void *addr);
 
