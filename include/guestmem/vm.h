@@ -54,6 +54,7 @@ enum gm_exit_reason {
 	GM_EXIT_MEMORY_FAULT,	/* see .fault */
 	GM_EXIT_ERROR,		/* the engine failed; -errno in .status */
 	GM_EXIT_STOPPED,	/* another vCPU ended the run */
+	GM_EXIT_RESET,		/* the guest reset the machine (gm_vm_boot_x86) */
 };
 
 struct gm_exit {
@@ -103,6 +104,16 @@ struct gm_vm_handlers {
 			    const struct gm_exit *exit);
 	/* Guest progress (GM_HC_PROGRESS), for progress bars. */
 	void (*progress)(void *opaque, unsigned int vcpu, uint64_t done);
+	/*
+	 * Port I/O other than hypercalls: the VMM's devices (a serial port)
+	 * on a VM booted with gm_vm_boot_x86().  @data holds the @size bytes
+	 * (1, 2 or 4) of an out, and takes those of an in.  Return 0 to go
+	 * on, 1 to end the machine with GM_EXIT_RESET (the guest pressed a
+	 * reset), or a negative errno to stop the run.  NULL: ins read all
+	 * ones and outs are dropped.  Called on the vCPU's thread.
+	 */
+	int (*port_io)(void *opaque, struct gm_vm *vm, unsigned int vcpu, uint16_t port,
+		       bool out, unsigned int size, void *data);
 };
 
 /**
@@ -197,6 +208,77 @@ int gm_vm_dirty_log_stop(struct gm_vm *vm, uint32_t slot);
  * the engine's errno.
  */
 int gm_vm_boot(struct gm_vm *vm, const struct gm_vm_boot *boot);
+
+/*
+ * Private launch.  Before a VM first runs, the VMM may fill its memory,
+ * private pages included (upstream's kvm_gmem_populate, SEV-SNP's
+ * LAUNCH_UPDATE and TDX's page add do this for them); once a vCPU has run,
+ * only the guest can write its private pages.  Every fill is folded, in
+ * order, into the VM's launch digest: BLAKE2b-256 (libsodium) over each
+ * call's gpa and length (little-endian u64s) and bytes, so that two
+ * launches of the same image can be compared, as a measured launch is.
+ */
+#define GM_LAUNCH_DIGEST_SIZE	32
+
+/**
+ * gm_vm_launch_populate - copy @len bytes of @buf to guest memory at @gpa,
+ * before the VM's first run: each page goes to the private file where its
+ * attribute is private and to the shared file elsewhere; then fold
+ * (gpa, len, bytes) into the launch digest.  Every page is checked before
+ * any is written.
+ * Return: 0, or -EFAULT (NULL), -EPERM (gm_vm_run() was called: nothing
+ * changes), -EINVAL (a page of the range is in no memslot, the shared bit
+ * is set, or @len is 0), -ENOMEM, or the store's errno (then the pages
+ * before the failing one may hold their new bytes, and the digest is
+ * unchanged).
+ */
+int gm_vm_launch_populate(struct gm_vm *vm, uint64_t gpa, const void *buf, size_t len);
+
+/**
+ * gm_vm_launch_digest - the launch digest of every gm_vm_launch_populate()
+ * so far (of none: BLAKE2b-256 of nothing).  Return: 0, or -EFAULT (NULL),
+ * -ENOMEM.
+ */
+int gm_vm_launch_digest(struct gm_vm *vm, uint8_t digest[GM_LAUNCH_DIGEST_SIZE]);
+
+/*
+ * An x86-64 PC, for an operating system the VMM loads itself (a Linux
+ * kernel): memory laid out by gm_vm_launch_populate(), KVM's in-kernel
+ * interrupt controllers (PIC, I/O APIC, a local APIC per vCPU) and timer
+ * (PIT), and the VMM's devices on port I/O (gm_vm_handlers.port_io).  The
+ * guest runs at CPL 0; GM_HC_EXIT from any vCPU (an `out` to GM_HC_PORT,
+ * as from the guest's user space with ioperm), a triple fault, or a reset
+ * that port_io reports ends the whole machine.
+ */
+struct gm_vm_x86_boot {
+	unsigned int nr_vcpus;
+	uint64_t rip;		/* vCPU 0's entry, in 64-bit mode, interrupts off */
+	uint64_t rsi;		/* its rsi (Linux: the boot parameters' gpa) */
+	uint64_t cr3;		/* page tables mapping what the entry touches */
+	uint64_t gdt_base;	/* a GDT: 64-bit code at selector 0x10, data at 0x18 */
+	uint16_t gdt_limit;
+};
+
+/**
+ * gm_vm_boot_x86 - make @vm a PC and create its vCPUs: vCPU 0 starts at
+ * @boot's entry, the others wait for the guest's INIT and SIPI (their local
+ * APIC ids are their indexes).  gm_vm_run() then returns 0 when a vCPU
+ * ended the machine with GM_EXIT_GUEST_EXIT or GM_EXIT_RESET (the others
+ * read GM_EXIT_STOPPED).
+ * Return: 0, or -EFAULT (NULL), -EINVAL (0 or more than GM_GUEST_MAX_VCPUS
+ * vCPUs, vCPUs made already), -EOPNOTSUPP (the engine is not kvm), or
+ * KVM's errno.
+ */
+int gm_vm_boot_x86(struct gm_vm *vm, const struct gm_vm_x86_boot *boot);
+
+/**
+ * gm_vm_irq_line - drive interrupt line @irq (an I/O APIC input, 0-23; 0-15
+ * reach the PIC too) of a VM booted with gm_vm_boot_x86() to @level.  A
+ * device raises and lowers it; an edge-triggered line fires on the rise.
+ * Any thread.  Return: 0, or -EFAULT (NULL), -EINVAL (@irq out of range,
+ * not a PC), or KVM's errno.
+ */
+int gm_vm_irq_line(struct gm_vm *vm, unsigned int irq, bool level);
 
 /**
  * gm_vm_run - run every vCPU (one host thread each) until each exits.  A

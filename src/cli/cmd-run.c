@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* guestmem run: boot a guest with memory from a chosen store and run a workload. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -39,6 +40,8 @@ struct run_opts {
 	struct gm_mig_report migration;	/* that migration, for the resumed run's JSON */
 	const char *failed_migration_to;	/* set in the run resumed here after it */
 	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
+	bool shared;			/* --shared */
+	uint8_t search[256];		/* --search-host-view */
 	char **guest_argv;		/* --guest-arg values, in order */
 	unsigned int guest_argc;
 };
@@ -80,6 +83,20 @@ void gm_cmd_run_usage(FILE *out)
 	      "                          that fails, the guest goes on here and the run fails\n"
 	      "  --migrate-after SECONDS start the migration SECONDS into the run (default 0)\n"
 	      "  --json                  print the summary as one JSON object\n"
+	      "Linux (kvm engine):\n"
+	      "  --kernel FILE           boot FILE, an x86-64 Linux bzImage, instead of a\n"
+	      "                          guest program, on a PC whose RAM is guest-only;\n"
+	      "                          its serial console (ttyS0) goes to stdout, and the\n"
+	      "                          run reports the launch digest of what was loaded\n"
+	      "  --initrd FILE           its initramfs\n"
+	      "  --cmdline TEXT          its command line (default \"console=ttyS0 reboot=k\n"
+	      "                          panic=-1\"); a reboot ends the run with result \"reset\"\n"
+	      "  --shared                RAM is the kernel's own memfd, readable by the host\n"
+	      "                          (to compare)\n"
+	      "  --ready-marker TEXT     time the console's first TEXT (default\n"
+	      "                          \"guestmem-init: ready\")\n"
+	      "  --search-host-view HEX  after the run, count the places where these bytes are\n"
+	      "                          in what the host can read of guest RAM\n"
 	      "workloads:\n", out);
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "  %-10s %s\n", img[i].name, img[i].summary);
@@ -186,6 +203,48 @@ static int check_snapshot_options(const struct run_opts *o)
 	return GM_STATUS_USAGE;
 }
 
+/* Hex digits, two per byte, at most @max bytes. */
+static int parse_hex(const char *text, uint8_t *out, size_t max, size_t *len)
+{
+	size_t n = strlen(text);
+
+	if (!n || n % 2 || n / 2 > max)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i += 2) {
+		char byte[3] = { text[i], text[i + 1], 0 };
+		char *end;
+
+		if (!isxdigit((unsigned char)byte[0]) || !isxdigit((unsigned char)byte[1]))
+			return -EINVAL;
+		out[i / 2] = (uint8_t)strtoul(byte, &end, 16);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/* The Linux options need --kernel; with it, RAM is private unless --shared. */
+static int check_linux_options(struct run_opts *o)
+{
+	if (!o->cfg.kernel) {
+		if (o->cfg.initrd || o->cfg.cmdline || o->shared || o->cfg.ready_marker ||
+		    o->cfg.search) {
+			gm_cli_error(CMD, "--initrd, --cmdline, --shared, --ready-marker and "
+				     "--search-host-view need --kernel");
+			return GM_STATUS_USAGE;
+		}
+		return 0;
+	}
+	if (o->workload_given || o->cfg.private) {
+		gm_cli_error(CMD, "--kernel takes no --workload, and its RAM is private unless "
+			     "--shared");
+		return GM_STATUS_USAGE;
+	}
+	o->cfg.private = !o->shared;
+	if (!o->cfg.ready_marker)
+		o->cfg.ready_marker = "guestmem-init: ready";
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -206,6 +265,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "migrate-to", required_argument, NULL, 'M' },
 		{ "migrate-after", required_argument, NULL, 'A' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'C' },
+		{ "shared", no_argument, NULL, 'H' },
+		{ "ready-marker", required_argument, NULL, 'R' },
+		{ "search-host-view", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -282,6 +347,26 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			if (parse_seconds(optarg, &o->cfg.timeout))
 				goto bad_value;
 			break;
+		case 'k':
+			o->cfg.kernel = optarg;
+			break;
+		case 'i':
+			o->cfg.initrd = optarg;
+			break;
+		case 'C':
+			o->cfg.cmdline = optarg;
+			break;
+		case 'H':
+			o->shared = true;
+			break;
+		case 'R':
+			o->cfg.ready_marker = optarg;
+			break;
+		case 'F':
+			if (parse_hex(optarg, o->search, sizeof(o->search), &o->cfg.search_len))
+				goto bad_value;
+			o->cfg.search = o->search;
+			break;
 		case 'h':
 			gm_cmd_run_usage(stdout);
 			return GM_ARGS_HELP;
@@ -295,7 +380,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
 		return GM_STATUS_USAGE;
 	}
-	return check_guest_options(o) ?: check_snapshot_options(o);
+	return check_guest_options(o) ?: check_snapshot_options(o) ?: check_linux_options(o);
 
 bad_value:
 	gm_cli_error(CMD, "bad value '%s' for --%s", optarg, longopts[idx].name);
@@ -317,6 +402,8 @@ static const char *result_name(const struct gm_run_result *r)
 		return "snapshot";
 	if (r->migrated)
 		return "migrated";
+	if (r->reset)
+		return "reset";
 	return r->pass ? "pass" : r->timed_out ? "timeout" : "fail";
 }
 
@@ -352,6 +439,60 @@ static void json_migration(struct gm_json *w, const char *to, const struct gm_mi
 	gm_json_end(w);
 }
 
+static void digest_hex(const struct gm_run_result *r, char hex[2 * GM_LAUNCH_DIGEST_SIZE + 1])
+{
+	for (int i = 0; i < GM_LAUNCH_DIGEST_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r->launch_digest[i]);
+}
+
+/* --kernel: what was launched, the console, and what the host could see. */
+static void print_linux_text(const struct run_opts *o, const struct gm_run_result *r)
+{
+	char hex[2 * GM_LAUNCH_DIGEST_SIZE + 1];
+
+	digest_hex(r, hex);
+	printf("launch digest   %s\n", hex);
+	printf("console         %" PRIu64 " bytes; ", r->console_bytes);
+	if (r->ready_seconds >= 0)
+		printf("\"%s\" after %.3f s\n", o->cfg.ready_marker, r->ready_seconds);
+	else
+		printf("\"%s\" never seen\n", o->cfg.ready_marker);
+	printf("host view       %" PRIu64 " of %" PRIu64 " RAM pages readable, %" PRIu64
+	       " file bytes; %" PRIu64 " of %" PRIu64 " kernel pages seen",
+	       r->host_view.pages_read, r->host_view.pages, r->host_view.file_bytes_read,
+	       r->host_view.kernel_pages_seen, r->host_view.kernel_pages);
+	if (o->cfg.search)
+		printf("; searched bytes found %" PRIu64 " times", r->host_view.search_hits);
+	printf("\n");
+}
+
+static void json_linux(struct gm_json *w, const struct run_opts *o, const struct gm_run_result *r)
+{
+	char hex[2 * GM_LAUNCH_DIGEST_SIZE + 1];
+
+	digest_hex(r, hex);
+	gm_json_str(w, "kernel", o->cfg.kernel);
+	gm_json_str(w, "launch_digest", hex);
+	gm_json_u64(w, "console_bytes", r->console_bytes);
+	if (r->ready_seconds >= 0)
+		gm_json_num(w, "ready_seconds", r->ready_seconds);
+	else
+		gm_json_null(w, "ready_seconds");
+	gm_json_num(w, "guest_seconds", r->guest_seconds);
+	gm_json_bool(w, "reset", r->reset);
+	gm_json_begin(w, "host_view", '{');
+	gm_json_u64(w, "pages", r->host_view.pages);
+	gm_json_u64(w, "pages_read", r->host_view.pages_read);
+	gm_json_u64(w, "file_bytes_read", r->host_view.file_bytes_read);
+	gm_json_u64(w, "kernel_pages", r->host_view.kernel_pages);
+	gm_json_u64(w, "kernel_pages_seen", r->host_view.kernel_pages_seen);
+	if (o->cfg.search)
+		gm_json_u64(w, "search_hits", r->host_view.search_hits);
+	else
+		gm_json_null(w, "search_hits");
+	gm_json_end(w);
+}
+
 static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 {
 	const struct gm_vm_stats *s = &r->stats;
@@ -360,8 +501,9 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	printf("store           %s\n", store_names[o->cfg.store]);
 	printf("memory          %" PRIu64 " MiB, %u vCPU%s, %s, %s %s\n",
 	       o->cfg.mem >> 20, o->cfg.vcpus, o->cfg.vcpus > 1 ? "s" : "",
-	       o->cfg.private ? "private" : "shared", o->guest ? "guest" : "workload",
-	       o->cfg.workload);
+	       o->cfg.private ? "private" : "shared",
+	       o->cfg.kernel ? "kernel" : o->guest ? "guest" : "workload",
+	       o->cfg.kernel ? o->cfg.kernel : o->cfg.workload);
 	printf("faults          4K %" PRIu64 ", 2M %" PRIu64 ", 1G %" PRIu64 "\n",
 	       s->faults[1], s->faults[2], s->faults[3]);
 	printf("retries         %" PRIu64 "\n", s->retries);
@@ -375,8 +517,12 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	for (size_t k = 1; k < NR_REPORTS; k++)
 		printf(" %s %" PRIu64 "%s", report_names[k], s->report[k],
 		       k + 1 < NR_REPORTS ? "," : "\n");
+	if (r->linux_boot)
+		print_linux_text(o, r);
 	if (r->exited)
 		printf("exit status     %" PRId64 "\n", r->exit_status);
+	else if (r->reset)
+		printf("exit status     none (the guest reset the machine)\n");
 	else
 		printf("exit status     none (a vCPU did not exit by itself)\n");
 	if (r->snapshotted)
@@ -464,6 +610,8 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	else if (r->migration.attempted)
 		json_migration(&w, o->cfg.migrate_to, &r->migration);
 	json_restore(&w, o, r);
+	if (r->linux_boot)
+		json_linux(&w, o, r);
 	gm_json_num(&w, "seconds", r->seconds);
 	gm_json_str(&w, "result", result_name(r));
 	/* The message is ours, but may quote a guest's file name. */
@@ -489,6 +637,13 @@ static int open_guest(struct run_opts *o, struct gm_guest_elf *elf)
 	return 0;
 }
 
+/* --kernel or --initrd files that cannot be read or booted: a usage error. */
+static bool linux_refused(const struct run_opts *o, int err)
+{
+	return o->cfg.kernel && (err == -ENOENT || err == -EACCES || err == -EISDIR ||
+				 err == -EFBIG || err == -ENOEXEC || err == -E2BIG);
+}
+
 static int run(struct run_opts *o)
 {
 	struct gm_run_result r;
@@ -500,7 +655,8 @@ static int run(struct run_opts *o)
 		return GM_STATUS_USAGE;
 	}
 	o->bar = isatty(STDERR_FILENO) && !o->json;
-	o->cfg.console = o->json ? NULL : stdout;
+	/* A kernel's console is worth keeping: beside the JSON, on stderr. */
+	o->cfg.console = !o->json ? stdout : o->cfg.kernel ? stderr : NULL;
 	o->cfg.progress = on_progress;
 	o->cfg.opaque = o;
 	ret = gm_run(&o->cfg, &r);
@@ -512,7 +668,7 @@ static int run(struct run_opts *o)
 	o->resume_fd = r.resume_fd;
 	if (ret) {
 		gm_cli_error(o->cmd, "%s", r.message);
-		return GM_STATUS_FAIL;
+		return linux_refused(o, ret) ? GM_STATUS_USAGE : GM_STATUS_FAIL;
 	}
 	if (o->json && r.resume_fd >= 0) {
 		/* One JSON object: the resumed run's, carrying this migration. */

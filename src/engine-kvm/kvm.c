@@ -47,6 +47,9 @@ struct kvm_vm_state {
 	int run_size;
 	unsigned int cpl;	/* the guest's privilege level, 0 or 3 */
 	struct kvm_cpuid2 *cpuid;
+	/* A PC (gm_vm_boot_x86): in-kernel irqchip and PIT, vCPU 0's entry. */
+	bool pc;
+	struct gm_vm_x86_boot pc_entry;
 };
 
 struct kvm_vcpu_state {
@@ -213,6 +216,42 @@ static int kvm_available(const char **why)
 	return 1;
 }
 
+/* ---- a PC ---- */
+
+/*
+ * Where KVM may keep the real-mode TSS and identity table it needs on
+ * Intel to run the APs' real-mode start (QEMU's addresses: below the BIOS,
+ * above any RAM we map, since RAM ends under 4 GiB's PCI hole).
+ */
+#define PC_TSS_ADDR		0xfffbd000UL
+#define PC_IDENTITY_MAP_ADDR	0xfffbc000UL
+
+static int kvm_pc_init(struct gm_vm *vm, const struct gm_vm_x86_boot *boot)
+{
+	struct kvm_vm_state *k = kvm_of(vm);
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = PC_IDENTITY_MAP_ADDR;
+
+	/* Only Intel needs these two; KVM on AMD takes and ignores them. */
+	if (ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0 ||
+	    ioctl(k->vm_fd, KVM_SET_TSS_ADDR, PC_TSS_ADDR) < 0)
+		return -errno;
+	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return -errno;
+	k->pc = true;
+	k->pc_entry = *boot;
+	k->cpl = 0;
+	return 0;
+}
+
+static int kvm_irq_line(struct gm_vm *vm, unsigned int irq, bool level)
+{
+	struct kvm_irq_level line = { .irq = irq, .level = level };
+
+	return ioctl(kvm_of(vm)->vm_fd, KVM_IRQ_LINE, &line) < 0 ? -errno : 0;
+}
+
 /* ---- memslots ---- */
 
 static int set_region(struct gm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
@@ -351,6 +390,64 @@ static int set_mtrr_write_back(int fd)
 	return ioctl(fd, KVM_SET_MSRS, &msrs) == 2 ? 0 : -EIO;
 }
 
+/*
+ * A PC's vCPU @index: CPUID naming its local APIC (leaf 1 and the x2APIC
+ * topology leaves), as the MP table the VMM wrote does.
+ */
+static int set_pc_cpuid(struct kvm_vm_state *k, unsigned int index, int fd)
+{
+	size_t len = sizeof(*k->cpuid) + k->cpuid->nent * sizeof(k->cpuid->entries[0]);
+	struct kvm_cpuid2 *c = malloc(len);
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, k->cpuid, len);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffU) | (index << 24);
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = index;
+	}
+	ret = ioctl(fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	free(c);
+	return ret;
+}
+
+/*
+ * vCPU 0 of a PC: 64-bit mode at CPL 0 through the VMM's page tables and
+ * GDT, interrupts off.  The others keep the reset state and wait for SIPI.
+ */
+static int set_pc_entry_state(struct kvm_vm_state *k, struct gm_vcpu *vcpu, int fd)
+{
+	const struct gm_vm_x86_boot *e = &k->pc_entry;
+	struct kvm_regs regs = { .rip = e->rip, .rsi = e->rsi, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	int ret;
+
+	ret = set_pc_cpuid(k, vcpu->index, fd);
+	if (ret)
+		return ret;
+	ret = set_mtrr_write_back(fd);
+	if (ret || vcpu->index)
+		return ret;
+	if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	set_long_mode(&sregs, 0);
+	sregs.cr3 = e->cr3;
+	sregs.gdt.base = e->gdt_base;
+	sregs.gdt.limit = e->gdt_limit;
+	/* The boot protocol's selectors: __BOOT_CS 0x10 and __BOOT_DS 0x18. */
+	sregs.cs.selector = 0x10;
+	sregs.ds.selector = sregs.es.selector = sregs.fs.selector = 0x18;
+	sregs.gs.selector = sregs.ss.selector = 0x18;
+	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
 static int set_entry_state(struct gm_vm *vm, struct gm_vcpu *vcpu, int fd)
 {
 	struct kvm_sregs sregs;
@@ -389,7 +486,7 @@ static int kvm_vcpu_init(struct gm_vm *vm, struct gm_vcpu *vcpu)
 		ret = -errno;
 		goto err_close;
 	}
-	ret = set_entry_state(vm, vcpu, c->fd);
+	ret = k->pc ? set_pc_entry_state(k, vcpu, c->fd) : set_entry_state(vm, vcpu, c->fd);
 	if (ret)
 		goto err_unmap;
 	pthread_mutex_init(&c->pending_lock, NULL);
@@ -428,14 +525,36 @@ static int do_hypercall(struct gm_vcpu *vcpu, int fd, uint32_t nr, bool *done)
 	return ioctl(fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
 }
 
+/* A PC's port I/O, each of a string instruction's items in turn, to the VMM's devices. */
+static int pc_port_io(struct gm_vcpu *vcpu, struct kvm_run *run, bool *done)
+{
+	char *data = (char *)run + run->io.data_offset;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < run->io.count && !ret; i++, data += run->io.size)
+		ret = gm_vm_port_io(vcpu, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
+				    run->io.size, data);
+	if (ret == 1) {
+		vcpu->exit.reason = GM_EXIT_RESET;
+		*done = true;
+		ret = 0;
+	}
+	return ret;
+}
+
 static int handle_io(struct gm_vcpu *vcpu, struct kvm_vcpu_state *c, bool *done)
 {
 	struct kvm_run *run = c->run;
 	uint32_t nr;
 
-	/* Only 32-bit writes to our port are hypercalls; other ports read as ones. */
+	/*
+	 * Only 32-bit writes to our port are hypercalls; other ports go to a
+	 * PC's devices, or read as ones.
+	 */
 	if (run->io.port != GM_HC_PORT || run->io.direction != KVM_EXIT_IO_OUT ||
 	    run->io.size != 4 || run->io.count != 1) {
+		if (kvm_of(vcpu->vm)->pc)
+			return pc_port_io(vcpu, run, done);
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset((char *)run + run->io.data_offset, 0xff,
 			       (size_t)run->io.size * run->io.count);
@@ -528,6 +647,12 @@ static int run_loop(struct gm_vcpu *vcpu)
 			break;
 		case KVM_EXIT_HLT:
 			return -EIO;	/* halted without the exit hypercall */
+		case KVM_EXIT_SHUTDOWN:
+			if (!kvm_of(vcpu->vm)->pc)
+				return -EIO;
+			/* A triple fault: on a PC, how a reset ends (reboot=t). */
+			vcpu->exit.reason = GM_EXIT_RESET;
+			return 0;
 		default:
 			return -EIO;	/* shutdown (triple fault), entry failure... */
 		}
@@ -652,4 +777,6 @@ const struct gm_engine_ops gm_kvm_engine = {
 	.vm_fd = kvm_vm_fd,
 	.vcpu_get_regs = kvm_vcpu_get_regs,
 	.vcpu_set_regs = kvm_vcpu_set_regs,
+	.pc_init = kvm_pc_init,
+	.irq_line = kvm_irq_line,
 };

@@ -158,6 +158,14 @@ struct gm_engine_ops {
 	 */
 	int (*vcpu_get_regs)(struct gm_vcpu *vcpu, struct gm_vcpu_regs *regs);
 	int (*vcpu_set_regs)(struct gm_vcpu *vcpu, const struct gm_vcpu_regs *regs);
+	/*
+	 * Make @vm a PC (gm_vm_boot_x86): interrupt controllers and timer,
+	 * and the entry state vcpu_init gives vCPU 0 (the others wait for
+	 * SIPI).  Called once, before any vcpu_init.  NULL: not supported.
+	 */
+	int (*pc_init)(struct gm_vm *vm, const struct gm_vm_x86_boot *boot);
+	/* Drive a PC's interrupt line @irq to @level.  Any thread. */
+	int (*irq_line)(struct gm_vm *vm, unsigned int irq, bool level);
 };
 
 /* The engines there are (each folder defines its table, present or not). */
@@ -229,6 +237,11 @@ uint64_t gm_vm_hypercall(struct gm_vcpu *vcpu, uint64_t nr, uint64_t a0, uint64_
 			 uint64_t a2, bool *done);
 /* A memory-fault exit: ask the VMM.  Return 0 to retry, <0 to stop. */
 int gm_vm_memory_fault(struct gm_vcpu *vcpu, const struct gm_exit *exit);
+/*
+ * A PC's port I/O (not a hypercall): ask the VMM's devices.  Return 0 (go
+ * on), 1 (the guest reset the machine), or a negative errno.
+ */
+int gm_vm_port_io(struct gm_vcpu *vcpu, uint16_t port, bool out, unsigned int size, void *data);
 
 /* boot.c: the x86-64 long-mode state both engines start from. */
 uint64_t gm_boot_cr3(void);

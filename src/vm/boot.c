@@ -95,24 +95,27 @@ static int check_boot(struct gm_vm *vm, const struct gm_vm_boot *boot)
 	return 0;
 }
 
-static int create_vcpus(struct gm_vm *vm, const struct gm_vm_boot *boot)
+/* @boot: a guest program's entry registers; NULL for a PC (the engine has its entry). */
+static int create_vcpus(struct gm_vm *vm, unsigned int nr_vcpus, const struct gm_vm_boot *boot)
 {
 	int ret;
 
-	vm->vcpus = calloc(boot->nr_vcpus, sizeof(*vm->vcpus));
+	vm->vcpus = calloc(nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < boot->nr_vcpus; i++) {
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
 		struct gm_vcpu *v = &vm->vcpus[i];
 
 		v->vm = vm;
 		v->index = i;
-		v->stack_top = GM_GUEST_STACK_TOP - (uint64_t)i * GM_GUEST_STACK_SIZE;
-		v->entry_regs[0] = boot->ram_base;
-		v->entry_regs[1] = boot->ram_size;
-		v->entry_regs[2] = i;
-		v->entry_regs[3] = boot->nr_vcpus;
-		v->entry_regs[4] = boot->flags;
+		if (boot) {
+			v->stack_top = GM_GUEST_STACK_TOP - (uint64_t)i * GM_GUEST_STACK_SIZE;
+			v->entry_regs[0] = boot->ram_base;
+			v->entry_regs[1] = boot->ram_size;
+			v->entry_regs[2] = i;
+			v->entry_regs[3] = nr_vcpus;
+			v->entry_regs[4] = boot->flags;
+		}
 		ret = vm->engine->vcpu_init(vm, v);
 		if (ret)
 			goto err;
@@ -144,5 +147,31 @@ int gm_vm_boot(struct gm_vm *vm, const struct gm_vm_boot *boot)
 	ret = gm_vm_write_shared(vm, GM_GUEST_CODE_BASE, boot->code, boot->code_size);
 	if (ret)
 		return ret;
-	return create_vcpus(vm, boot);
+	return create_vcpus(vm, boot->nr_vcpus, boot);
+}
+
+int gm_vm_boot_x86(struct gm_vm *vm, const struct gm_vm_x86_boot *boot)
+{
+	int ret;
+
+	if (!vm || !boot)
+		return -EFAULT;
+	if (!boot->nr_vcpus || boot->nr_vcpus > GM_GUEST_MAX_VCPUS || vm->vcpus || vm->machine)
+		return -EINVAL;
+	if (!vm->engine->pc_init)
+		return -EOPNOTSUPP;
+	ret = vm->engine->pc_init(vm, boot);
+	if (ret)
+		return ret;
+	vm->machine = true;
+	return create_vcpus(vm, boot->nr_vcpus, NULL);
+}
+
+int gm_vm_irq_line(struct gm_vm *vm, unsigned int irq, bool level)
+{
+	if (!vm)
+		return -EFAULT;
+	if (!vm->machine || irq >= 24)
+		return -EINVAL;
+	return vm->engine->irq_line(vm, irq, level);
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "array.h"
 #include "vm-internal.h"
@@ -91,4 +92,16 @@ int gm_vm_memory_fault(struct gm_vcpu *vcpu, const struct gm_exit *exit)
 	if (!vm->handlers || !vm->handlers->memory_fault)
 		return -EFAULT;
 	return vm->handlers->memory_fault(vm->handlers->opaque, vm, vcpu->index, exit);
+}
+
+int gm_vm_port_io(struct gm_vcpu *vcpu, uint16_t port, bool out, unsigned int size, void *data)
+{
+	struct gm_vm *vm = vcpu->vm;
+
+	if (!vm->handlers || !vm->handlers->port_io) {
+		if (!out)
+			memset(data, 0xff, size);
+		return 0;
+	}
+	return vm->handlers->port_io(vm->handlers->opaque, vm, vcpu->index, port, out, size, data);
 }

@@ -86,7 +86,13 @@ struct gm_vm {
 	const struct gm_vm_handlers *handlers;
 	_Atomic bool stop;		/* the run is ending: a vCPU failed, or gm_vm_stop() */
 	_Atomic bool stop_requested;	/* gm_vm_stop() was called */
-	bool ran;			/* gm_vm_run() was called */
+	bool ran;			/* gm_vm_run() was called; set under memslot_lock */
+	/*
+	 * A PC (gm_vm_boot_x86): one vCPU's exit or reset ends the machine,
+	 * and port I/O goes to handlers->port_io.
+	 */
+	bool machine;
+	struct gm_launch *launch;	/* launch digest (launch.c); under memslot_lock */
 	_Atomic bool running;		/* inside gm_vm_run() */
 	/*
 	 * The run stops with this error (gm_vm_fail): a lazy restore's page
@@ -111,6 +117,9 @@ struct gm_vm {
 		_Atomic uint64_t snapshot_pages;
 	} stats;
 };
+
+/* launch.c */
+void gm_vm_launch_free(struct gm_vm *vm);
 
 /* memslot.c */
 /* The slot holding @gpa (shared bit cleared), or NULL.  Caller holds slots_lock. */

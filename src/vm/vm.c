@@ -106,6 +106,7 @@ void gm_vm_destroy(struct gm_vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vm->engine->vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	gm_vm_launch_free(vm);
 	vm->engine->vm_destroy(vm);
 	pthread_rwlock_destroy(&vm->slots_lock);
 	pthread_mutex_destroy(&vm->memslot_lock);
@@ -218,11 +219,30 @@ static void *vcpu_thread(void *arg)
 		vcpu->exit.reason = GM_EXIT_ERROR;
 		vcpu->exit.status = atomic_load(&vm->fail_error);
 	}
-	/* One vCPU failing ends the run for all. */
-	if (vcpu->exit.reason != GM_EXIT_GUEST_EXIT && !atomic_exchange(&vm->stop, true) &&
-	    vm->engine->stop)
+	/* One vCPU failing ends the run for all; on a PC, one vCPU's end too. */
+	if ((vcpu->exit.reason != GM_EXIT_GUEST_EXIT || vm->machine) &&
+	    !atomic_exchange(&vm->stop, true) && vm->engine->stop)
 		vm->engine->stop(vm);
 	return NULL;
+}
+
+/*
+ * 0 when every vCPU exited; on a PC, when one ended the machine (exit or
+ * reset) and the others were stopped by it.
+ */
+static int run_result(struct gm_vm *vm, const struct gm_exit *exits, unsigned int n)
+{
+	bool ended = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		enum gm_exit_reason r = exits[i].reason;
+
+		if (r == GM_EXIT_GUEST_EXIT || (vm->machine && r == GM_EXIT_RESET))
+			ended = true;
+		else if (!vm->machine || r != GM_EXIT_STOPPED)
+			return -EIO;
+	}
+	return ended ? 0 : -EIO;
 }
 
 int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm_exit *exits)
@@ -235,7 +255,9 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 	/* vCPUs start from the boot state once; a second run would not. */
 	if (!vm->nr_vcpus || vm->ran)
 		return -EINVAL;
-	vm->ran = true;
+	gm_mutex_lock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
+	vm->ran = true;		/* launch populate ends here */
+	gm_mutex_unlock(&vm->memslot_lock, GM_LOCK_MEMSLOT);
 	atomic_store(&vm->running, true);
 	vm->handlers = handlers;
 	/* vm->stop stays as it is: a gm_vm_stop() before the run ends it at once. */
@@ -252,9 +274,9 @@ int gm_vm_run(struct gm_vm *vm, const struct gm_vm_handlers *handlers, struct gm
 	for (unsigned int i = 0; i < started; i++) {
 		pthread_join(vm->vcpus[i].thread, NULL);
 		exits[i] = vm->vcpus[i].exit;
-		if (!ret && exits[i].reason != GM_EXIT_GUEST_EXIT)
-			ret = -EIO;
 	}
+	if (!ret)
+		ret = run_result(vm, exits, started);
 	gm_vm_prefault_stop(vm);
 	vm->handlers = NULL;
 	atomic_store(&vm->running, false);

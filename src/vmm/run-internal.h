@@ -47,6 +47,28 @@ struct run_ctx {
 	struct populate pop;
 };
 
+/* ---- runner.c ---- */
+
+/* Stops the VM when the run's time is up, unless told the run ended first. */
+struct watchdog {
+	struct gm_vm *vm;
+	double seconds;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;		/* under lock */
+	bool fired;
+};
+
+/* Start @w's thread.  Return: 0, or -errno (nothing started). */
+int run_watchdog_start(struct watchdog *w, pthread_t *thread);
+/* Tell it the run ended and join it.  Return: did it stop the VM? */
+bool run_watchdog_end(struct watchdog *w, pthread_t thread);
+
+/* ---- run-linux.c ---- */
+
+/* gm_run() for cfg->kernel: build, launch, boot and run a Linux PC; 0 or -errno. */
+int run_linux(struct run_ctx *ctx);
+
 /* ---- run-populate.c ---- */
 
 /* Start the helper over the RAM memslot's mapping.  Return: 0, -ENOENT, -EAGAIN. */

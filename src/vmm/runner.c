@@ -92,7 +92,7 @@ static int check_store(const struct gm_run_config *cfg, char *why, size_t len)
 				 (uint64_t)(cfg->mem / SZ_2M), gm_hugetlb_free_pages(GM_HUGE_2M_SHIFT));
 			return -ENODEV;
 		}
-		if (is_builtin(cfg, "convert") || (!cfg->guest && (cfg->mem / cfg->vcpus) % SZ_2M)) {
+		if (is_builtin(cfg, "convert") || (!cfg->guest && !cfg->kernel && (cfg->mem / cfg->vcpus) % SZ_2M)) {
 			snprintf(why, len, "--store hugetlb converts whole 2 MiB pages only: the "
 				 "convert workload and RAM slices that are not 2 MiB multiples need 4 KiB");
 			return -EINVAL;
@@ -152,6 +152,34 @@ static int check_workload(const struct gm_run_config *cfg, char *why, size_t len
 	return 0;
 }
 
+/* --kernel: a PC on KVM, alone (what it cannot be combined with yet is refused). */
+static int check_linux(const struct gm_run_config *cfg, char *why, size_t len)
+{
+	const char *reason;
+
+	if (cfg->engine == GM_ENGINE_EMU ||
+	    (cfg->engine == GM_ENGINE_AUTO && !gm_engine_available(GM_ENGINE_KVM, NULL))) {
+		snprintf(why, len, "--kernel needs the kvm engine: the emulator runs guestmem's "
+			 "guest programs, not an operating system");
+		return -EINVAL;
+	}
+	if (!gm_engine_available(GM_ENGINE_KVM, &reason)) {
+		snprintf(why, len, "engine not available: %s", reason);
+		return -ENODEV;
+	}
+	if (cfg->mem < (32ULL << 20) || cfg->mem > (3ULL << 30)) {
+		snprintf(why, len, "--kernel needs --mem between 32M and 3G (RAM below 4 GiB)");
+		return -EINVAL;
+	}
+	if (cfg->guest || cfg->snapshot_after > 0 || cfg->restore || cfg->migrate_to ||
+	    cfg->convert_on_fault || cfg->store == GM_RUN_KVM) {
+		snprintf(why, len, "--kernel does not go with --guest, --convert-on-fault, "
+			 "--store kvm, snapshots or migration");
+		return -EINVAL;
+	}
+	return check_store(cfg, why, len);
+}
+
 int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 {
 	const char *reason;
@@ -170,6 +198,8 @@ int gm_run_check(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "--vcpus must be between 1 and %d", GM_GUEST_MAX_VCPUS);
 		return -EINVAL;
 	}
+	if (cfg->kernel)
+		return check_linux(cfg, why, len);
 	/* A restored --guest program is in the snapshot, not in a file. */
 	ret = cfg->guest ? check_guest(cfg, why, len) :
 	      cfg->restore_guest ? 0 : check_workload(cfg, why, len);
@@ -471,16 +501,6 @@ static void judge(struct gm_run_result *r, const struct gm_exit *exits, unsigned
 	}
 }
 
-/* Stops the VM when the run's time is up, unless told the run ended first. */
-struct watchdog {
-	struct gm_vm *vm;
-	double seconds;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;		/* under lock */
-	bool fired;
-};
-
 static void *watchdog_thread(void *arg)
 {
 	struct watchdog *w = arg;
@@ -505,7 +525,7 @@ static void *watchdog_thread(void *arg)
 	return NULL;
 }
 
-static int watchdog_start(struct watchdog *w, pthread_t *thread)
+int run_watchdog_start(struct watchdog *w, pthread_t *thread)
 {
 	pthread_condattr_t attr;
 	int ret;
@@ -523,7 +543,7 @@ static int watchdog_start(struct watchdog *w, pthread_t *thread)
 	return ret;
 }
 
-static bool watchdog_end(struct watchdog *w, pthread_t thread)
+bool run_watchdog_end(struct watchdog *w, pthread_t thread)
 {
 	pthread_mutex_lock(&w->lock);
 	w->done = true;
@@ -545,11 +565,11 @@ static int run_vcpus(struct run_ctx *ctx, const struct gm_vm_handlers *handlers,
 
 	if (!(ctx->cfg->snapshot_after > 0))
 		return gm_vm_run(ctx->vm, handlers, exits);
-	ret = watchdog_start(&dog, &thread);
+	ret = run_watchdog_start(&dog, &thread);
 	if (ret)
 		return ret;
 	ret = gm_vm_run(ctx->vm, handlers, exits);
-	ctx->snap_fired = watchdog_end(&dog, thread);
+	ctx->snap_fired = run_watchdog_end(&dog, thread);
 	return ret;
 }
 
@@ -570,7 +590,7 @@ static int run_guest(struct run_ctx *ctx)
 	int ret;
 
 	if (ctx->cfg->timeout > 0) {
-		ret = watchdog_start(&dog, &dog_thread);
+		ret = run_watchdog_start(&dog, &dog_thread);
 		if (ret)
 			return ret;	/* a run without its limit is not what was asked */
 		watched = true;
@@ -590,7 +610,7 @@ static int run_guest(struct run_ctx *ctx)
 		}
 		run_populate_stop(&ctx->pop);
 		if (watched)
-			watchdog_end(&dog, dog_thread);
+			run_watchdog_end(&dog, dog_thread);
 		return ret;
 	}
 	start = gm_clock_now();
@@ -599,7 +619,7 @@ static int run_guest(struct run_ctx *ctx)
 	end = gm_clock_now();
 	cpu_end = gm_clock_cpu();
 	if (watched)
-		ctx->result->timed_out = watchdog_end(&dog, dog_thread);
+		ctx->result->timed_out = run_watchdog_end(&dog, dog_thread);
 	ctx->result->guest_seconds = end - start;
 	ctx->result->guest_cpu_seconds = cpu_end - cpu_start;
 	if (hosted) {
@@ -650,6 +670,10 @@ int gm_run(const struct gm_run_config *cfg, struct gm_run_result *result)
 	ret = gm_run_check(cfg, result->message, sizeof(result->message));
 	if (ret)
 		goto out;
+	if (cfg->kernel) {
+		ret = run_linux(ctx);
+		goto out;
+	}
 	ret = build_vm(ctx) ?: (cfg->restore ? run_restore_vm(ctx) : boot_guest(ctx));
 	if (ret) {
 		if (cfg->restore)

@@ -99,6 +99,21 @@ struct gm_run_config {
 	 */
 	const char *migrate_to;
 	double migrate_after;
+	/*
+	 * Linux (run-linux.c): boot the bzImage at @kernel instead of a guest
+	 * program, with @initrd (NULL: none) and @cmdline (NULL: the default),
+	 * on a PC whose RAM (at gpa 0) is private, or with !@private the
+	 * kernel's own memfd; everything placed by the private launch.  Its
+	 * serial console goes to @console.  @ready_marker: console text whose
+	 * first appearance is timed (result->ready_seconds).  @search (@search_len
+	 * bytes): after the run, look for it in the host's view of guest RAM.
+	 */
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *ready_marker;
+	const uint8_t *search;
+	size_t search_len;
 	FILE *console;			/* guest prints go here; NULL: discarded */
 	/* Called on guest progress: done / total bytes, all vCPUs together. */
 	void (*progress)(void *opaque, uint64_t done, uint64_t total);
@@ -134,6 +149,20 @@ struct gm_run_result {
 	struct gm_mig_report migration;
 	int resume_fd;			/* -1, or see cfg->migrate_to (the caller closes it) */
 	int64_t exit_status;		/* the first non-zero GM_HC_EXIT status, else 0 */
+	/* cfg->kernel: the launch digest, the console, the host's view after the run. */
+	bool linux_boot;
+	bool reset;			/* the guest reset the machine */
+	uint8_t launch_digest[GM_LAUNCH_DIGEST_SIZE];
+	double ready_seconds;		/* to cfg->ready_marker; < 0: never seen */
+	uint64_t console_bytes;
+	struct {
+		uint64_t pages;		/* RAM pages the host tried to read */
+		uint64_t pages_read;	/* ... and could, through gm_vm_read_shared() */
+		uint64_t file_bytes_read;	/* bytes its files gave to gm_pread() */
+		uint64_t search_hits;	/* places cfg->search was found in either */
+		uint64_t kernel_pages_seen;	/* pages of the kernel image found */
+		uint64_t kernel_pages;	/* pages of the kernel image looked for */
+	} host_view;
 	char message[256];		/* why it failed, one line */
 };
 
