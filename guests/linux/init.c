@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/sysinfo.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -200,6 +201,7 @@ int main(void)
 	open_console();
 	read_params(&p);
 	say("guestmem-init: ready\n");
+	say("guestmem-init: %d CPUs online\n", get_nprocs());
 
 	bad = touch(p.touch_mb, p.seed);
 	if (bad >= 0)

@@ -653,6 +653,10 @@ static int run_loop(struct gm_vcpu *vcpu)
 			/* A triple fault: on a PC, how a reset ends (reboot=t). */
 			vcpu->exit.reason = GM_EXIT_RESET;
 			return 0;
+		case KVM_EXIT_INTERNAL_ERROR:
+			/* KVM met an instruction it cannot emulate (kvm_pvm: FXSAVE at CPL 0). */
+			return c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			       -EOPNOTSUPP : -EIO;
 		default:
 			return -EIO;	/* shutdown (triple fault), entry failure... */
 		}

@@ -13,6 +13,7 @@
  * nothing is found; with shared RAM (the comparison) both are.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +352,8 @@ static void judge_pc(struct gm_run_result *r, const struct gm_exit *exits, unsig
 			snprintf(r->message, sizeof(r->message), "vCPU %u: memory fault at gpa %#llx",
 				 i, (unsigned long long)exits[i].fault.gpa);
 		else
-			snprintf(r->message, sizeof(r->message), "vCPU %u: engine error: %s", i,
+			snprintf(r->message, sizeof(r->message), "vCPU %u: engine error at rip %#llx: "
+				 "%s", i, (unsigned long long)exits[i].rip,
 				 strerror((int)-exits[i].status));
 		return;
 	}
@@ -382,6 +384,8 @@ static int run_pc(struct linux_run *l)
 	if (ret && ret != -EIO && ret != -EINTR)
 		return ret;
 	gm_vm_get_stats(ctx->vm, &ctx->result->stats);
+	/* A kernel keeps what it touched: the end of the run is about its peak. */
+	atomic_store(&ctx->frames_peak, gm_frames_in_use());
 	ctx->result->console_bytes = l->serial.bytes;
 	judge_pc(ctx->result, exits, ctx->cfg->vcpus, ret);
 	if (ctx->result->timed_out) {
