@@ -15,8 +15,10 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # The kvm registrations (suite kvm) need /dev/kvm, and the guest_memfd
 # tests (suite gmem) a KVM with guest_memfd.  Each runs natively where this
 # machine has it, else in the KVM lab (scripts/kvm-lab.sh: real KVM nested
-# on an emulated CPU, with a lab kernel that has guest_memfd).
-# GUESTMEM_LAB=always sends both to the lab; GUESTMEM_LAB=never runs them
+# on an emulated CPU, with a lab kernel that has guest_memfd).  Suite linux
+# boots the lab's kernel with `guestmem run --kernel` (GUESTMEM_LINUX_KERNEL),
+# natively where KVM runs CPL-0 guest code in hardware, else in the lab.
+# GUESTMEM_LAB=always sends all three to the lab; GUESTMEM_LAB=never runs them
 # natively, where they skip (77) with their reason if the part is missing.
 lab_mode=${GUESTMEM_LAB:-auto}
 lab_suites=()
@@ -25,13 +27,29 @@ where_kvm_runs() {	# build-dir
 	info=$("$1/src/cli/guestmem" info --json)
 	lab_suites=()
 	case $lab_mode in
-	always) lab_suites=(kvm gmem); return ;;
+	always) lab_suites=(kvm gmem linux); return ;;
 	never) return ;;
 	esac
 	python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["kvm"]["available"])' \
 		<<<"$info" || lab_suites+=(kvm)
 	python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)["guest_memfd"]["available"])' \
 		<<<"$info" || lab_suites+=(gmem)
+	# Linux boots where KVM runs CPL-0 code in hardware (kvm_pvm emulates it).
+	if [[ " ${lab_suites[*]} " == *" kvm "* ]] ||
+	   ! { [ -e /sys/module/kvm_amd ] || [ -e /sys/module/kvm_intel ]; }; then
+		lab_suites+=(linux)
+	fi
+}
+
+# The kernel that suite linux boots (guestmem run --kernel): the lab's own.
+linux_kernel() {
+	if [ -z "${GUESTMEM_LINUX_KERNEL:-}" ] &&
+	   ! GUESTMEM_LINUX_KERNEL=$(bash scripts/lab-kernel.sh); then
+		echo "== the lab kernel did not build: suite linux cannot boot it"
+		GUESTMEM_LINUX_KERNEL=""
+		status=1
+	fi
+	export GUESTMEM_LINUX_KERNEL
 }
 
 setup_build() {	# build-dir setup-options...
@@ -65,7 +83,8 @@ run_lab() {
 	for s in "${lab_suites[@]}"; do suites+=(--suite "$s"); done
 	for dir in "${LAB_BUILDS[@]}"; do
 		rm -f "$dir/meson-logs/testlog-lab.json"
-		cmds+=("ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS meson test -C $dir \
+		cmds+=("ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS \
+GUESTMEM_LINUX_KERNEL=$GUESTMEM_LINUX_KERNEL meson test -C $dir \
 ${suites[*]} --no-rebuild --logbase testlog-lab --print-errorlogs --num-processes 2 \
 --timeout-multiplier 4")
 	done
@@ -151,8 +170,9 @@ status=0
 summary=$(mktemp)
 setup_build build
 where_kvm_runs build
-run_suites build -- unit concurrency kvm
-run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -- unit concurrency kvm
+linux_kernel
+run_suites build -- unit concurrency kvm linux
+run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -- unit concurrency kvm linux
 run_suites build-tsan -Db_sanitize=thread -Db_lundef=false -- concurrency
 run_lab
 run_fuzzers
