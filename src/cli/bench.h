@@ -27,6 +27,7 @@
 #define BENCH_PART_GUEST	(1U << 0)
 #define BENCH_PART_HOST		(1U << 1)
 #define BENCH_PART_MEMORY	(1U << 2)
+#define BENCH_PART_LINUX	(1U << 3)	/* with --kernel only */
 #define BENCH_PART_ALL		(BENCH_PART_GUEST | BENCH_PART_HOST | BENCH_PART_MEMORY)
 
 struct bench_opts {
@@ -35,6 +36,7 @@ struct bench_opts {
 	uint64_t mem;			/* the largest size measured */
 	bool quick, json;
 	const char *plot;		/* --plot FILE.svg, or NULL */
+	const char *kernel, *initrd;	/* --kernel, --initrd: the linux part */
 	/* Sizes measured with memory resident, ascending; the last is @mem. */
 	uint64_t sizes[BENCH_MAX_SIZES];
 	int nr_sizes;
@@ -67,6 +69,7 @@ struct bench {
 	struct bench_row *rows;
 	int nr_rows, cap_rows;
 	const char *engine;		/* the engine the guests ran on */
+	struct gm_vm_stats linux_stats;	/* the first private Linux boot's counters */
 	char why[256];			/* why a measure failed */
 };
 
@@ -94,6 +97,7 @@ int bench_fail(struct bench *b, int err, const char *fmt, ...)
 int bench_guest(struct bench *b);
 int bench_host(struct bench *b);
 int bench_mem(struct bench *b);
+int bench_linux(struct bench *b);
 
 /* Output. */
 void bench_print_text(const struct bench *b);

@@ -28,7 +28,7 @@ static const uint64_t ladder[] = { 64ULL << 20, 1ULL << 30, 8ULL << 30 };
 void gm_cmd_bench_usage(FILE *out)
 {
 	fputs("usage: guestmem bench [--engine kvm|emu|auto] [--mem SIZE] [--quick] [--json]\n"
-	      "                      [--plot FILE.svg] [--only PARTS]\n"
+	      "                      [--plot FILE.svg] [--only PARTS] [--kernel FILE --initrd FILE]\n"
 	      "  --mem SIZE     the largest size measured (default 8G; --quick: 32M); the sizes\n"
 	      "                 of 64M, 1G, 8G below it are measured too, and 4 times it, up to\n"
 	      "                 32G, where no resident memory is needed\n"
@@ -37,7 +37,10 @@ void gm_cmd_bench_usage(FILE *out)
 	      "  --plot FILE    an SVG chart of the cost per page against memory size\n"
 	      "  --only PARTS   run only these parts, comma-separated (default: all):\n"
 	      "                 guest (first touch, retouch, convert), host (host files,\n"
-	      "                 lookup, stall, sparse), memory (memory, invalidate)\n"
+	      "                 lookup, stall, sparse), memory (memory, invalidate),\n"
+	      "                 linux (with --kernel; --kernel alone adds it to the rest)\n"
+	      "  --kernel FILE  a bzImage to boot with --initrd FILE, guestmem's Linux init\n"
+	      "                 (guests/linux), in 256M: the linux part\n"
 	      "measures, each the median [min-max] of rounds after a warm-up, beside a reference:\n"
 	      "  first touch   a guest touching all RAM: guestmem private memory vs a kernel\n"
 	      "                memfd memslot populated the same way (wall and CPU time)\n"
@@ -48,13 +51,15 @@ void gm_cmd_bench_usage(FILE *out)
 	      "  stall         allocation latency in one file while another is truncated\n"
 	      "  sparse        truncate and punch of empty files, up to 32G\n"
 	      "  memory        metadata bytes per page; RSS growth after a punch/refault churn\n"
-	      "  invalidate    punch + refault with 10,000 other owners registered vs none\n", out);
+	      "  invalidate    punch + refault with 10,000 other owners registered vs none\n"
+	      "  linux         Linux to its init's ready line and exit, guest-only RAM vs the\n"
+	      "                kernel's memfd as the memslot (kvm; in the KVM lab, nested)\n", out);
 }
 
 /* --only's list into a mask of BENCH_PART_*.  Return: 0 or -EINVAL. */
 static int parse_parts(const char *list, unsigned int *parts)
 {
-	static const char *const names[] = { "guest", "host", "memory" };
+	static const char *const names[] = { "guest", "host", "memory", "linux" };
 	const char *p = list;
 
 	*parts = 0;
@@ -83,6 +88,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -112,6 +119,12 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		case 'o':
 			if (parse_parts(optarg, &o->parts))
 				goto bad_value;
+			break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
 			break;
 		case 'h':
 			gm_cmd_bench_usage(stdout);
@@ -155,6 +168,17 @@ static int check(const struct bench_opts *o)
 	uint64_t avail = (uint64_t)sysconf(_SC_AVPHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	char why[256];
 
+	if ((o->parts & BENCH_PART_LINUX) && (!o->kernel || !o->initrd)) {
+		gm_cli_error(CMD, "the linux part needs --kernel and --initrd");
+		return GM_STATUS_USAGE;
+	}
+	if (!(o->parts & BENCH_PART_LINUX) && (o->kernel || o->initrd)) {
+		gm_cli_error(CMD, "--kernel and --initrd are for the linux part");
+		return GM_STATUS_USAGE;
+	}
+	/* The linux part alone boots in its own 256M: --mem is for the others. */
+	if (o->parts == BENCH_PART_LINUX)
+		return 0;
 	if (o->mem < MIN_MEM || o->mem % BENCH_2M) {
 		gm_cli_error(CMD, "--mem must be a multiple of 2M, 8M or more");
 		return GM_STATUS_USAGE;
@@ -184,6 +208,8 @@ int gm_cmd_bench(int argc, char **argv)
 		return ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 	if (!b.o.mem)
 		b.o.mem = b.o.quick ? QUICK_MEM : FULL_MEM;
+	if (b.o.kernel && b.o.parts == BENCH_PART_ALL)
+		b.o.parts |= BENCH_PART_LINUX;
 	ret = check(&b.o);
 	if (ret)
 		return ret;
@@ -194,6 +220,8 @@ int gm_cmd_bench(int argc, char **argv)
 		ret = bench_host(&b);
 	if (!ret && (b.o.parts & BENCH_PART_MEMORY))
 		ret = bench_mem(&b);
+	if (!ret && (b.o.parts & BENCH_PART_LINUX))
+		ret = bench_linux(&b);
 	if (ret) {
 		gm_cli_error(CMD, "a benchmark failed: %s", b.why);
 		free(b.rows);

@@ -360,6 +360,17 @@ static void judge_pc(struct gm_run_result *r, const struct gm_exit *exits, unsig
 	snprintf(r->message, sizeof(r->message), "the run was stopped (%s)", strerror(-run_ret));
 }
 
+/* Where each vCPU was when time ran out: what a hung kernel's symbols explain. */
+static void timeout_message(struct gm_run_result *r, const struct gm_run_config *cfg,
+			    const struct gm_exit *exits)
+{
+	int n = snprintf(r->message, sizeof(r->message), "timed out after %g s; rip", cfg->timeout);
+
+	for (unsigned int i = 0; i < cfg->vcpus && n > 0 && (size_t)n < sizeof(r->message); i++)
+		n += snprintf(r->message + n, sizeof(r->message) - (size_t)n, "%s %#llx",
+			      i ? "," : "", (unsigned long long)exits[i].rip);
+}
+
 static int run_pc(struct linux_run *l)
 {
 	struct run_ctx *ctx = l->ctx;
@@ -390,9 +401,7 @@ static int run_pc(struct linux_run *l)
 	judge_pc(ctx->result, exits, ctx->cfg->vcpus, ret);
 	if (ctx->result->timed_out) {
 		ctx->result->pass = false;
-		snprintf(ctx->result->message, sizeof(ctx->result->message),
-			 "timed out after %g s, vCPU 0 at rip %#llx", ctx->cfg->timeout,
-			 (unsigned long long)exits[0].rip);
+		timeout_message(ctx->result, ctx->cfg, exits);
 	}
 	return search_host_view(l);
 }
