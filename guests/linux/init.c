@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* Relative, so that a plain `cc -static init.c` builds it too. */
@@ -180,6 +181,12 @@ static __attribute__((noreturn)) void gm_exit(uint64_t status)
 {
 	uint64_t rax = GM_HC_EXIT;
 
+	/*
+	 * The console is a tty: a write returns once the bytes are queued,
+	 * and the serial driver sends them by interrupt later.  Ending the
+	 * machine before they left would lose the last lines.
+	 */
+	tcdrain(STDOUT_FILENO);
 	if (ioperm(GM_HC_PORT, 4, 1) < 0) {
 		say("guestmem-init: ioperm: %s; rebooting\n", strerror(errno));
 		reboot(RB_AUTOBOOT);

@@ -396,9 +396,9 @@ static int set_mtrr_write_back(int fd)
  * topology leaves), as the MP table the VMM wrote does, and the hypervisor.
  * KVM's paravirtual features (kvmclock, PV EOI, PV spinlocks and unhalt,
  * async page faults, steal time...) are not offered: in the KVM lab, with
- * them offered, Linux on 2 vCPUs hung with both in the spinlock slow path
- * in 12 of 14 boots (with its RAM guest-only or the kernel's memfd alike);
- * without them, in none of 6 (idle=poll).  Each one is for a later round
+ * them offered, Linux on 2 vCPUs hung, mostly with both in the spinlock
+ * slow path, in 20 of 22 boots (with its RAM guest-only or the kernel's
+ * memfd alike); without them, in 1 of 11.  Each one is for a later round
  * to offer once it is shown to work.
  */
 static int set_pc_cpuid(struct kvm_vm_state *k, unsigned int index, int fd)
