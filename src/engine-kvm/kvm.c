@@ -674,7 +674,7 @@ static int run_loop(struct gm_vcpu *vcpu)
 			return c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
 			       -EOPNOTSUPP : -EIO;
 		default:
-			return -EIO;	/* shutdown (triple fault), entry failure... */
+			return -EIO;	/* entry failure, a triple fault of a guest program... */
 		}
 	}
 	return 0;

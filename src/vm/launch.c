@@ -11,7 +11,6 @@
  * between the check of the range and the writes; vm->ran is read under it.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,15 +65,11 @@ static int check_range(struct gm_vm *vm, uint64_t gpa, uint64_t len)
 static int write_private(struct gm_slot *s, uint64_t page, uint64_t off, const void *buf,
 			 size_t len)
 {
-	uint64_t index = (s->desc.private_offset >> GM_PAGE_SHIFT) + page;
 	unsigned int order = 0;
 	gm_pfn_t pfn;
 	int ret;
 
-	/* -EAGAIN: freed under someone's pin, gone when it drops. */
-	while ((ret = s->mem_ops->get_lock_pfn(s->desc.private_file, index, &pfn, &order)) ==
-	       -EAGAIN)
-		sched_yield();
+	ret = snap_private_pin(s, page, &order, &pfn);
 	if (ret)
 		return ret;
 	memcpy(s->snap_private + (page << GM_PAGE_SHIFT) + off, buf, len);

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -455,7 +454,6 @@ static int apply_attrs(struct gm_vm *vm, const struct pslot *ps)
 /* Make page @p of @s zero on @private's side without freeing its folio. */
 static int zero_page(struct gm_slot *s, uint64_t p, bool private)
 {
-	uint64_t index = (s->desc.private_offset >> GM_PAGE_SHIFT) + p;
 	gm_pfn_t pfn;
 	int ret;
 
@@ -463,8 +461,7 @@ static int zero_page(struct gm_slot *s, uint64_t p, bool private)
 		memset(s->snap_shared + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);
 		return 0;
 	}
-	while ((ret = s->mem_ops->get_lock_pfn(s->desc.private_file, index, &pfn, NULL)) == -EAGAIN)
-		sched_yield();
+	ret = snap_private_pin(s, p, NULL, &pfn);
 	if (ret)
 		return ret;
 	memset(s->snap_private + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);

@@ -189,17 +189,25 @@ void gm_snap_slot_release(struct gm_slot *s)
 	s->snap_private_reservation = NULL;
 }
 
+int snap_private_pin(struct gm_slot *s, uint64_t page, unsigned int *order, gm_pfn_t *pfn)
+{
+	uint64_t index = (s->desc.private_offset >> GM_PAGE_SHIFT) + page;
+	int ret;
+
+	/* -EAGAIN: freed under someone's pin, gone when it drops. */
+	while ((ret = s->mem_ops->get_lock_pfn(s->desc.private_file, index, pfn, order)) == -EAGAIN)
+		sched_yield();
+	return ret;
+}
+
 int snap_open_private_page(struct gm_slot *s, uint64_t page, struct snap_crypto *c,
 			   const struct snap_rec *r, const uint8_t *sealed, bool hash)
 {
-	uint64_t index = (s->desc.private_offset >> GM_PAGE_SHIFT) + page;
 	unsigned int order = GM_HUGE_2M_ORDER;	/* a hint: fill 2 MiB where the store can */
 	gm_pfn_t pfn;
 	int ret;
 
-	/* -EAGAIN: freed under someone's pin, gone when it drops. */
-	while ((ret = s->mem_ops->get_lock_pfn(s->desc.private_file, index, &pfn, &order)) == -EAGAIN)
-		sched_yield();
+	ret = snap_private_pin(s, page, &order, &pfn);
 	if (ret)
 		return ret;
 	ret = snap_open(c, r, sealed, s->snap_private + (page << GM_PAGE_SHIFT), hash);

@@ -167,6 +167,15 @@ void snap_tags_final(struct snap_crypto *c, uint8_t hash[32]);
 int snap_slot_aliases(struct gm_vm *vm, struct gm_slot *s);
 
 /*
+ * Make page @page of private-capable slot @s present in its private file
+ * and pin it (get_lock_pfn, @order as it takes it), waiting out a folio
+ * being freed under someone else's pin; the caller reaches the page through
+ * s->snap_private and drops the pin with put_unlock_pfn(*@pfn).  Return: 0,
+ * or the provider's errno but -EAGAIN.
+ */
+int snap_private_pin(struct gm_slot *s, uint64_t page, unsigned int *order, gm_pfn_t *pfn);
+
+/*
  * Write @len bytes of a private page's record (decrypting @sealed) into
  * page @page of private-capable slot @s: the page is made present and
  * pinned with get_lock_pfn first, so nothing is written that the provider

@@ -59,6 +59,9 @@ struct watchdog {
 	bool fired;
 };
 
+/* A memory file @name made with @flags, @size bytes long.  Return: 0 or -errno. */
+int run_make_sized(const char *name, unsigned int flags, uint64_t size, struct gm_file **f);
+
 /* Start @w's thread.  Return: 0, or -errno (nothing started). */
 int run_watchdog_start(struct watchdog *w, pthread_t *thread);
 /* Tell it the run ended and join it.  Return: did it stop the VM? */

@@ -136,11 +136,9 @@ static int build_pc(struct linux_run *l)
 	ret = gm_vm_create(cfg->engine, &ctx->vm);
 	if (ret)
 		return ret;
-	ret = gm_memfd_create("guestmem-ram", GM_MFD_CLOEXEC | huge, &ctx->shared) ?:
-	      gm_ftruncate(ctx->shared, (off_t)cfg->mem);
+	ret = run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
 	if (!ret && cfg->private)
-		ret = gm_memfd_create("guestmem-private", GM_MFD_GUEST | huge, &ctx->private) ?:
-		      gm_ftruncate(ctx->private, (off_t)cfg->mem);
+		ret = run_make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
 	if (ret)
 		return ret;
 	ram.shared_file = ctx->shared;
@@ -195,16 +193,21 @@ static uint64_t page_hash(const uint8_t *p)
 	return h;
 }
 
+/* A page of the kernel image, by its fingerprint. */
+struct kernel_page {
+	uint64_t hash;
+	uint32_t index;			/* the page's number in the image */
+	bool seen;			/* found in the host's view */
+};
+
 struct kernel_pages {
-	uint64_t *hash;			/* sorted */
-	uint32_t *index;		/* the page each hash is of, in the same order */
-	uint8_t *seen;
+	struct kernel_page *page;	/* sorted by hash */
 	size_t n;
 };
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_hash(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct kernel_page *)a)->hash, y = ((const struct kernel_page *)b)->hash;
 
 	return x < y ? -1 : x > y;
 }
@@ -212,42 +215,19 @@ static int cmp_u64(const void *a, const void *b)
 /* The kernel image's whole pages, but those all one byte (padding says nothing). */
 static int kernel_pages_init(struct kernel_pages *k, const uint8_t *kernel, size_t len)
 {
-	uint64_t *pairs = calloc(len / PAGE + 1, 2 * sizeof(uint64_t));
-	size_t n = 0;
-
-	if (!pairs)
+	k->page = calloc(len / PAGE + 1, sizeof(*k->page));
+	k->n = 0;
+	if (!k->page)
 		return -ENOMEM;
 	for (size_t i = 0; i + PAGE <= len; i += PAGE) {
 		const uint8_t *p = kernel + i;
 
 		if (p[0] == p[PAGE - 1] && !memcmp(p, p + 1, PAGE - 1))
 			continue;
-		pairs[2 * n] = page_hash(p);
-		pairs[2 * n + 1] = i / PAGE;
-		n++;
+		k->page[k->n++] = (struct kernel_page){ .hash = page_hash(p), .index = i / PAGE };
 	}
-	qsort(pairs, n, 2 * sizeof(uint64_t), cmp_u64);
-	k->hash = malloc((n + 1) * sizeof(*k->hash));
-	k->index = malloc((n + 1) * sizeof(*k->index));
-	k->seen = calloc(n + 1, 1);
-	if (!k->hash || !k->index || !k->seen) {
-		free(pairs);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		k->hash[i] = pairs[2 * i];
-		k->index[i] = (uint32_t)pairs[2 * i + 1];
-	}
-	k->n = n;
-	free(pairs);
+	qsort(k->page, k->n, sizeof(*k->page), cmp_hash);
 	return 0;
-}
-
-static void kernel_pages_free(struct kernel_pages *k)
-{
-	free(k->hash);
-	free(k->index);
-	free(k->seen);
 }
 
 /* Look at one page the host could read. */
@@ -266,14 +246,14 @@ static void scan_page(struct linux_run *l, struct kernel_pages *k, const uint8_t
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (k->hash[mid] < h)
+		if (k->page[mid].hash < h)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < k->n && k->hash[lo] == h; lo++)
-		if (!memcmp(page, l->payload + (size_t)k->index[lo] * PAGE, PAGE))
-			k->seen[lo] = 1;
+	for (; lo < k->n && k->page[lo].hash == h; lo++)
+		if (!memcmp(page, l->payload + (size_t)k->page[lo].index * PAGE, PAGE))
+			k->page[lo].seen = true;
 }
 
 /*
@@ -314,9 +294,9 @@ static int search_host_view(struct linux_run *l)
 	}
 	r->host_view.kernel_pages = k.n;
 	for (size_t i = 0; i < k.n; i++)
-		r->host_view.kernel_pages_seen += k.seen[i];
+		r->host_view.kernel_pages_seen += k.page[i].seen;
 out:
-	kernel_pages_free(&k);
+	free(k.page);
 	free(page);
 	return ret;
 }

@@ -23,6 +23,7 @@
 #include "guest-images.h"
 #include "clock.h"
 #include "guest-elf.h"
+#include "linux-boot.h"
 #include "run-internal.h"
 
 #define MAX_MEM		(64ULL << 30)
@@ -167,7 +168,7 @@ static int check_linux(const struct gm_run_config *cfg, char *why, size_t len)
 		snprintf(why, len, "engine not available: %s", reason);
 		return -ENODEV;
 	}
-	if (cfg->mem < (32ULL << 20) || cfg->mem > (3ULL << 30)) {
+	if (cfg->mem < GM_LINUX_MIN_MEM || cfg->mem > GM_LINUX_MAX_MEM) {
 		snprintf(why, len, "--kernel needs --mem between 32M and 3G (RAM below 4 GiB)");
 		return -EINVAL;
 	}
@@ -273,7 +274,7 @@ static void on_progress(void *opaque, unsigned int vcpu, uint64_t done)
 
 /* ---- building the VM ---- */
 
-static int make_sized(const char *name, unsigned int flags, uint64_t size, struct gm_file **f)
+int run_make_sized(const char *name, unsigned int flags, uint64_t size, struct gm_file **f)
 {
 	int ret = gm_memfd_create(name, flags, f);
 
@@ -300,9 +301,9 @@ static int make_ram_files(struct run_ctx *ctx)
 					     GM_GUEST_MEMFD_FLAG_INIT_SHARED, &ctx->shared);
 	}
 	if (cfg->shared_only)
-		return make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
-	return make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared) ?:
-	       make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
+		return run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
+	return run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared) ?:
+	       run_make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
 }
 
 static int build_vm(struct run_ctx *ctx)
@@ -315,7 +316,7 @@ static int build_vm(struct run_ctx *ctx)
 	ret = gm_vm_create(cfg->engine, &ctx->vm);
 	if (ret)
 		return ret;
-	ret = make_sized("guestmem-boot", GM_MFD_CLOEXEC, GM_GUEST_BOOT_SIZE, &ctx->boot) ?:
+	ret = run_make_sized("guestmem-boot", GM_MFD_CLOEXEC, GM_GUEST_BOOT_SIZE, &ctx->boot) ?:
 	      make_ram_files(ctx);
 	if (ret)
 		return ret;
