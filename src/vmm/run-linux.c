@@ -36,7 +36,9 @@ struct linux_run {
 	struct run_ctx *ctx;
 	struct gm_serial serial;
 	double start;
-	size_t marker_len, matched;	/* of cfg->ready_marker, matched so far */
+	size_t marker_len;		/* of cfg->ready_marker */
+	char *tail;			/* the console's last marker_len bytes */
+	size_t tail_len;
 	struct gm_linux_image img;
 	const uint8_t *payload;		/* the kernel as loaded (img's region) */
 	void *kernel, *initrd;
@@ -88,12 +90,11 @@ static void console_tx(void *opaque, uint8_t byte)
 	}
 	if (!l->marker_len || l->ctx->result->ready_seconds >= 0)
 		return;
-	/* A marker of distinct-enough text: restart the match on a miss. */
-	if (byte == (uint8_t)cfg->ready_marker[l->matched])
-		l->matched++;
-	else
-		l->matched = byte == (uint8_t)cfg->ready_marker[0];
-	if (l->matched == l->marker_len)
+	/* The last bytes, compared whole: a marker may repeat its own start ("aab" in "aaab"). */
+	if (l->tail_len == l->marker_len)
+		memmove(l->tail, l->tail + 1, --l->tail_len);
+	l->tail[l->tail_len++] = (char)byte;
+	if (l->tail_len == l->marker_len && !memcmp(l->tail, cfg->ready_marker, l->marker_len))
 		l->ctx->result->ready_seconds = gm_clock_now() - l->start;
 }
 
@@ -412,6 +413,11 @@ int run_linux(struct run_ctx *ctx)
 	ctx->result->linux_boot = true;
 	ctx->result->ready_seconds = -1;
 	l->marker_len = cfg->ready_marker ? strlen(cfg->ready_marker) : 0;
+	l->tail = malloc(l->marker_len + 1);
+	if (!l->tail) {
+		free(l);
+		return -ENOMEM;
+	}
 	gm_serial_init(&l->serial, console_tx, console_irq, l);
 	ret = read_whole(cfg->kernel, &l->kernel, &l->kernel_len);
 	if (!ret && cfg->initrd) {
@@ -442,6 +448,7 @@ out:
 	gm_serial_destroy(&l->serial);
 	free(l->kernel);
 	free(l->initrd);
+	free(l->tail);
 	free(l);
 	return ret;
 }
