@@ -56,6 +56,23 @@ void gm_test_assert_no_frames(void)
 	assert_int_equal(gm_frames_in_use(), 0);
 }
 
+void gm_test_fill_pattern(void *buf, size_t len, unsigned int seed)
+{
+	unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)(i * 31 + seed) | 1;
+}
+
+void gm_test_assert_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			fail_msg("byte %zu is %#x, not zero", i, p[i]);
+}
+
 const char *gm_test_guestmem_bin(void)
 {
 	const char *bin = getenv("GUESTMEM_BIN");

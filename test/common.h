@@ -22,6 +22,15 @@ void gm_test_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 
 void gm_test_assert_no_frames(void);
 
 /*
+ * Fill @buf with bytes that follow from @seed and the offset, none of them
+ * zero: a read that lands on a hole, or a stale page, does not match it.
+ */
+void gm_test_fill_pattern(void *buf, size_t len, unsigned int seed);
+
+/* Fail the current test, naming the first byte of @buf that is not zero. */
+void gm_test_assert_zero(const void *buf, size_t len);
+
+/*
  * The guestmem program that meson built (env GUESTMEM_BIN), safe to quote
  * in a shell command; skips (77) when there is none.
  */

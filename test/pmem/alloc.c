@@ -24,19 +24,6 @@
 #define PAGES_2M	512U		/* also the folios per metadata leaf */
 #define MIN_LEAF_BYTES	(PAGES_2M * 2)	/* a leaf: a 16-bit word per folio, at least */
 
-static void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (unsigned char)(i * 31 + seed) | 1;
-}
-
-static void assert_zero(const unsigned char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (buf[i])
-			fail_msg("byte %zu is %#x, not zero", i, buf[i]);
-}
-
 static struct gm_backing *new_backing(unsigned int order)
 {
 	struct gm_backing *b = NULL;
@@ -153,7 +140,7 @@ static void test_unpublish_release(void **state)
 	int64_t base = gm_pmem_frames_in_use(0);
 
 	assert_int_equal(gm_backing_alloc(b, 0, 16), 16);
-	fill_pattern(in, sizeof(in), 3);
+	gm_test_fill_pattern(in, sizeof(in), 3);
 	assert_int_equal(gm_backing_write(b, 0, in, sizeof(in)), 0);
 
 	/* Unpublish: absent at once, counted out at once, no new pin. */
@@ -180,7 +167,7 @@ static void test_unpublish_release(void **state)
 	memset(out, 0xaa, sizeof(out));
 	assert_int_equal(gm_backing_read(b, 0, out, sizeof(out)), 0);
 	assert_memory_equal(in, out, 4 * GM_PAGE_SIZE);
-	assert_zero(out + 4 * GM_PAGE_SIZE, 4 * GM_PAGE_SIZE);
+	gm_test_assert_zero(out + 4 * GM_PAGE_SIZE, 4 * GM_PAGE_SIZE);
 	assert_memory_equal(in + 8 * GM_PAGE_SIZE, out + 8 * GM_PAGE_SIZE, 8 * GM_PAGE_SIZE);
 
 	/* Ranges that were never allocated, or lie past all metadata: nothing to do. */
@@ -308,9 +295,9 @@ static void test_read_write(void **state)
 	/* Fresh pages read zero. */
 	memset(out, 0xaa, sizeof(out));
 	assert_int_equal(gm_backing_read(b, 2 * GM_PAGE_SIZE, out, 3 * GM_PAGE_SIZE), 0);
-	assert_zero(out, 3 * GM_PAGE_SIZE);
+	gm_test_assert_zero(out, 3 * GM_PAGE_SIZE);
 
-	fill_pattern(in, sizeof(in), 5);
+	gm_test_fill_pattern(in, sizeof(in), 5);
 	assert_int_equal(gm_backing_write(b, 2 * GM_PAGE_SIZE, in, 3 * GM_PAGE_SIZE), 0);
 	assert_int_equal(gm_backing_read(b, 2 * GM_PAGE_SIZE, out, 3 * GM_PAGE_SIZE), 0);
 	assert_memory_equal(in, out, 3 * GM_PAGE_SIZE);
@@ -488,8 +475,8 @@ static void test_no_64g_cap(void **state)
 
 		memset(out, 0xaa, sizeof(out));
 		assert_int_equal(gm_backing_read(b, idx << GM_PAGE_SHIFT, out, sizeof(out)), 0);
-		assert_zero(out, sizeof(out));
-		fill_pattern(in, sizeof(in), (unsigned int)i + 11);
+		gm_test_assert_zero(out, sizeof(out));
+		gm_test_fill_pattern(in, sizeof(in), (unsigned int)i + 11);
 		assert_int_equal(gm_backing_write(b, idx << GM_PAGE_SHIFT, in, sizeof(in)), 0);
 		assert_int_equal(gm_backing_read(b, idx << GM_PAGE_SHIFT, out, sizeof(out)), 0);
 		assert_memory_equal(in, out, sizeof(in));

@@ -23,19 +23,6 @@
 #define HUGE_BYTES	((uint64_t)PAGES_2M * GM_PAGE_SIZE)
 #define NR_RESERVED	3
 
-static void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (unsigned char)(i * 31 + seed) | 1;
-}
-
-static void assert_zero(const unsigned char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (buf[i])
-			fail_msg("byte %zu is %#x, not zero", i, buf[i]);
-}
-
 static void test_huge_backing(void **state)
 {
 	static unsigned char in[2 * GM_PAGE_SIZE], out[2 * GM_PAGE_SIZE];
@@ -83,7 +70,7 @@ static void test_huge_backing(void **state)
 	assert_int_equal(gm_pfn_pins(head), 0);
 
 	/* I/O at the end of a folio, and in the middle of the other. */
-	fill_pattern(in, sizeof(in), 9);
+	gm_test_fill_pattern(in, sizeof(in), 9);
 	assert_int_equal(gm_backing_write(b, HUGE_BYTES - GM_PAGE_SIZE, in, GM_PAGE_SIZE), 0);
 	assert_int_equal(gm_backing_read(b, HUGE_BYTES - GM_PAGE_SIZE, out, GM_PAGE_SIZE), 0);
 	assert_memory_equal(in, out, GM_PAGE_SIZE);
@@ -133,7 +120,7 @@ static void test_huge_backing(void **state)
 	assert_int_equal(gm_backing_alloc(b, 0, PAGES_2M), PAGES_2M);
 	memset(out, 0xaa, sizeof(out));
 	assert_int_equal(gm_backing_read(b, HUGE_BYTES - GM_PAGE_SIZE, out, GM_PAGE_SIZE), 0);
-	assert_zero(out, GM_PAGE_SIZE);
+	gm_test_assert_zero(out, GM_PAGE_SIZE);
 
 	/* Destroyed with folios held: pages, metadata and huge pages all come back. */
 	gm_backing_destroy(b);

@@ -40,24 +40,9 @@
 #define PAGE_C		(GM_GUEST_SHARED_BIT | (GM_GUEST_RAM_BASE + 0x201000))	/* shared */
 #define EXTRA_GPA	0x80000000ULL	/* an ordinary slot, made, moved and deleted */
 
-#define IMM64(v) \
-	(uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24), \
-	(uint8_t)((uint64_t)(v) >> 32), (uint8_t)((uint64_t)(v) >> 40), \
-	(uint8_t)((uint64_t)(v) >> 48), (uint8_t)((uint64_t)(v) >> 56)
-
 /* First touches of a private and a shared page; reports A + C + old C (12); prints C. */
 static const uint8_t guest[] = {
-	0x48, 0xbb, IMM64(PAGE_A),		/* movabs $A, %rbx */
-	0x48, 0x83, 0x03, 0x05,			/* addq $5, (%rbx) */
-	0x48, 0xb9, IMM64(PAGE_C),		/* movabs $C, %rcx */
-	0x48, 0xc7, 0xc0, 0x07, 0x00, 0x00, 0x00, /* mov $7, %rax */
-	0x48, 0x87, 0x01,			/* xchg %rax, (%rcx) */
-	0x48, 0x8b, 0x33,			/* mov (%rbx), %rsi */
-	0x48, 0x03, 0x31,			/* add (%rcx), %rsi */
-	0x48, 0x01, 0xc6,			/* add %rax, %rsi */
-	0xbf, 0x04, 0x00, 0x00, 0x00,		/* mov $GM_REPORT_VALUE, %edi */
-	0xb8, 0x04, 0x00, 0x00, 0x00,		/* mov $GM_HC_REPORT, %eax */
-	0xe7, 0xe0,				/* out %eax, $GM_HC_PORT */
+	GUEST_RMW(PAGE_A, PAGE_C),
 	0x48, 0x89, 0xcf,			/* mov %rcx, %rdi */
 	0xbe, 0x01, 0x00, 0x00, 0x00,		/* mov $1, %esi */
 	0xb8, 0x02, 0x00, 0x00, 0x00,		/* mov $GM_HC_PRINT, %eax */

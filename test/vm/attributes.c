@@ -121,16 +121,6 @@ static void test_range_exact(void **state)
 	gm_test_assert_no_frames();
 }
 
-static int is_zero(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 /* To private: the shared copy is punched (reads zero), and the host cannot reach it. */
 static void test_to_private_frees_shared(void **state)
 {
@@ -143,7 +133,7 @@ static void test_to_private_frees_shared(void **state)
 	assert_memory_equal(back, buf, sizeof(buf));
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, gpa, GM_PAGE_SIZE, PRIVATE, 0), 0);
 	assert_int_equal(gm_pread(t.shared, back, sizeof(back), 2 * MiB), (ssize_t)sizeof(back));
-	assert_true(is_zero(back, GM_PAGE_SIZE));
+	gm_test_assert_zero(back, GM_PAGE_SIZE);
 	/* The neighbour stays shared and keeps its data. */
 	assert_memory_equal(back + GM_PAGE_SIZE, buf, GM_PAGE_SIZE);
 	assert_int_equal(gm_vm_read_shared(t.vm, gpa, back, 8), -EPERM);
@@ -152,7 +142,7 @@ static void test_to_private_frees_shared(void **state)
 	/* Back to shared: reads zero, not the old data. */
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, gpa, GM_PAGE_SIZE, 0, 0), 0);
 	assert_int_equal(gm_vm_read_shared(t.vm, gpa, back, GM_PAGE_SIZE), 0);
-	assert_true(is_zero(back, GM_PAGE_SIZE));
+	gm_test_assert_zero(back, GM_PAGE_SIZE);
 	gm_test_assert_no_frames();
 }
 

@@ -18,26 +18,11 @@
 #define PAGE_A	(GM_GUEST_RAM_BASE + 0x3000)
 #define PAGE_B	(GM_GUEST_RAM_BASE + 0x5000)
 
-#define IMM64(v) \
-	(uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24), \
-	(uint8_t)((uint64_t)(v) >> 32), (uint8_t)((uint64_t)(v) >> 40), \
-	(uint8_t)((uint64_t)(v) >> 48), (uint8_t)((uint64_t)(v) >> 56)
-
 /* The engine this run is on: the program's argument (gm_test_engine()). */
 static enum gm_engine_kind engine_arg;
 
 static const uint8_t guest[] = {
-	0x48, 0xbb, IMM64(PAGE_A),		/* movabs $A, %rbx */
-	0x48, 0x83, 0x03, 0x05,			/* addq $5, (%rbx) */
-	0x48, 0xb9, IMM64(PAGE_B),		/* movabs $B, %rcx */
-	0x48, 0xc7, 0xc0, 0x07, 0x00, 0x00, 0x00, /* mov $7, %rax */
-	0x48, 0x87, 0x01,			/* xchg %rax, (%rcx) */
-	0x48, 0x8b, 0x33,			/* mov (%rbx), %rsi */
-	0x48, 0x03, 0x31,			/* add (%rcx), %rsi */
-	0x48, 0x01, 0xc6,			/* add %rax, %rsi */
-	0xbf, 0x04, 0x00, 0x00, 0x00,		/* mov $GM_REPORT_VALUE, %edi */
-	0xb8, 0x04, 0x00, 0x00, 0x00,		/* mov $GM_HC_REPORT, %eax */
-	0xe7, 0xe0,				/* out %eax, $GM_HC_PORT */
+	GUEST_RMW(PAGE_A, PAGE_B),
 	GUEST_EXIT_OK,
 };
 

@@ -30,6 +30,31 @@
 	0xe7, 0xe0,			/* out %eax, $GM_HC_PORT */ \
 	0xf4				/* hlt */
 
+/* @v as the eight bytes of a 64-bit immediate, low byte first. */
+#define IMM64(v) \
+	(uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24), \
+	(uint8_t)((uint64_t)(v) >> 32), (uint8_t)((uint64_t)(v) >> 40), \
+	(uint8_t)((uint64_t)(v) >> 48), (uint8_t)((uint64_t)(v) >> 56)
+
+/*
+ * Head of the read-modify-write guests (rmw.c, alloc_failure.c): the first
+ * touches of page @a (`addq $5`) and page @b (`xchg` with 7), then a report
+ * (GM_REPORT_VALUE) of (A) + (B) + the old (B): 5 + 7 + 0 = 12 on fresh
+ * pages.  Leaves @b in rcx for what follows; GUEST_EXIT_OK ends it.
+ */
+#define GUEST_RMW(a, b) \
+	0x48, 0xbb, IMM64(a),			/* movabs $a, %rbx */ \
+	0x48, 0x83, 0x03, 0x05,			/* addq $5, (%rbx) */ \
+	0x48, 0xb9, IMM64(b),			/* movabs $b, %rcx */ \
+	0x48, 0xc7, 0xc0, 0x07, 0x00, 0x00, 0x00, /* mov $7, %rax */ \
+	0x48, 0x87, 0x01,			/* xchg %rax, (%rcx) */ \
+	0x48, 0x8b, 0x33,			/* mov (%rbx), %rsi */ \
+	0x48, 0x03, 0x31,			/* add (%rcx), %rsi */ \
+	0x48, 0x01, 0xc6,			/* add %rax, %rsi */ \
+	0xbf, 0x04, 0x00, 0x00, 0x00,		/* mov $GM_REPORT_VALUE, %edi */ \
+	0xb8, 0x04, 0x00, 0x00, 0x00,		/* mov $GM_HC_REPORT, %eax */ \
+	0xe7, 0xe0				/* out %eax, $GM_HC_PORT */
+
 struct vmtest {
 	struct gm_vm *vm;
 	struct gm_file *boot, *shared, *private;
