@@ -74,13 +74,32 @@ struct gm_mem_ops {
 	 * provider's), or mmap's errno.
 	 */
 	int (*map_range)(struct gm_file *file, uint64_t offset, uint64_t len, void *addr);
+	/*
+	 * Make pages [@index, @index + @n) of a file the consumer maps itself
+	 * (a VM's shared memory: an ordinary file, with no owner) present, as
+	 * a first touch of its mapping would, so that the consumer can let
+	 * them into that mapping.  Pages present stay as they are.  May be
+	 * NULL in a provider that serves guest-only files only.
+	 * Return: 0, -EINVAL (past the end), -ENOMEM/-ENOSPC, -EFAULT.
+	 */
+	int (*populate)(struct gm_file *file, uint64_t index, uint64_t n);
 };
+
+/*
+ * The provider's files are the host kernel's guest_memfd: a KVM engine
+ * binds them to its VM itself (KVM_MEM_GUEST_MEMFD).  Their pages are the
+ * kernel's, never lent by frame number nor copied by the library (no
+ * snapshots), they have no seals, and such a file may be a guest's without
+ * being guest-only.
+ */
+#define GM_PROVIDER_KERNEL	(1U << 0)
 
 struct gm_provider {
 	const char *name;
 	/* Does this provider serve @file? */
 	int (*owns)(struct gm_file *file);
 	const struct gm_mem_ops *mem_ops;
+	unsigned int flags;		/* GM_PROVIDER_* */
 };
 
 /**

@@ -16,6 +16,7 @@ enum gm_kvm_access_kind gm_kvm_decode_access(int run_ret, struct kvm_run *run,
 		acc->write = false;
 		acc->data = NULL;
 		acc->completed = false;
+		acc->window_tid = 0;
 		return GM_KVM_MEMORY_FAULT;
 	}
 	if (run_ret == 0 && run->exit_reason == KVM_EXIT_MMIO) {
@@ -24,6 +25,7 @@ enum gm_kvm_access_kind gm_kvm_decode_access(int run_ret, struct kvm_run *run,
 		acc->write = run->mmio.is_write;
 		acc->data = run->mmio.data;
 		acc->completed = false;
+		acc->window_tid = 0;
 		return GM_KVM_MMIO;
 	}
 	return GM_KVM_NOT_MEMORY;

@@ -31,8 +31,14 @@
 #define GM_WINDOW_ALIGN		GM_1G
 
 struct gm_vcpu;
-struct gm_lazy_slot;
+struct gm_slot_mm;
 
+/*
+ * A memslot as engines see it: the guest range, its host windows, the
+ * attributes to check accesses against and the dirty log to record writes
+ * in.  The rest of a slot (the stage-2 record, the providers' ops, the
+ * library's own aliases) is the vm layer's, behind @mm.
+ */
 struct gm_slot {
 	bool used;
 	struct gm_memslot desc;		/* as the caller gave it (files referenced) */
@@ -40,22 +46,17 @@ struct gm_slot {
 
 	/*
 	 * Host windows, each one mapping: the shared file's, and for private
-	 * slots the private file's backing, placed inside a reservation that
-	 * keeps it congruent with guest addresses modulo 1 GiB.
+	 * slots the private file's backing, placed so that it is congruent
+	 * with guest addresses modulo 1 GiB.
 	 */
 	uint8_t *shared_win;
 	uint8_t *private_win;
-	void *private_reservation;	/* what to munmap: aligned window inside */
-	size_t private_reservation_len;
-	bool uffd_registered;
 
 	/*
-	 * Private slots.  Attributes change under vm->mmu_lock and are read
-	 * without it by engines that check accesses (relaxed atomics).
+	 * Private slots.  Attributes change under the vm's mmu_lock and are
+	 * read without it by engines that check accesses (relaxed atomics).
 	 */
 	_Atomic uint8_t *private_attr;	/* per page: 1 = private */
-	gm_pfn_t *s2_pfn;		/* per page, under mmu_lock: GM_PFN_NONE when not let in */
-	uint8_t *s2_level;		/* per page: gm_level it was let in at */
 	/*
 	 * Per page, GM_IN_PRIVATE while the stage-2 record has it, and
 	 * GM_IN_SHARED once the fault path let the shared file's page into the
@@ -64,27 +65,14 @@ struct gm_slot {
 	 * anyone (relaxed).
 	 */
 	_Atomic uint8_t *in_window;
-	const struct gm_mem_ops *mem_ops;
 	/*
 	 * Dirty log (dirty.c): a bit per page, set lock-free by whoever writes
 	 * (engines' write hooks, conversions, invalidations) while logging;
 	 * NULL otherwise.  Installed and removed under memslot_lock + slots_lock.
 	 */
 	_Atomic uint64_t *dirty;
-	/*
-	 * Snapshots (snap-io.c): the library's own mappings of the slot's
-	 * files, never registered with userfaultfd and never shown to an
-	 * engine: the private file's (made by the provider's map_range; only
-	 * pages get_lock_pfn made present, or that the stage-2 record names,
-	 * are touched through it) and the shared file's.  NULL until a
-	 * snapshot or restore needs them.  And a lazy restore's pages still
-	 * to come from its stream (lazy.c), or NULL.
-	 */
-	uint8_t *snap_private;
-	void *snap_private_reservation;
-	size_t snap_private_reservation_len;
-	uint8_t *snap_shared;
-	struct gm_lazy_slot *lazy;
+
+	struct gm_slot_mm *mm;		/* the vm layer's (vm-internal.h) */
 };
 
 /*
@@ -214,14 +202,22 @@ struct gm_access {
 	bool write;
 	void *data;		/* NULL: just map */
 	bool completed;		/* the access was made on the host window */
+	/*
+	 * 0 for an engine's access.  The vm layer's fault thread sets it to
+	 * the host thread whose touch of a window faulted (userfaultfd): a
+	 * mismatch then goes to the engine's mismatch op, not into an exit.
+	 */
+	pid_t window_tid;
 };
 
 /*
  * Resolve a guest access that found nothing mapped: let the page in
- * (through the provider for private pages), then, if @acc->data, perform
- * the access on the host window before anything can take it away (MMIO
- * completion).  Return: 0 (let in; retry the access), 1 (a memory-fault
- * exit was filled in @exit), or a negative errno.
+ * (through the file's provider), then, if @acc->data, perform the access
+ * on the host window before anything can take it away (MMIO completion).
+ * The one door to the fault path: the vm layer's fault thread comes in
+ * here too, with @acc->window_tid set and @exit unused.  Return: 0 (let
+ * in; retry the access), 1 (a memory-fault exit was filled in @exit), or a
+ * negative errno.
  */
 int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
 		       struct gm_exit *exit);

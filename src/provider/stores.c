@@ -35,11 +35,21 @@ static int pmem_get_lock_pfn(struct gm_file *file, uint64_t index, gm_pfn_t *pfn
 	return gm_file_get_lock_pfn(file, index, pfn, order);
 }
 
+/* Shared memory: the file's own pages, allocated as a first touch would. */
+static int file_populate(struct gm_file *file, uint64_t index, uint64_t n)
+{
+	if (index > (UINT64_MAX >> GM_PAGE_SHIFT) - n)
+		return -EINVAL;
+	return gm_fallocate(file, GM_FALLOC_KEEP_SIZE, (off_t)(index << GM_PAGE_SHIFT),
+			    (off_t)(n << GM_PAGE_SHIFT));
+}
+
 static const struct gm_mem_ops pmem_mem_ops = {
 	.get_lock_pfn = pmem_get_lock_pfn,
 	.put_unlock_pfn = gm_file_put_unlock_pfn,
 	.pfn_mapping_level = gm_file_mapping_level,
 	.map_range = gm_file_map_range,
+	.populate = file_populate,
 };
 
 /* The kernel does not lend guest_memfd's pages out by frame number. */
@@ -74,6 +84,7 @@ static const struct gm_mem_ops kvm_mem_ops = {
 	.put_unlock_pfn = kvm_put_unlock_pfn,
 	.pfn_mapping_level = kvm_mapping_level,
 	.map_range = kvm_map_range,
+	.populate = file_populate,
 };
 
 static const struct gm_provider shmem_provider = {
@@ -83,7 +94,7 @@ static const struct gm_provider hugetlb_provider = {
 	.name = "hugetlb", .owns = hugetlb_owns, .mem_ops = &pmem_mem_ops,
 };
 static const struct gm_provider kvm_provider = {
-	.name = "kvm", .owns = kvm_owns, .mem_ops = &kvm_mem_ops,
+	.name = "kvm", .owns = kvm_owns, .mem_ops = &kvm_mem_ops, .flags = GM_PROVIDER_KERNEL,
 };
 
 const struct gm_provider *const gm_builtin_providers[] = {

@@ -96,8 +96,8 @@ static int check_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64
 		return -EINVAL;
 	if (((s->desc.shared_offset + off) | size) & smask)
 		return -EINVAL;
-	if (gm_file_store(s->desc.shared_file) == GM_STORE_KVM)
-		return 0;	/* a store that cannot punch keeps its zeroes */
+	if (s->mm->kernel_memory)
+		return 0;	/* the kernel's guest_memfd has no seals */
 	return check_punchable(to_private ? s->desc.shared_file : s->desc.private_file);
 }
 
@@ -116,7 +116,7 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 		gm_slot_shared_forget(s, first, n);	/* punched below */
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
-	gm_lazy_forget(s, first, n);	/* and no snapshot record comes for it */
+	gm_slot_hook_forget(s, first, n);	/* nothing is owed for it any more */
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	return 0;
 }
@@ -261,8 +261,7 @@ static int lazy_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_
 	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
 	uint64_t last = (gpa + size - 1 - s->desc.gpa) >> GM_PAGE_SHIFT;
 
-	if (s->lazy)
-		gm_lazy_fill(vm, s, first, last - first + 1, false);
+	gm_slot_hook_fill(vm, s, first, last - first + 1, false);
 	return 0;
 }
 

@@ -153,9 +153,9 @@ static uint64_t next_run(const struct gm_slot *s, bool private, uint64_t *run, u
 }
 
 /*
- * Allocate the shared file's pages of [first, end) that the hint does not
- * show in the window (a 2 MiB fallocate over 511 pages the file holds
- * costs the kernel a walk of them all).  No lock held: the hint may
+ * Have the shared file's provider populate the pages of [first, end) that
+ * the hint does not show in the window (a 2 MiB fallocate over 511 pages
+ * the file holds costs the kernel a walk of them all).  No lock held: the hint may
  * change meanwhile, and a page it wrongly skipped fails its let-in
  * (-ENOENT), which retries the fault.
  */
@@ -166,9 +166,8 @@ static int fill_shared(struct gm_slot *s, uint64_t first, uint64_t end, uint64_t
 	int ret;
 
 	for (; (len = next_run(s, false, &run, end, folio, page)); run += len) {
-		ret = gm_fallocate(s->desc.shared_file, GM_FALLOC_KEEP_SIZE,
-				   (off_t)(s->desc.shared_offset + (run << GM_PAGE_SHIFT)),
-				   (off_t)(len << GM_PAGE_SHIFT));
+		ret = s->mm->shared_ops->populate(s->desc.shared_file,
+						  (s->desc.shared_offset >> GM_PAGE_SHIFT) + run, len);
 		if (ret)
 			return ret;
 	}
@@ -210,15 +209,14 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 	if (n < GM_2M_PAGES && slot_max_level(s, page, false) == GM_LEVEL_2M)
 		n = GM_2M_PAGES;
 	first = page & ~(n - 1);
-	if (s->lazy)
-		gm_lazy_fill(vm, s, first, n, false);	/* a lazy restore's pages first */
-	if (s->uffd_registered) {
+	gm_slot_hook_fill(vm, s, first, n, false);	/* what a layer above owes first */
+	if (s->mm->uffd_registered) {
 		ret = fill_shared(s, first, first + n, folio, page);
 		if (ret)
 			return ret;
 	}
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	if ((!force && !attr_uniform(s, page, 1, false)) || gm_lazy_busy(s, first, n)) {
+	if ((!force && !attr_uniform(s, page, 1, false)) || gm_slot_hook_busy(s, first, n)) {
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		return -EAGAIN;	/* converted meanwhile, or still being filled */
 	}
@@ -226,7 +224,7 @@ static int fault_shared(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 	counter = vcpu ? &vm->stats.faults[n == 1 ? GM_LEVEL_4K : GM_LEVEL_2M] : &vm->stats.prefaults;
 	gm_stat_add(counter, 1);
 	ret = 0;
-	if (s->uffd_registered)
+	if (s->mm->uffd_registered)
 		ret = let_in_shared(vm, s, first, first + n, folio, page);
 	if (ret)
 		atomic_fetch_sub(counter, 1);
@@ -250,8 +248,8 @@ static void record_let_in(struct gm_slot *s, uint64_t first, uint64_t end, gm_pf
 			  enum gm_level level)
 {
 	for (uint64_t i = first; i < end; i++) {
-		s->s2_pfn[i] = pfn + (i - first);
-		s->s2_level[i] = (uint8_t)level;
+		s->mm->s2_pfn[i] = pfn + (i - first);
+		s->mm->s2_level[i] = (uint8_t)level;
 	}
 	set_in_window(s, first, end, GM_IN_PRIVATE, true);
 }
@@ -279,7 +277,7 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 		uint64_t newly = 0;
 
 		for (uint64_t i = run; i < run + len; i++)
-			newly += s->s2_pfn[i] == GM_PFN_NONE;
+			newly += s->mm->s2_pfn[i] == GM_PFN_NONE;
 		note_mapped(vm, newly);
 		ret = gm_vm_uffd_let_in(vm, s->private_win + (run << GM_PAGE_SHIFT),
 					len << GM_PAGE_SHIFT, page_size);
@@ -315,11 +313,11 @@ static enum gm_level pick_level(enum gm_level provider, enum gm_level slot, unsi
 }
 
 /*
- * A lazy restore's pages of whatever this fault may let in: the range of
- * @want or the file's folio, the larger.  Before get_lock_pfn, with no pin
- * held (see gm_lazy_fill).
+ * What the slot's hook owes of whatever this fault may let in: the range
+ * of @want or the file's folio, the larger.  Before get_lock_pfn, with no
+ * pin held (see slot-hook.h).
  */
-static void lazy_fill_private(struct gm_vm *vm, struct gm_slot *s, uint64_t page,
+static void hook_fill_private(struct gm_vm *vm, struct gm_slot *s, uint64_t page,
 			      enum gm_level want)
 {
 	uint64_t n = 1ULL << gm_level_order(want);
@@ -327,7 +325,7 @@ static void lazy_fill_private(struct gm_vm *vm, struct gm_slot *s, uint64_t page
 
 	if (folio > n)
 		n = folio;
-	gm_lazy_fill(vm, s, page & ~(n - 1), n, true);
+	gm_slot_hook_fill(vm, s, page & ~(n - 1), n, true);
 }
 
 static int fault_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
@@ -350,11 +348,11 @@ retry:
 	seq = vm->mmu_seq;
 	want = force ? GM_LEVEL_4K : slot_max_level(s, page, true);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
-	if (s->lazy)
-		lazy_fill_private(vm, s, page, want);
+	if (s->mm->hook)
+		hook_fill_private(vm, s, page, want);
 
 	order = want == GM_LEVEL_2M ? GM_HUGE_2M_ORDER : 0;
-	ret = s->mem_ops->get_lock_pfn(file, index, &pfn, &order);
+	ret = s->mm->mem_ops->get_lock_pfn(file, index, &pfn, &order);
 	if (ret == -EAGAIN) {
 		/* Freed under someone's pin, gone when it drops: we hold none. */
 		sched_yield();
@@ -362,9 +360,9 @@ retry:
 	}
 	if (ret)
 		return ret;
-	ret = s->mem_ops->pfn_mapping_level(file, index);
+	ret = s->mm->mem_ops->pfn_mapping_level(file, index);
 	if (ret < 0) {
-		s->mem_ops->put_unlock_pfn(pfn);
+		s->mm->mem_ops->put_unlock_pfn(pfn);
 		return ret;
 	}
 	level = pick_level((enum gm_level)ret, want, order);
@@ -372,11 +370,11 @@ retry:
 	first = page & ~(n - 1);
 
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	if (vm->mmu_seq != seq || gm_lazy_busy(s, first, n) ||
+	if (vm->mmu_seq != seq || gm_slot_hook_busy(s, first, n) ||
 	    range_busy(vm, s->desc.gpa + (first << GM_PAGE_SHIFT),
 		       s->desc.gpa + ((first + n) << GM_PAGE_SHIFT))) {
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
-		s->mem_ops->put_unlock_pfn(pfn);
+		s->mm->mem_ops->put_unlock_pfn(pfn);
 		gm_stat_add(&vm->stats.retries, 1);
 		sched_yield();
 		goto retry;
@@ -385,7 +383,7 @@ retry:
 	if (!ret)
 		complete_access(vm, s->private_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
-	s->mem_ops->put_unlock_pfn(pfn);
+	s->mm->mem_ops->put_unlock_pfn(pfn);
 	if (!ret && vcpu && level == GM_LEVEL_2M)
 		gm_vm_prefault_hint(vm, s->desc.gpa + ((first + n) << GM_PAGE_SHIFT));
 	return ret;
@@ -411,60 +409,6 @@ static bool attr_private(const struct gm_slot *s, uint64_t gpa)
 	return s->private_attr && gm_slot_page_private(s, slot_page(s, gpa));
 }
 
-int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
-		       struct gm_exit *exit)
-{
-	struct gm_slot *s;
-	bool private;
-	int ret;
-
-	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	s = slot_for_access(vm, acc->gpa, &private);
-	for (;;) {
-		if (!s || private != attr_private(s, acc->gpa)) {
-			fill_memory_fault(exit, acc->gpa,
-					  s ? private : !(acc->gpa & GM_GUEST_SHARED_BIT));
-			/*
-			 * Past the shared alias's range the shared bit means
-			 * nothing: report the address with every bit kept.
-			 */
-			if (!s && acc->gpa >= 2 * GM_GUEST_SHARED_BIT)
-				exit->fault.gpa = acc->gpa & ~GM_PAGE_MASK;
-			gm_stat_add(&vm->stats.memory_fault_exits, 1);
-			ret = 1;
-			break;
-		}
-		ret = private ? fault_private(vm, vcpu, s, acc, false)
-			      : fault_shared(vm, vcpu, s, acc, false);
-		if (ret != -EAGAIN)
-			break;
-	}
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	return ret;
-}
-
-/* ---- faults on the windows, from the userfaultfd thread ---- */
-
-/* The registered slot whose window holds @hva; *@private: which window. */
-static struct gm_slot *slot_for_hva(struct gm_vm *vm, uint8_t *hva, bool *private)
-{
-	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
-		struct gm_slot *s = &vm->slots[i];
-
-		if (!s->used || !s->uffd_registered)
-			continue;
-		if (hva >= s->private_win && hva < s->private_win + s->desc.size) {
-			*private = true;
-			return s;
-		}
-		if (hva >= s->shared_win && hva < s->shared_win + s->desc.size) {
-			*private = false;
-			return s;
-		}
-	}
-	return NULL;
-}
-
 struct gm_vcpu *gm_vm_vcpu_of_tid(struct gm_vm *vm, pid_t tid)
 {
 	unsigned int n = atomic_load_explicit(&vm->nr_vcpus_ready, memory_order_acquire);
@@ -476,14 +420,14 @@ struct gm_vcpu *gm_vm_vcpu_of_tid(struct gm_vm *vm, pid_t tid)
 }
 
 /*
- * A mismatched access is reported only when seen twice in a row, with no
- * invalidation or conversion between: a fault event can be stale.  Any
- * let-in wakes every thread waiting in its range, so a vCPU whose fault
- * another let-in served goes on, converts, and the event it left in the
- * queue, read now, would judge an access it no longer makes against the
- * new attribute.  So the first sighting only wakes the thread: a vCPU that
- * really makes the access faults again at once, and the second sighting
- * is the exit.  Fault thread only; caller holds slots_lock.
+ * A mismatched access on a window is reported only when seen twice in a
+ * row, with no invalidation or conversion between: a fault event can be
+ * stale.  Any let-in wakes every thread waiting in its range, so a vCPU
+ * whose fault another let-in served goes on, converts, and the event it
+ * left in the queue, read now, would judge an access it no longer makes
+ * against the new attribute.  So the first sighting only wakes the thread:
+ * a vCPU that really makes the access faults again at once, and the
+ * second sighting is the exit.  Fault thread only; caller holds slots_lock.
  */
 static bool mismatch_seen_twice(struct gm_vm *vm, pid_t tid, uint64_t gpa)
 {
@@ -502,51 +446,108 @@ static bool mismatch_seen_twice(struct gm_vm *vm, pid_t tid, uint64_t gpa)
 	return false;
 }
 
-int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid)
+/*
+ * @acc does not match its page's attribute, or reaches no slot (@s NULL).
+ * An engine's access becomes a memory-fault exit in @exit.  A touch of a
+ * window goes to the engine's mismatch op once seen twice; where the
+ * engine resolves it all the same (emu) or the toucher is no vCPU, the
+ * page is let in whatever its attribute.  Return: 1 (reported: nothing is
+ * let in), or 0 (let it in, forced).  Caller holds slots_lock.
+ */
+static int report_mismatch(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
+			   bool private, struct gm_access *acc, struct gm_exit *exit)
 {
-	struct gm_access acc = { .len = 1 };
-	struct gm_vcpu *vcpu;
+	struct gm_exit window_exit;
+
+	if (!acc->window_tid) {
+		fill_memory_fault(exit, acc->gpa, s ? private : !(acc->gpa & GM_GUEST_SHARED_BIT));
+		/* Past the shared alias's range the shared bit means nothing: keep every bit. */
+		if (!s && acc->gpa >= 2 * GM_GUEST_SHARED_BIT)
+			exit->fault.gpa = acc->gpa & ~GM_PAGE_MASK;
+		gm_stat_add(&vm->stats.memory_fault_exits, 1);
+		return 1;
+	}
+	if (vcpu && !mismatch_seen_twice(vm, acc->window_tid, acc->gpa))
+		return 1;	/* woken, it faults again if it still makes the access */
+	if (!vm->engine->mismatch)
+		return 0;
+	/*
+	 * Counted before the engine has the vCPU report it: the run may end,
+	 * and its counters be read, before mismatch() returns.
+	 */
+	fill_memory_fault(&window_exit, acc->gpa, private);
+	gm_stat_add(&vm->stats.memory_fault_exits, 1);
+	if (vm->engine->mismatch(vm, acc->window_tid, &window_exit))
+		return 1;
+	gm_stat_sub(&vm->stats.memory_fault_exits, 1);	/* resolved after all */
+	return 0;
+}
+
+int gm_vm_handle_fault(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_access *acc,
+		       struct gm_exit *exit)
+{
+	bool private = false, force;
 	struct gm_slot *s;
-	struct gm_exit exit;
-	bool private, force;
 	int ret;
 
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	s = slot_for_hva(vm, hva, &private);
-	if (!s) {
-		ret = -EFAULT;
+	s = slot_for_access(vm, acc->gpa, &private);
+	if (!s && acc->window_tid) {
+		ret = -EFAULT;	/* the window's slot went away meanwhile */
 		goto out;
 	}
-	vcpu = gm_vm_vcpu_of_tid(vm, tid);
-	acc.gpa = s->desc.gpa + (uint64_t)(hva - (private ? s->private_win : s->shared_win));
-	if (!private)
-		acc.gpa |= GM_GUEST_SHARED_BIT;
 	for (;;) {
-		force = private != attr_private(s, acc.gpa);
-		if (force && vcpu && !mismatch_seen_twice(vm, tid, acc.gpa)) {
-			ret = 1;	/* woken, it faults again if it still makes the access */
+		force = !s || private != attr_private(s, acc->gpa);
+		if (force && report_mismatch(vm, vcpu, s, private, acc, exit)) {
+			ret = 1;
 			break;
 		}
-		if (force && vm->engine->mismatch) {
-			/*
-			 * Counted before the engine has the vCPU report it: the
-			 * run may end, and its counters be read, before
-			 * mismatch() returns.
-			 */
-			fill_memory_fault(&exit, acc.gpa, private);
-			gm_stat_add(&vm->stats.memory_fault_exits, 1);
-			if (vm->engine->mismatch(vm, tid, &exit)) {
-				ret = 1;
-				break;
-			}
-			gm_stat_sub(&vm->stats.memory_fault_exits, 1);	/* resolved after all */
-		}
-		ret = private ? fault_private(vm, vcpu, s, &acc, force)
-			      : fault_shared(vm, vcpu, s, &acc, force);
+		ret = private ? fault_private(vm, vcpu, s, acc, force)
+			      : fault_shared(vm, vcpu, s, acc, force);
 		if (ret != -EAGAIN)
 			break;
 	}
 out:
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	return ret;
+}
+
+/* ---- the windows ---- */
+
+/* The registered slot whose window holds @hva; *@private: which window.  Under slots_lock. */
+static struct gm_slot *slot_for_hva(struct gm_vm *vm, uint8_t *hva, bool *private)
+{
+	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
+		struct gm_slot *s = &vm->slots[i];
+
+		if (!s->used || !s->mm->uffd_registered)
+			continue;
+		if (hva >= s->private_win && hva < s->private_win + s->desc.size) {
+			*private = true;
+			return s;
+		}
+		if (hva >= s->shared_win && hva < s->shared_win + s->desc.size) {
+			*private = false;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+int gm_vm_window_gpa(struct gm_vm *vm, uint8_t *hva, uint64_t *gpa)
+{
+	struct gm_slot *s;
+	bool private;
+	int ret = 0;
+
+	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	s = slot_for_hva(vm, hva, &private);
+	if (!s)
+		ret = -EFAULT;
+	else if (private)
+		*gpa = s->desc.gpa + (uint64_t)(hva - s->private_win);
+	else
+		*gpa = (s->desc.gpa + (uint64_t)(hva - s->shared_win)) | GM_GUEST_SHARED_BIT;
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
@@ -587,9 +588,9 @@ static void widen_to_mappings(const struct gm_slot *s, uint64_t *first, uint64_t
 		uint64_t p = pass ? *end - 1 : *first;
 		uint64_t n;
 
-		if (s->s2_pfn[p] == GM_PFN_NONE || s->s2_level[p] == GM_LEVEL_4K)
+		if (s->mm->s2_pfn[p] == GM_PFN_NONE || s->mm->s2_level[p] == GM_LEVEL_4K)
 			continue;
-		n = 1ULL << gm_level_order((enum gm_level)s->s2_level[p]);
+		n = 1ULL << gm_level_order((enum gm_level)s->mm->s2_level[p]);
 		if (pass)
 			*end = (p & ~(n - 1)) + n;
 		else
@@ -604,7 +605,7 @@ static void widen_to_mappings(const struct gm_slot *s, uint64_t *first, uint64_t
 static void demote_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 {
 	for (uint64_t i = first; i < end; i++)
-		s->s2_level[i] = GM_LEVEL_4K;
+		s->mm->s2_level[i] = GM_LEVEL_4K;
 }
 
 static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
@@ -612,9 +613,9 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 	uint64_t cleared = 0;
 
 	for (uint64_t i = first; i < end; i++) {
-		cleared += s->s2_pfn[i] != GM_PFN_NONE;
-		s->s2_pfn[i] = GM_PFN_NONE;
-		s->s2_level[i] = 0;
+		cleared += s->mm->s2_pfn[i] != GM_PFN_NONE;
+		s->mm->s2_pfn[i] = GM_PFN_NONE;
+		s->mm->s2_level[i] = 0;
 	}
 	set_in_window(s, first, end, GM_IN_PRIVATE, false);
 	return cleared;
@@ -648,7 +649,7 @@ static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 	demote_stage2(s, end, wide_end);
 	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
-	gm_lazy_forget(s, first, end - first);
+	gm_slot_hook_forget(s, first, end - first);
 	vm->invalidate_in_progress--;
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 }
@@ -677,7 +678,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 
 void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s)
 {
-	if (s->s2_pfn)
+	if (s->mm->s2_pfn)
 		atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, 0, s->nr_pages));
 }
 
@@ -690,11 +691,11 @@ int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level
 		return -EFAULT;
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = gm_vm_find_slot(vm, gpa);
-	if (s && s->s2_pfn) {
+	if (s && s->mm->s2_pfn) {
 		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-		if (s->s2_pfn[slot_page(s, gpa)] != GM_PFN_NONE) {
-			*pfn = s->s2_pfn[slot_page(s, gpa)];
-			*level = (enum gm_level)s->s2_level[slot_page(s, gpa)];
+		if (s->mm->s2_pfn[slot_page(s, gpa)] != GM_PFN_NONE) {
+			*pfn = s->mm->s2_pfn[slot_page(s, gpa)];
+			*level = (enum gm_level)s->mm->s2_level[slot_page(s, gpa)];
 			ret = 0;
 		}
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -714,7 +715,7 @@ static int check_slot_stage2(const struct gm_slot *s)
 	unsigned char resident;
 
 	for (uint64_t i = 0; i < s->nr_pages; i++) {
-		if (s->s2_pfn[i] == GM_PFN_NONE)
+		if (s->mm->s2_pfn[i] == GM_PFN_NONE)
 			continue;
 		if (mincore(s->private_win + (i << GM_PAGE_SHIFT), GM_PAGE_SIZE, &resident) ||
 		    !(resident & 1))
@@ -732,7 +733,7 @@ int gm_vm_check_stage2(struct gm_vm *vm)
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS && !ret; i++)
-		if (vm->slots[i].used && vm->slots[i].s2_pfn)
+		if (vm->slots[i].used && vm->slots[i].mm->s2_pfn)
 			ret = check_slot_stage2(&vm->slots[i]);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);

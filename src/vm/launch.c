@@ -16,7 +16,6 @@
 
 #include <sodium.h>
 
-#include "snapshot.h"
 #include "vm-internal.h"
 
 struct gm_launch {
@@ -69,11 +68,11 @@ static int write_private(struct gm_slot *s, uint64_t page, uint64_t off, const v
 	gm_pfn_t pfn;
 	int ret;
 
-	ret = snap_private_pin(s, page, &order, &pfn);
+	ret = gm_slot_private_pin(s, page, &order, &pfn);
 	if (ret)
 		return ret;
-	memcpy(s->snap_private + (page << GM_PAGE_SHIFT) + off, buf, len);
-	s->mem_ops->put_unlock_pfn(pfn);
+	memcpy(s->mm->private_alias.addr + (page << GM_PAGE_SHIFT) + off, buf, len);
+	s->mm->mem_ops->put_unlock_pfn(pfn);
 	return 0;
 }
 
@@ -83,7 +82,7 @@ static int populate_slot(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, cons
 {
 	int ret = 0;
 
-	if ((s->desc.flags & GM_SLOT_PRIVATE) && (ret = snap_slot_aliases(vm, s)))
+	if ((s->desc.flags & GM_SLOT_PRIVATE) && (ret = gm_slot_aliases(vm, s)))
 		return ret;
 	while (len && !ret) {
 		uint64_t off = gpa - s->desc.gpa, page = off >> GM_PAGE_SHIFT;

@@ -44,6 +44,14 @@ static int check_file_range(struct gm_file *file, uint64_t offset, uint64_t size
 	return 0;
 }
 
+/* Does the kernel keep @file's pages (GM_PROVIDER_KERNEL)? */
+static bool kernel_file(struct gm_file *file)
+{
+	const struct gm_provider *prov = gm_provider_find(file);
+
+	return prov && (prov->flags & GM_PROVIDER_KERNEL);
+}
+
 /* Argument checks that need no VM state, in a fixed order. */
 static int check_new_slot(const struct gm_memslot *m)
 {
@@ -65,7 +73,7 @@ static int check_new_slot(const struct gm_memslot *m)
 	ret = check_file_range(m->shared_file, m->shared_offset, m->size);
 	if (ret || !private)
 		return ret;
-	if (gm_file_is_guest(m->private_file) != 1 && gm_file_store(m->private_file) != GM_STORE_KVM)
+	if (gm_file_is_guest(m->private_file) != 1 && !kernel_file(m->private_file))
 		return -EPERM;
 	/* A huge folio is mapped whole: keep the slot folio-aligned. */
 	folio_mask = (1ULL << gm_file_page_shift(m->private_file)) - 1;
@@ -117,36 +125,13 @@ static bool private_file_in_use(struct gm_vm *vm, struct gm_file *file, unsigned
 	return false;
 }
 
-/* The private window: the provider's one mapping of the file range. */
-static int map_private_window(struct gm_slot *s)
-{
-	const struct gm_memslot *m = &s->desc;
-	size_t len = m->size + 2 * GM_WINDOW_ALIGN;
-	uintptr_t base;
-	void *p;
-	int ret;
-
-	/* Keep window offsets congruent with guest addresses modulo 1 GiB. */
-	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	base = ((uintptr_t)p + GM_WINDOW_ALIGN - 1) & ~(uintptr_t)(GM_WINDOW_ALIGN - 1);
-	s->private_reservation = p;
-	s->private_reservation_len = len;
-	s->private_win = (uint8_t *)base + (m->gpa & (GM_WINDOW_ALIGN - 1));
-	ret = s->mem_ops->map_range(m->private_file, m->private_offset, m->size, s->private_win);
-	return ret;
-}
-
 static void unmap_windows(struct gm_slot *s)
 {
 	if (s->shared_win)
 		gm_munmap(s->desc.shared_file, s->shared_win, s->desc.size);
-	if (s->private_reservation)
-		munmap(s->private_reservation, s->private_reservation_len);
+	gm_private_map_drop(&s->mm->window);
 	s->shared_win = NULL;
 	s->private_win = NULL;
-	s->private_reservation = NULL;
 }
 
 /* Each window mapped once; a private slot's both watched by userfaultfd. */
@@ -172,9 +157,13 @@ static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 	s->shared_win = p;
 	if (!(m->flags & GM_SLOT_PRIVATE))
 		return 0;
-	ret = map_private_window(s);
-	if (!ret)
+	/* The private window: the provider's one mapping of the file range. */
+	ret = gm_private_map_make(&s->mm->window, s->mm->mem_ops, m->private_file,
+				  m->private_offset, m->size, m->gpa);
+	if (!ret) {
+		s->private_win = s->mm->window.addr;
 		ret = gm_vm_uffd_register(vm, s);
+	}
 	if (ret)
 		unmap_windows(s);
 	return ret;
@@ -182,18 +171,38 @@ static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 
 static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
 {
-	gm_vm_uffd_unregister(vm, s);
-	gm_lazy_slot_release(s);
-	gm_snap_slot_release(s);
-	unmap_windows(s);
+	if (s->mm) {
+		gm_vm_uffd_unregister(vm, s);
+		if (s->mm->hook)
+			s->mm->hook->release(s);
+		gm_slot_aliases_release(s);
+		unmap_windows(s);
+		free(s->mm->s2_pfn);
+		free(s->mm->s2_level);
+		free(s->mm);
+	}
 	free(s->private_attr);
 	free(s->dirty);
-	free(s->s2_pfn);
-	free(s->s2_level);
 	free(s->in_window);
 	gm_file_put(s->desc.shared_file);
 	gm_file_put(s->desc.private_file);
 	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The shared file's provider: the fault path asks it to populate the
+ * shared window's pages.  Return: 0, or -EOPNOTSUPP (no provider serves
+ * the file, or it cannot populate one the library maps itself).
+ */
+static int shared_provider(struct gm_slot_mm *mm, struct gm_file *file)
+{
+	const struct gm_provider *prov = gm_provider_find(file);
+
+	if (!prov || !prov->mem_ops->populate)
+		return -EOPNOTSUPP;
+	mm->shared_ops = prov->mem_ops;
+	mm->kernel_memory = prov->flags & GM_PROVIDER_KERNEL;
+	return 0;
 }
 
 static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm_memslot *m,
@@ -203,21 +212,31 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 
 	s->desc = *m;
 	s->nr_pages = m->size >> GM_PAGE_SHIFT;
-	s->mem_ops = ops;
 	gm_file_get(m->shared_file);
 	if (m->private_file)
 		gm_file_get(m->private_file);
+	s->mm = calloc(1, sizeof(*s->mm));
+	if (!s->mm) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	s->mm->mem_ops = ops;
+	ret = shared_provider(s->mm, m->shared_file);
+	if (ret)
+		goto err;
+	if (m->private_file && kernel_file(m->private_file))
+		s->mm->kernel_memory = true;
 	if (m->flags & GM_SLOT_PRIVATE) {
 		s->private_attr = calloc(s->nr_pages, sizeof(*s->private_attr));
-		s->s2_pfn = malloc(s->nr_pages * sizeof(*s->s2_pfn));
-		s->s2_level = calloc(s->nr_pages, 1);
+		s->mm->s2_pfn = malloc(s->nr_pages * sizeof(*s->mm->s2_pfn));
+		s->mm->s2_level = calloc(s->nr_pages, 1);
 		s->in_window = calloc(s->nr_pages, sizeof(*s->in_window));
-		if (!s->private_attr || !s->s2_pfn || !s->s2_level || !s->in_window) {
+		if (!s->private_attr || !s->mm->s2_pfn || !s->mm->s2_level || !s->in_window) {
 			ret = -ENOMEM;
 			goto err;
 		}
 		for (uint64_t i = 0; i < s->nr_pages; i++)
-			s->s2_pfn[i] = GM_PFN_NONE;
+			s->mm->s2_pfn[i] = GM_PFN_NONE;
 	}
 	ret = map_windows(vm, s);
 	if (ret)
@@ -271,7 +290,7 @@ static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		if (vm->slots[i].used && vm->slots[i].desc.private_file == m->private_file) {
-			*ops = vm->slots[i].mem_ops;
+			*ops = vm->slots[i].mm->mem_ops;
 			gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 			return 0;	/* this VM holds it already */
 		}

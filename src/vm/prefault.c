@@ -41,10 +41,10 @@ static bool wants_prefault(struct gm_vm *vm, uint64_t gpa)
 
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s = gm_vm_find_slot(vm, gpa);
-	if (s && s->s2_pfn && gpa + GM_2M <= s->desc.gpa + s->desc.size) {
+	if (s && s->mm->s2_pfn && gpa + GM_2M <= s->desc.gpa + s->desc.size) {
 		page = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
 		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-		want = gm_slot_page_private(s, page) && s->s2_pfn[page] == GM_PFN_NONE;
+		want = gm_slot_page_private(s, page) && s->mm->s2_pfn[page] == GM_PFN_NONE;
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	}
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);

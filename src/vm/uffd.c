@@ -87,12 +87,15 @@ static void wake_page(struct gm_vm *vm, uint64_t hva)
 static void handle_event(struct gm_vm *vm, const struct uffd_msg *msg)
 {
 	uint64_t hva = msg->arg.pagefault.address;
+	struct gm_access acc = { .len = 1, .window_tid = (pid_t)msg->arg.pagefault.feat.ptid };
 	int ret;
 
 	if (msg->event != UFFD_EVENT_PAGEFAULT)
 		return;
-	ret = gm_vm_window_fault(vm, (uint8_t *)(uintptr_t)(hva & ~GM_PAGE_MASK),
-				 (pid_t)msg->arg.pagefault.feat.ptid);
+	/* Through the engines' own door: by guest address. */
+	ret = gm_vm_window_gpa(vm, (uint8_t *)(uintptr_t)(hva & ~GM_PAGE_MASK), &acc.gpa);
+	if (!ret)
+		ret = gm_vm_handle_fault(vm, gm_vm_vcpu_of_tid(vm, acc.window_tid), &acc, NULL);
 	if (ret <= 0)
 		vm->uffd_failures = ret ? vm->uffd_failures + 1 : 0;
 	if (!ret)
@@ -247,17 +250,17 @@ int gm_vm_uffd_register(struct gm_vm *vm, struct gm_slot *s)
 		unregister_range(vm, s->private_win, s->desc.size);
 		return ret;
 	}
-	s->uffd_registered = true;
+	s->mm->uffd_registered = true;
 	return 0;
 }
 
 void gm_vm_uffd_unregister(struct gm_vm *vm, struct gm_slot *s)
 {
-	if (!s->uffd_registered)
+	if (!s->mm->uffd_registered)
 		return;
 	unregister_range(vm, s->private_win, s->desc.size);
 	unregister_range(vm, s->shared_win, s->desc.size);
-	s->uffd_registered = false;
+	s->mm->uffd_registered = false;
 }
 
 int gm_vm_uffd_let_in(struct gm_vm *vm, uint8_t *hva, uint64_t len, uint64_t page_size)

@@ -30,6 +30,49 @@
 
 #include "engine.h"
 #include "lock-order.h"
+#include "slot-hook.h"
+
+/*
+ * A mapping of a private file's range that its provider made (map_range),
+ * inside a reservation aligned so that the mapping is congruent with guest
+ * addresses modulo 1 GiB and huge folios fit.
+ */
+struct gm_private_map {
+	uint8_t *addr;
+	void *reservation;		/* what to munmap */
+	size_t reservation_len;
+};
+
+/* The vm layer's own part of a slot (struct gm_slot.mm), out of engines' reach. */
+struct gm_slot_mm {
+	const struct gm_mem_ops *mem_ops;	/* the private file's provider's */
+	const struct gm_mem_ops *shared_ops;	/* the shared file's provider's */
+	/*
+	 * A file's provider is GM_PROVIDER_KERNEL: the pages are the host
+	 * kernel's, which the library neither copies nor seals.
+	 */
+	bool kernel_memory;
+	struct gm_private_map window;		/* behind slot->private_win */
+	bool uffd_registered;
+	/*
+	 * The stage-2 record (private slots), under mmu_lock: per page, the
+	 * frame let in (GM_PFN_NONE when none) and the gm_level it was let in at.
+	 */
+	gm_pfn_t *s2_pfn;
+	uint8_t *s2_level;
+	/*
+	 * The library's own views of the slot's files (alias.c): never
+	 * registered with userfaultfd, never shown to an engine.  The private
+	 * file's touches only pages get_lock_pfn made present or the record
+	 * names.  NULL until a launch, snapshot or restore needs them; set
+	 * under slots_lock (write).
+	 */
+	struct gm_private_map private_alias;
+	uint8_t *shared_alias;
+	/* A layer above that still owes the slot's pages (slot-hook.h), or NULL. */
+	const struct gm_slot_hook *hook;
+	void *hook_data;
+};
 
 struct gm_vm {
 	const struct gm_engine_ops *engine;
@@ -134,13 +177,12 @@ void gm_vm_slots_release(struct gm_vm *vm);
 void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_t end);
 extern const struct gm_guest_ops gm_vm_guest_ops;
 /*
- * A fault on a window (uffd.c calls it): host address @hva, by host thread
- * @tid.  Lets the page in, or hands a mismatch seen twice to the engine.
- * Return: 0 (let in), 1 (nothing let in: the engine took the vCPU out of
- * the access, or a mismatch was seen once; wake it so that it notices, or
- * faults again), or a negative errno (nothing let in).
+ * The guest address that host address @hva of a registered window stands
+ * for (the shared window's with the shared bit): the fault thread's
+ * translation before it calls gm_vm_handle_fault().  Return: 0, or -EFAULT
+ * (no window holds @hva).
  */
-int gm_vm_window_fault(struct gm_vm *vm, uint8_t *hva, pid_t tid);
+int gm_vm_window_gpa(struct gm_vm *vm, uint8_t *hva, uint64_t *gpa);
 /*
  * A fault on @hva that cannot be served and must end: put anonymous memory
  * over its folio of the window, so that the thread waiting on it goes on
@@ -185,33 +227,49 @@ void gm_vm_prefault_hint(struct gm_vm *vm, uint64_t gpa);
 /* dirty.c: gm_vm_dirty_log_get() for a caller holding memslot_lock. */
 int64_t gm_vm_dirty_harvest(struct gm_vm *vm, uint32_t id, uint64_t *bitmap);
 
-/*
- * lazy.c: pages of a lazily restored slot come from the stream when first
- * reached, before anything lets them in.  Fill the pages of [first, first
- * + n) of @s whose attribute is @private and that still wait for their
- * record: private ones through get_lock_pfn and the slot's private alias,
- * shared ones into the shared file under mmu_lock.  A record that fails to
- * open stops the run (gm_vm_fail) and leaves its page zero.  Caller holds
- * slots_lock (read), no other vm lock and no pin (get_lock_pfn may wait
- * for a punch, which waits for pins).
- */
-void gm_lazy_fill(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n, bool private);
-/* Is a page of [first, first + n) being filled (let nothing in yet)?  Under mmu_lock. */
-bool gm_lazy_busy(struct gm_slot *s, uint64_t first, uint64_t n);
-/* A conversion or punch of [first, first + n) of @s: no record comes for them.  Under mmu_lock. */
-void gm_lazy_forget(struct gm_slot *s, uint64_t first, uint64_t n);
-/*
- * Bring every page a lazy restore still owes in, through the fault path
- * (a snapshot wants them).  Caller holds memslot_lock only.
- */
-int gm_lazy_bring_all(struct gm_vm *vm);
-/* Free @s's lazy state (the slot is going away, unpublished). */
-void gm_lazy_slot_release(struct gm_slot *s);
+/* The slot's hook (slot-hook.h), where one is installed. */
+static inline void gm_slot_hook_fill(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
+				     uint64_t n, bool private)
+{
+	if (s->mm->hook)
+		s->mm->hook->fill(vm, s, first, n, private);
+}
+
+static inline bool gm_slot_hook_busy(struct gm_slot *s, uint64_t first, uint64_t n)
+{
+	return s->mm->hook && s->mm->hook->busy(s, first, n);
+}
+
+static inline void gm_slot_hook_forget(struct gm_slot *s, uint64_t first, uint64_t n)
+{
+	if (s->mm->hook)
+		s->mm->hook->forget(s, first, n);
+}
+
 /* The run must stop with @err (a lazy page failed, a fault could not be served): first error wins. */
 void gm_vm_fail(struct gm_vm *vm, int err);
 
-/* snap-io.c: unmap the slot's snapshot aliases (the slot is going away). */
-void gm_snap_slot_release(struct gm_slot *s);
+/*
+ * alias.c: mappings of a slot's files.  Map bytes [offset, offset + size)
+ * of @file, a private file of @ops's provider, for guest address @gpa
+ * (congruent modulo 1 GiB).  Return: 0, or the provider's or mmap's errno.
+ */
+int gm_private_map_make(struct gm_private_map *map, const struct gm_mem_ops *ops,
+			struct gm_file *file, uint64_t offset, uint64_t size, uint64_t gpa);
+void gm_private_map_drop(struct gm_private_map *map);
+/*
+ * Make @s's aliases (mm->private_alias, mm->shared_alias) if it has none
+ * yet.  Caller holds memslot_lock only.  Return: 0 or a negative errno.
+ */
+int gm_slot_aliases(struct gm_vm *vm, struct gm_slot *s);
+/* Unmap them (the slot is going away, unpublished). */
+void gm_slot_aliases_release(struct gm_slot *s);
+/*
+ * Pin private page @page of @s through its provider, retrying while it is
+ * being freed under someone else's pin; *@order as get_lock_pfn's.  Drop
+ * it with s->mm->mem_ops->put_unlock_pfn().  Return: 0 or get_lock_pfn's errno.
+ */
+int gm_slot_private_pin(struct gm_slot *s, uint64_t page, unsigned int *order, gm_pfn_t *pfn);
 
 /* attr.c: read the shared file under @gpa whatever the page's attribute. */
 int gm_vm_read_host_view(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len);

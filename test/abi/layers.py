@@ -26,6 +26,7 @@ BUILT_ON = {
     'store': ['util', 'common', 'host', 'pmem'],
     'provider': ['util', 'common', 'pmem', 'store'],
     'vm': ['util', 'common', 'host', 'engine'],
+    'snapshot': ['util', 'common', 'host', 'engine', 'vm'],
     'engine-kvm': ['util', 'host', 'engine'],
     'engine-emu': ['util', 'engine'],
     'vmm': ['util'],

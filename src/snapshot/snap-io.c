@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sealing and opening snapshot records (libsodium), and the library's own
- * aliases of a slot's files through which snapshots read and restores
- * write guest memory (see snapshot.h).
+ * Sealing and opening snapshot records (libsodium); a private page is
+ * opened straight into the slot's private alias (vm/alias.c).
  */
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "snapshot.h"
 
@@ -118,88 +115,6 @@ void snap_tags_final(struct snap_crypto *c, uint8_t hash[32])
 	crypto_generichash_final(&c->tags, hash, 32);
 }
 
-/* ---- the slot's aliases ---- */
-
-/*
- * The private file's alias: a mapping the provider makes (map_range), in a
- * reservation aligned as the window is, so that huge folios fit.
- */
-static int map_private_alias(struct gm_slot *s)
-{
-	const struct gm_memslot *m = &s->desc;
-	size_t len = m->size + 2 * GM_WINDOW_ALIGN;
-	uintptr_t base;
-	uint8_t *alias;
-	void *p;
-	int ret;
-
-	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	base = ((uintptr_t)p + GM_WINDOW_ALIGN - 1) & ~(uintptr_t)(GM_WINDOW_ALIGN - 1);
-	alias = (uint8_t *)base + (m->gpa & (GM_WINDOW_ALIGN - 1));
-	ret = s->mem_ops->map_range(m->private_file, m->private_offset, m->size, alias);
-	if (ret) {
-		munmap(p, len);
-		return ret;
-	}
-	s->snap_private_reservation = p;
-	s->snap_private_reservation_len = len;
-	s->snap_private = alias;
-	return 0;
-}
-
-int snap_slot_aliases(struct gm_vm *vm, struct gm_slot *s)
-{
-	struct gm_slot made = { 0 };
-	void *shared = NULL;
-	int ret;
-
-	if (s->snap_shared)
-		return 0;
-	ret = gm_mmap(s->desc.shared_file, s->desc.size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | GM_MAP_HOLD_SIZE, (off_t)s->desc.shared_offset, &shared);
-	if (ret)
-		return ret;
-	if (s->desc.flags & GM_SLOT_PRIVATE) {
-		made = *s;
-		ret = map_private_alias(&made);
-		if (ret) {
-			gm_munmap(s->desc.shared_file, shared, s->desc.size);
-			return ret;
-		}
-	}
-	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	s->snap_private = made.snap_private;
-	s->snap_private_reservation = made.snap_private_reservation;
-	s->snap_private_reservation_len = made.snap_private_reservation_len;
-	s->snap_shared = shared;
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	return 0;
-}
-
-void gm_snap_slot_release(struct gm_slot *s)
-{
-	if (s->snap_shared)
-		gm_munmap(s->desc.shared_file, s->snap_shared, s->desc.size);
-	if (s->snap_private_reservation)
-		munmap(s->snap_private_reservation, s->snap_private_reservation_len);
-	s->snap_shared = NULL;
-	s->snap_private = NULL;
-	s->snap_private_reservation = NULL;
-}
-
-int snap_private_pin(struct gm_slot *s, uint64_t page, unsigned int *order, gm_pfn_t *pfn)
-{
-	uint64_t index = (s->desc.private_offset >> GM_PAGE_SHIFT) + page;
-	int ret;
-
-	/* -EAGAIN: freed under someone's pin, gone when it drops. */
-	while ((ret = s->mem_ops->get_lock_pfn(s->desc.private_file, index, pfn, order)) == -EAGAIN)
-		sched_yield();
-	return ret;
-}
-
 int snap_open_private_page(struct gm_slot *s, uint64_t page, struct snap_crypto *c,
 			   const struct snap_rec *r, const uint8_t *sealed, bool hash)
 {
@@ -207,10 +122,10 @@ int snap_open_private_page(struct gm_slot *s, uint64_t page, struct snap_crypto 
 	gm_pfn_t pfn;
 	int ret;
 
-	ret = snap_private_pin(s, page, &order, &pfn);
+	ret = gm_slot_private_pin(s, page, &order, &pfn);
 	if (ret)
 		return ret;
-	ret = snap_open(c, r, sealed, s->snap_private + (page << GM_PAGE_SHIFT), hash);
-	s->mem_ops->put_unlock_pfn(pfn);
+	ret = snap_open(c, r, sealed, s->mm->private_alias.addr + (page << GM_PAGE_SHIFT), hash);
+	s->mm->mem_ops->put_unlock_pfn(pfn);
 	return ret;
 }

@@ -203,7 +203,7 @@ static void plan_private(struct gm_vm *vm, struct slot_plan *sp)
 		if (!gm_slot_page_private(s, p))
 			continue;
 		snap_set_bit(sp->attr, p);
-		if (s->s2_pfn[p] != GM_PFN_NONE && (!sp->dirty || snap_bit(sp->dirty, p)))
+		if (s->mm->s2_pfn[p] != GM_PFN_NONE && (!sp->dirty || snap_bit(sp->dirty, p)))
 			snap_set_bit(sp->data, p);
 	}
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -262,7 +262,7 @@ static void plan_put_back(struct plan *p)
 	}
 }
 
-/* Every used slot, checked: no kvm-store file, logged for a diff. */
+/* Every used slot, checked: no memory the kernel keeps, logged for a diff. */
 static int plan_slots(struct gm_vm *vm, struct plan *p)
 {
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
@@ -271,8 +271,7 @@ static int plan_slots(struct gm_vm *vm, struct plan *p)
 
 		if (!s->used)
 			continue;
-		if (gm_file_store(s->desc.shared_file) == GM_STORE_KVM ||
-		    (s->desc.private_file && gm_file_store(s->desc.private_file) == GM_STORE_KVM))
+		if (s->mm->kernel_memory)
 			return -EOPNOTSUPP;
 		if (p->diff && !s->dirty)
 			return -EINVAL;
@@ -299,7 +298,7 @@ static int make_plan(struct gm_vm *vm, struct plan *p)
 	if (!buf)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < p->nr_slots && !ret; i++) {
-		ret = snap_slot_aliases(vm, p->slots[i].s);
+		ret = gm_slot_aliases(vm, p->slots[i].s);
 		if (!ret)
 			ret = plan_slot(vm, &p->slots[i], buf);
 		p->nr_pages += p->slots[i].nr_data;
@@ -368,8 +367,8 @@ static int read_page(struct gm_vm *vm, const struct slot_plan *sp, uint64_t p, u
 
 	if (snap_bit(sp->attr, p)) {
 		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-		if (s->s2_pfn[p] != GM_PFN_NONE)
-			memcpy(buf, s->snap_private + (p << GM_PAGE_SHIFT), GM_PAGE_SIZE);
+		if (s->mm->s2_pfn[p] != GM_PFN_NONE)
+			memcpy(buf, s->mm->private_alias.addr + (p << GM_PAGE_SHIFT), GM_PAGE_SIZE);
 		else
 			memset(buf, 0, GM_PAGE_SIZE);	/* punched since: it reads zero */
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -446,7 +445,7 @@ static int check_vm(struct gm_vm *vm, bool live)
 		if (!vm->nr_vcpus)
 			return -EINVAL;
 		for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
-			if (vm->slots[i].used && vm->slots[i].lazy)
+			if (vm->slots[i].used && vm->slots[i].mm->hook)
 				return -EBUSY;
 		return 0;
 	}

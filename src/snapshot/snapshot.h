@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sealed snapshots, private to the vm layer: the stream's format, its
+ * Sealed snapshots, private to the snapshot layer: the stream's format, its
  * sealing, and the helpers that snapshot.c (writing), restore.c (reading
  * and applying) and lazy.c (filling pages on first touch) share.
  *
@@ -30,8 +30,8 @@
  * trailer's hash, one the key check.  Nonces never repeat under a key
  * because each snapshot draws a new 128-bit id.
  */
-#ifndef GM_VM_SNAPSHOT_H
-#define GM_VM_SNAPSHOT_H
+#ifndef GM_SNAPSHOT_SNAPSHOT_H
+#define GM_SNAPSHOT_SNAPSHOT_H
 
 #include <sodium.h>
 #include <stdbool.h>
@@ -161,21 +161,6 @@ int snap_open(struct snap_crypto *c, const struct snap_rec *r, const uint8_t *se
 void snap_tags_final(struct snap_crypto *c, uint8_t hash[32]);
 
 /*
- * snap-io.c: the slot's snapshot aliases (engine.h), made on first use
- * under memslot_lock and published under slots_lock.  Return: 0 or -errno.
- */
-int snap_slot_aliases(struct gm_vm *vm, struct gm_slot *s);
-
-/*
- * Make page @page of private-capable slot @s present in its private file
- * and pin it (get_lock_pfn, @order as it takes it), waiting out a folio
- * being freed under someone else's pin; the caller reaches the page through
- * s->snap_private and drops the pin with put_unlock_pfn(*@pfn).  Return: 0,
- * or the provider's errno but -EAGAIN.
- */
-int snap_private_pin(struct gm_slot *s, uint64_t page, unsigned int *order, gm_pfn_t *pfn);
-
-/*
  * Write @len bytes of a private page's record (decrypting @sealed) into
  * page @page of private-capable slot @s: the page is made present and
  * pinned with get_lock_pfn first, so nothing is written that the provider
@@ -219,5 +204,12 @@ struct gm_lazy_slot {
 };
 
 void gm_lazy_src_put(struct gm_lazy_src *src);
+/* lazy.c: the slot hook of a lazily restored slot (hook_data: its gm_lazy_slot). */
+extern const struct gm_slot_hook gm_lazy_hook;
+/*
+ * Bring every page a lazy restore still owes in, through the fault path
+ * (a snapshot wants them).  Caller holds memslot_lock only.
+ */
+int gm_lazy_bring_all(struct gm_vm *vm);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Lazy restore: the pages of private-capable slots come from the snapshot's
- * stream when first reached, through the fault path (fault.c calls in
- * before it lets a range in; the prefault thread's ranges come the same
- * way) or the host's reads and writes of shared memory (attr.c).
+ * stream when first reached, through the slot's hook (vm/slot-hook.h): the
+ * fault path calls it before it lets a range in (the prefault thread's
+ * ranges come the same way), and so do the host's reads and writes of
+ * shared memory (vm/attr.c).
  *
  * A fill claims each page (PENDING -> FILLING, see snapshot.h), reads the
  * records of a run of claimed pages in one read, checks each against the
@@ -32,9 +33,14 @@ void gm_lazy_src_put(struct gm_lazy_src *src)
 	free(src);
 }
 
-void gm_lazy_slot_release(struct gm_slot *s)
+static struct gm_lazy_slot *lazy_of(struct gm_slot *s)
 {
-	struct gm_lazy_slot *l = s->lazy;
+	return s->mm->hook == &gm_lazy_hook ? s->mm->hook_data : NULL;
+}
+
+static void lazy_release(struct gm_slot *s)
+{
+	struct gm_lazy_slot *l = lazy_of(s);
 
 	if (!l)
 		return;
@@ -43,7 +49,8 @@ void gm_lazy_slot_release(struct gm_slot *s)
 	free(l->rank);
 	free((void *)l->state);
 	free(l);
-	s->lazy = NULL;
+	s->mm->hook = NULL;
+	s->mm->hook_data = NULL;
 }
 
 /* The PAGE record of data page @p, from 0. */
@@ -75,7 +82,7 @@ static int fill_private(struct gm_slot *s, struct gm_lazy_slot *l, uint64_t p,
 	gm_pfn_t pfn;
 	int ret;
 
-	ret = s->mem_ops->get_lock_pfn(s->desc.private_file, index, &pfn, &order);
+	ret = s->mm->mem_ops->get_lock_pfn(s->desc.private_file, index, &pfn, &order);
 	if (ret == -EAGAIN)
 		return 0;	/* being freed: it reads zero, as a punched page does */
 	if (ret)
@@ -87,8 +94,8 @@ static int fill_private(struct gm_slot *s, struct gm_lazy_slot *l, uint64_t p,
 	 */
 	if (!forgotten(l, p))
 		ret = snap_open(&l->src->crypto, rec, sealed,
-				s->snap_private + (p << GM_PAGE_SHIFT), false);
-	s->mem_ops->put_unlock_pfn(pfn);
+				s->mm->private_alias.addr + (p << GM_PAGE_SHIFT), false);
+	s->mm->mem_ops->put_unlock_pfn(pfn);
 	return ret;
 }
 
@@ -102,7 +109,7 @@ static int fill_shared(struct gm_vm *vm, struct gm_slot *s, struct gm_lazy_slot 
 		return ret;
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	if (!forgotten(l, p))
-		memcpy(s->snap_shared + (p << GM_PAGE_SHIFT), plain, GM_PAGE_SIZE);
+		memcpy(s->mm->shared_alias + (p << GM_PAGE_SHIFT), plain, GM_PAGE_SIZE);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	return 0;
 }
@@ -163,9 +170,10 @@ static bool claim(struct gm_lazy_slot *l, uint64_t p)
 	return atomic_compare_exchange_strong(&l->state[p], &want, LAZY_FILLING);
 }
 
-void gm_lazy_fill(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n, bool private)
+static void lazy_fill(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t n,
+		      bool private)
 {
-	struct gm_lazy_slot *l = s->lazy;
+	struct gm_lazy_slot *l = lazy_of(s);
 	uint64_t end = first + n, q;
 	uint8_t *buf = NULL, plain[GM_PAGE_SIZE];
 
@@ -195,9 +203,9 @@ void gm_lazy_fill(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t 
 	free(buf);
 }
 
-bool gm_lazy_busy(struct gm_slot *s, uint64_t first, uint64_t n)
+static bool lazy_busy(struct gm_slot *s, uint64_t first, uint64_t n)
 {
-	struct gm_lazy_slot *l = s->lazy;
+	struct gm_lazy_slot *l = lazy_of(s);
 
 	if (!l)
 		return false;
@@ -210,9 +218,9 @@ bool gm_lazy_busy(struct gm_slot *s, uint64_t first, uint64_t n)
 	return false;
 }
 
-void gm_lazy_forget(struct gm_slot *s, uint64_t first, uint64_t n)
+static void lazy_forget(struct gm_slot *s, uint64_t first, uint64_t n)
 {
-	struct gm_lazy_slot *l = s->lazy;
+	struct gm_lazy_slot *l = lazy_of(s);
 
 	if (!l)
 		return;
@@ -224,6 +232,13 @@ void gm_lazy_forget(struct gm_slot *s, uint64_t first, uint64_t n)
 			atomic_compare_exchange_strong(&l->state[p], &st, LAZY_FORGOTTEN);
 	}
 }
+
+const struct gm_slot_hook gm_lazy_hook = {
+	.fill = lazy_fill,
+	.busy = lazy_busy,
+	.forget = lazy_forget,
+	.release = lazy_release,
+};
 
 /* The next page of @s still owed, from @p, or nr_pages. */
 static uint64_t next_pending(struct gm_lazy_slot *l, uint64_t p)
@@ -243,9 +258,11 @@ int gm_lazy_bring_all(struct gm_vm *vm)
 		uint64_t p = 0;
 		int ret;
 
-		if (!s->used || !s->lazy)
+		struct gm_lazy_slot *l = s->used ? lazy_of(s) : NULL;
+
+		if (!l)
 			continue;
-		while ((p = next_pending(s->lazy, p)) < s->nr_pages) {
+		while ((p = next_pending(l, p)) < s->nr_pages) {
 			struct gm_access acc = { .gpa = s->desc.gpa + (p << GM_PAGE_SHIFT), .len = 1 };
 
 			if (!gm_slot_page_private(s, p))
@@ -253,7 +270,7 @@ int gm_lazy_bring_all(struct gm_vm *vm)
 			ret = gm_vm_handle_fault(vm, NULL, &acc, &exit);
 			if (ret)
 				return ret < 0 ? ret : -EIO;
-			if (atomic_load(&s->lazy->state[p]) != LAZY_DONE)
+			if (atomic_load(&l->state[p]) != LAZY_DONE)
 				return -EIO;	/* let in without its record: cannot be */
 			p++;
 		}

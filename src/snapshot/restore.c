@@ -400,8 +400,7 @@ static int check_layout(struct gm_vm *vm, struct parsed *p)
 		if (!s->used || s->desc.flags != ps->hdr.flags || s->desc.gpa != ps->hdr.gpa ||
 		    s->desc.size != ps->hdr.size)
 			return -EINVAL;
-		if (gm_file_store(s->desc.shared_file) == GM_STORE_KVM ||
-		    (s->desc.private_file && gm_file_store(s->desc.private_file) == GM_STORE_KVM))
+		if (s->mm->kernel_memory)
 			return -EOPNOTSUPP;
 		ps->s = s;
 	}
@@ -417,7 +416,7 @@ static int check_vm(struct gm_vm *vm)
 	if (!vm->engine->vcpu_set_regs)
 		return -EOPNOTSUPP;
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++)
-		if (vm->slots[i].used && vm->slots[i].lazy)
+		if (vm->slots[i].used && vm->slots[i].mm->hook)
 			return -EBUSY;
 	return 0;
 }
@@ -458,14 +457,14 @@ static int zero_page(struct gm_slot *s, uint64_t p, bool private)
 	int ret;
 
 	if (!private) {
-		memset(s->snap_shared + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);
+		memset(s->mm->shared_alias + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);
 		return 0;
 	}
-	ret = snap_private_pin(s, p, NULL, &pfn);
+	ret = gm_slot_private_pin(s, p, NULL, &pfn);
 	if (ret)
 		return ret;
-	memset(s->snap_private + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);
-	s->mem_ops->put_unlock_pfn(pfn);
+	memset(s->mm->private_alias.addr + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);
+	s->mm->mem_ops->put_unlock_pfn(pfn);
 	return 0;
 }
 
@@ -533,7 +532,7 @@ static int apply_page(void *arg, struct pslot *ps, uint64_t page, const struct s
 	if (s->private_attr && gm_slot_page_private(s, page))
 		ret = snap_open_private_page(s, page, &a->r->c, rec, sealed, false);
 	else
-		ret = snap_open(&a->r->c, rec, sealed, s->snap_shared + (page << GM_PAGE_SHIFT),
+		ret = snap_open(&a->r->c, rec, sealed, s->mm->shared_alias + (page << GM_PAGE_SHIFT),
 				false);
 	if (!ret)
 		gm_stat_add(&a->vm->stats.restore_pages, 1);
@@ -548,13 +547,13 @@ static int let_in_private(struct gm_vm *vm, const struct pslot *ps)
 	bool in;
 	int ret;
 
-	for (uint64_t p = 0; s->s2_pfn && p < s->nr_pages; p++) {
+	for (uint64_t p = 0; s->mm->s2_pfn && p < s->nr_pages; p++) {
 		struct gm_access acc = { .gpa = s->desc.gpa + (p << GM_PAGE_SHIFT), .len = 1 };
 
 		if (!snap_bit(ps->data, p) || !gm_slot_page_private(s, p))
 			continue;
 		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-		in = s->s2_pfn[p] != GM_PFN_NONE;
+		in = s->mm->s2_pfn[p] != GM_PFN_NONE;
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		if (in)
 			continue;
@@ -665,8 +664,10 @@ static int apply_lazy(struct gm_vm *vm, struct reader *r, const struct parsed *p
 	if (!ret) {
 		gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
 		for (uint32_t i = 0; i < p->head.nr_slots; i++)
-			if (made[i])
-				p->slots[i].s->lazy = made[i];
+			if (made[i]) {
+				p->slots[i].s->mm->hook_data = made[i];
+				p->slots[i].s->mm->hook = &gm_lazy_hook;
+			}
 		gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	}
 	for (uint32_t i = 0; ret && i < p->head.nr_slots; i++) {
@@ -701,7 +702,7 @@ static int apply(struct gm_vm *vm, struct reader *r, struct parsed *p, bool lazy
 	int ret = 0;
 
 	for (uint32_t i = 0; i < p->head.nr_slots && !ret; i++)
-		ret = snap_slot_aliases(vm, p->slots[i].s) ?: apply_attrs(vm, &p->slots[i]) ?:
+		ret = gm_slot_aliases(vm, p->slots[i].s) ?: apply_attrs(vm, &p->slots[i]) ?:
 		      apply_zero(&p->slots[i]);
 	if (!ret)
 		ret = for_pages(r, p, lazy, apply_page, &a);
