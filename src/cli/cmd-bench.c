@@ -6,7 +6,6 @@
  * the sizes and runs the measures (bench.h says which file holds what).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "array.h"
 #include "bench.h"
 #include "cli.h"
+#include "options.h"
 #include "runner.h"
 
 #define CMD		"bench"
@@ -25,23 +25,10 @@
 /* The ladder of sizes below --mem. */
 static const uint64_t ladder[] = { 64ULL << 20, 1ULL << 30, 8ULL << 30 };
 
-void gm_cmd_bench_usage(FILE *out)
+/* The measures, after the options in --help. */
+static void more_help(FILE *out)
 {
-	fputs("usage: guestmem bench [--engine kvm|emu|auto] [--mem SIZE] [--quick] [--json]\n"
-	      "                      [--plot FILE.svg] [--only PARTS] [--kernel FILE --initrd FILE]\n"
-	      "  --mem SIZE     the largest size measured (default 8G; --quick: 32M); the sizes\n"
-	      "                 of 64M, 1G, 8G below it are measured too, and 4 times it, up to\n"
-	      "                 32G, where no resident memory is needed\n"
-	      "  --quick        small sizes and 3 rounds: proves the command works (CI)\n"
-	      "  --json         one JSON object: headline figures, scaling, the full table\n"
-	      "  --plot FILE    an SVG chart of the cost per page against memory size\n"
-	      "  --only PARTS   run only these parts, comma-separated (default: all):\n"
-	      "                 guest (first touch, retouch, convert), host (host files,\n"
-	      "                 lookup, stall, sparse), memory (memory, invalidate),\n"
-	      "                 linux (with --kernel; --kernel alone adds it to the rest)\n"
-	      "  --kernel FILE  a bzImage to boot with --initrd FILE, guestmem's Linux init\n"
-	      "                 (guests/linux), in 256M: the linux part\n"
-	      "measures, each the median [min-max] of rounds after a warm-up, beside a reference:\n"
+	fputs("measures, each the median [min-max] of rounds after a warm-up, beside a reference:\n"
 	      "  first touch   a guest touching all RAM: guestmem private memory vs a kernel\n"
 	      "                memfd memslot populated the same way (wall and CPU time)\n"
 	      "  retouch       the host punches all RAM under the guest, which touches it again\n"
@@ -79,69 +66,48 @@ static int parse_parts(const char *list, unsigned int *parts)
 	}
 }
 
-static int parse_args(int argc, char **argv, struct bench_opts *o)
+static int parse_only(const char *value, void *opts)
 {
-	static const struct option longopts[] = {
-		{ "engine", required_argument, NULL, 'e' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "plot", required_argument, NULL, 'p' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
+	struct bench_opts *o = opts;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			if (gm_run_parse_engine(optarg, &o->engine))
-				goto bad_value;
-			break;
-		case 'm':
-			o->mem = gm_run_parse_size(optarg);
-			if (!o->mem)
-				goto bad_value;
-			break;
-		case 'q':
-			o->quick = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'p':
-			o->plot = optarg;
-			break;
-		case 'o':
-			if (parse_parts(optarg, &o->parts))
-				goto bad_value;
-			break;
-		case 'k':
-			o->kernel = optarg;
-			break;
-		case 'i':
-			o->initrd = optarg;
-			break;
-		case 'h':
-			gm_cmd_bench_usage(stdout);
-			return GM_ARGS_HELP;
-		case ':':
-			return gm_cli_missing_value(CMD, argv);
-		default:
-			return gm_cli_bad_option(CMD, argv);
-		}
-	}
-	if (optind == argc)
-		return 0;
-	gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-	return GM_STATUS_USAGE;
-bad_value:
-	gm_cli_error(CMD, "bad value '%s'", optarg);
-	return GM_STATUS_USAGE;
+	return parse_parts(value, &o->parts);
+}
+
+#define GM_OPT_STRUCT	struct bench_opts
+
+static const struct gm_opt bench_options[] = {
+	GM_OPT_ENGINE(engine),
+	GM_OPT_SIZE("mem", "SIZE", mem,
+		"the largest size measured (default 8G; --quick: 32M); the sizes of 64M, 1G, "
+		"8G below it are measured too, and 4 times it, up to 32G, where no resident "
+		"memory is needed"),
+	GM_OPT_FLAG("quick", quick, "small sizes and 3 rounds: proves the command works (CI)"),
+	GM_OPT_JSON(json),
+	GM_OPT_STRING("plot", "FILE", plot,
+		"an SVG chart of the cost per page against memory size"),
+	GM_OPT_CALL("only", "PARTS", parse_only,
+		"run only these parts, comma-separated (default: all): guest (first touch, "
+		"retouch, convert), host (host files, lookup, stall, sparse), memory (memory, "
+		"invalidate), linux (with --kernel; --kernel alone adds it to the rest)"),
+	GM_OPT_STRING("kernel", "FILE", kernel,
+		"a bzImage to boot with --initrd FILE, guestmem's Linux init (guests/linux), "
+		"in 256M: the linux part"),
+	GM_OPT_STRING("initrd", "FILE", initrd, "the linux part's initramfs"),
+	GM_OPT_END,
+};
+
+static const struct gm_opt_cmd bench_cmd = {
+	.name = CMD,
+	.about = "measure guestmem's paths beside the kernel's own (DESIGN.md section 3), at "
+		 "several memory sizes; the summary, in text or with --json, holds the "
+		 "headline figures, the scaling and the full table",
+	.options = bench_options,
+	.more = more_help,
+};
+
+void gm_cmd_bench_usage(FILE *out)
+{
+	gm_opt_usage(&bench_cmd, out);
 }
 
 /* The sizes: the ladder's below --mem, then --mem; at least two. */
@@ -203,7 +169,7 @@ int gm_cmd_bench(int argc, char **argv)
 	struct bench b = { .o = { .engine = GM_ENGINE_AUTO, .parts = BENCH_PART_ALL } };
 	int ret;
 
-	ret = parse_args(argc, argv, &b.o);
+	ret = gm_opt_parse(&bench_cmd, argc, argv, &b.o);
 	if (ret)
 		return ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 	if (!b.o.mem)

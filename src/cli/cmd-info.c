@@ -4,7 +4,6 @@
  * pages, and from those which engines and stores will work, with a reason
  * for each one that will not.  Aligned text for people, --json for tools.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "options.h"
 
 #define MAX_NAMES	8
 
@@ -249,50 +249,44 @@ static void print_json(const struct host_info *info)
 
 /* ---- the command ---- */
 
+struct info_opts {
+	bool json;
+};
+
+#define GM_OPT_STRUCT	struct info_opts
+
+static const struct gm_opt info_options[] = {
+	GM_OPT_JSON(json),
+	GM_OPT_END,
+};
+
+static const struct gm_opt_cmd info_cmd = {
+	.name = "info",
+	.about = "show what this host offers: KVM and its capabilities, guest_memfd, huge "
+		 "pages, and which engines and stores will work (and why not)",
+	.options = info_options,
+};
+
 void gm_cmd_info_usage(FILE *out)
 {
-	fputs("usage: guestmem info [--json]\n\n"
-	      "Show what this host offers: KVM and its capabilities, guest_memfd,\n"
-	      "huge pages, and which engines and stores will work (and why not).\n\n"
-	      "  --json     one JSON object instead of text\n"
-	      "  -h, --help this text\n", out);
+	gm_opt_usage(&info_cmd, out);
 }
 
 int gm_cmd_info(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct info_opts o = { .json = false };
 	struct host_info info;
-	bool json = false;
-	int opt, ret;
+	int ret;
 
-	opterr = 0;	/* our own one-line message instead of getopt's */
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			gm_cmd_info_usage(stdout);
-			return GM_STATUS_OK;
-		default:
-			return gm_cli_bad_option("info", argv);
-		}
-	}
-	if (optind < argc) {
-		gm_cli_error("info", "unexpected argument '%s'", argv[optind]);
-		return GM_STATUS_USAGE;
-	}
+	ret = gm_opt_parse(&info_cmd, argc, argv, &o);
+	if (ret)
+		return ret == GM_ARGS_HELP ? GM_STATUS_OK : ret;
 	ret = gather(&info);
 	if (ret < 0) {
 		gm_cli_error("info", "cannot probe the host: %s", strerror(-ret));
 		return GM_STATUS_FAIL;
 	}
-	if (json)
+	if (o.json)
 		print_json(&info);
 	else
 		print_text(&info);

@@ -9,13 +9,13 @@
  * sender's guest goes on there), and so is the whole migration: exit 2.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "key-file.h"
 #include "migrate.h"
+#include "options.h"
 #include "runner.h"
 
 #define CMD "receive"
@@ -26,53 +26,36 @@ struct receive_opts {
 	bool json;
 };
 
+#define GM_OPT_STRUCT	struct receive_opts
+
+static const struct gm_opt receive_options[] = {
+	GM_OPT_STRING("listen", "[HOST:]PORT", listen,
+		"where to wait (port 0: any free port); the port is printed on stderr as "
+		"\"receive: listening on port N\""),
+	GM_OPT_KEY_FILE(key_file),
+	GM_OPT_JSON(json),
+	GM_OPT_END,
+};
+
+static const struct gm_opt_cmd receive_cmd = {
+	.name = CMD,
+	.synopsis = "receive --listen [HOST:]PORT --key-file KEYFILE [--json]",
+	.about = "wait for one guest that `guestmem run --migrate-to` sends, and run it to "
+		 "its end here; the summary, --json and exit status are run's",
+	.options = receive_options,
+};
+
 void gm_cmd_receive_usage(FILE *out)
 {
-	fputs("usage: guestmem receive --listen [HOST:]PORT --key-file KEYFILE [--json]\n"
-	      "  wait for one guest that `guestmem run --migrate-to` sends, and run it to\n"
-	      "  its end here; the summary, --json and exit status are run's\n"
-	      "  --listen [HOST:]PORT    where to wait (port 0: any free port); the port is\n"
-	      "                          printed on stderr as \"receive: listening on port N\"\n"
-	      "  --key-file KEYFILE      the key the sender seals with (exactly 32 bytes)\n"
-	      "  --json                  print the summary as one JSON object\n", out);
+	gm_opt_usage(&receive_cmd, out);
 }
 
 static int parse_args(int argc, char **argv, struct receive_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "key-file", required_argument, NULL, 'k' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
+	int ret = gm_opt_parse(&receive_cmd, argc, argv, o);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o->listen = optarg;
-			break;
-		case 'k':
-			o->key_file = optarg;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			gm_cmd_receive_usage(stdout);
-			return GM_ARGS_HELP;
-		case ':':
-			return gm_cli_missing_value(CMD, argv);
-		default:
-			return gm_cli_bad_option(CMD, argv);
-		}
-	}
-	if (optind < argc) {
-		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return GM_STATUS_USAGE;
-	}
+	if (ret)
+		return ret;
 	if (!o->listen || !o->key_file) {
 		gm_cli_error(CMD, "--listen and --key-file are needed");
 		return GM_STATUS_USAGE;

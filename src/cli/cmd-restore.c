@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "key-file.h"
+#include "options.h"
 #include "runner.h"
 
 #define CMD "restore"
@@ -26,50 +27,37 @@ struct restore_opts {
 	bool json;
 };
 
+#define GM_OPT_STRUCT	struct restore_opts
+
+static const struct gm_opt restore_options[] = {
+	GM_OPT_KEY_FILE(key_file),
+	GM_OPT_FLAG("lazy", lazy,
+		"start at once: each page of RAM is read from FILE, and checked, when the "
+		"guest first touches it (a page that fails then stops the guest with an error)"),
+	GM_OPT_JSON(json),
+	GM_OPT_END,
+};
+
+static const struct gm_opt_cmd restore_cmd = {
+	.name = CMD,
+	.synopsis = "restore FILE --key-file KEYFILE [--lazy] [--json]",
+	.about = "resume the run that `guestmem run --snapshot-after` wrote to FILE and run "
+		 "it to its end; the summary, --json and exit status are run's",
+	.options = restore_options,
+	.operands = true,
+};
+
 void gm_cmd_restore_usage(FILE *out)
 {
-	fputs("usage: guestmem restore FILE --key-file KEYFILE [--lazy] [--json]\n"
-	      "  resume the run that `guestmem run --snapshot-after` wrote to FILE and run it\n"
-	      "  to its end; the summary, --json and exit status are run's\n"
-	      "  --key-file KEYFILE      the snapshot's key (exactly 32 bytes)\n"
-	      "  --lazy                  start at once: each page of RAM is read from FILE,\n"
-	      "                          and checked, when the guest first touches it (a page\n"
-	      "                          that fails then stops the guest with an error)\n"
-	      "  --json                  print the summary as one JSON object\n", out);
+	gm_opt_usage(&restore_cmd, out);
 }
 
 static int parse_args(int argc, char **argv, struct restore_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "key-file", required_argument, NULL, 'k' },
-		{ "lazy", no_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
+	int ret = gm_opt_parse(&restore_cmd, argc, argv, o);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			o->key_file = optarg;
-			break;
-		case 'l':
-			o->lazy = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			gm_cmd_restore_usage(stdout);
-			return GM_ARGS_HELP;
-		case ':':
-			return gm_cli_missing_value(CMD, argv);
-		default:
-			return gm_cli_bad_option(CMD, argv);
-		}
-	}
+	if (ret)
+		return ret;
 	if (optind + 1 != argc) {
 		gm_cli_error(CMD, optind < argc ? "one snapshot FILE, not more" :
 			     "which snapshot? (guestmem restore FILE --key-file KEYFILE)");

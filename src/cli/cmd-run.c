@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* guestmem run: boot a guest with memory from a chosen store and run a workload. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,102 +13,12 @@
 #include "cli.h"
 #include "guest-elf.h"
 #include "key-file.h"
-#include "json.h"
-#include "runner.h"
+#include "run.h"
 #include "guest-images.h"
 
 #define CMD "run"
 
-struct run_opts {
-	struct gm_run_config cfg;
-	bool json;
-	bool bar;
-	int last_percent;
-	bool workload_given;
-	const char *guest;		/* --guest FILE */
-	const char *cmd;		/* "run", or "restore" (gm_cmd_run_restored) */
-	int err;			/* gm_run()'s error */
-	bool snapshotted;
-	const char *snapshot_to;	/* --snapshot-to FILE */
-	const char *key_file;		/* --key-file FILE */
-	bool migrate_after_given;
-	bool migrated;			/* the receiver took the guest */
-	int resume_fd;			/* the stopped guest, when the migration failed */
-	struct gm_mig_report migration;	/* that migration, for the resumed run's JSON */
-	const char *failed_migration_to;	/* set in the run resumed here after it */
-	uint8_t key[GM_SNAPSHOT_KEY_SIZE];
-	bool shared;			/* --shared */
-	uint8_t search[256];		/* --search-host-view */
-	char **guest_argv;		/* --guest-arg values, in order */
-	unsigned int guest_argc;
-};
-
-void gm_cmd_run_usage(FILE *out)
-{
-	size_t n;
-	const struct gm_guest_image *img = gm_guest_images(&n);
-
-	fputs("usage: guestmem run [options]\n"
-	      "  --engine kvm|emu|auto   CPU engine (default auto: kvm where /dev/kvm works)\n"
-	      "  --store shmem|hugetlb|kvm  backing store for guest RAM (default shmem)\n"
-	      "  --mem SIZE              guest RAM, a multiple of 2M (default 32M)\n"
-	      "  --vcpus N               vCPUs, one host thread each (default 1)\n"
-	      "  --workload NAME         guest program (default memtest)\n"
-	      "  --guest FILE            run FILE, a static x86-64 ELF built with the guest kit\n"
-	      "                          (README.md, \"Your own guest\"), instead of a workload\n"
-	      "  --guest-arg VALUE       pass VALUE to the --guest program (repeatable)\n"
-	      "  --private               RAM starts private (guest-only)\n"
-	      "  --guest-mem-limit SIZE  cap the host memory guest-only RAM may take (a\n"
-	      "                          multiple of 4K): a touch past it ends the run with\n"
-	      "                          \"No space left on device\" (default: no cap)\n"
-	      "  --convert-on-fault      a private/shared mismatch converts the page and\n"
-	      "                          resumes (default: the guest stops with the fault);\n"
-	      "                          with --private, pages turn private on first touch\n"
-	      "  --timeout SECONDS       stop the guest after SECONDS (a decimal number);\n"
-	      "                          the run then fails with result \"timeout\"\n"
-	      "  --snapshot-after SECONDS  stop the guest after SECONDS and write a snapshot\n"
-	      "                          of it (sealed: see --key-file) to --snapshot-to's\n"
-	      "                          FILE; the run ends with result \"snapshot\", and\n"
-	      "                          `guestmem restore FILE` resumes it\n"
-	      "  --snapshot-to FILE      where the snapshot goes (replaced only once written)\n"
-	      "  --key-file FILE         the key that seals snapshots and migration streams:\n"
-	      "                          a file of exactly 32 bytes\n"
-	      "  --migrate-to HOST:PORT  move the running guest to `guestmem receive` there\n"
-	      "                          (sealed: see --key-file): memory is copied while the\n"
-	      "                          guest runs, then it stops for the rest and goes on\n"
-	      "                          there; the run ends with result \"migrated\".  If\n"
-	      "                          that fails, the guest goes on here and the run fails\n"
-	      "  --migrate-after SECONDS start the migration SECONDS into the run (default 0)\n"
-	      "  --json                  print the summary as one JSON object\n"
-	      "Linux (kvm engine):\n"
-	      "  --kernel FILE           boot FILE, an x86-64 Linux bzImage, instead of a\n"
-	      "                          guest program, on a PC whose RAM is guest-only;\n"
-	      "                          its serial console (ttyS0) goes to stdout, and the\n"
-	      "                          run reports the launch digest of what was loaded\n"
-	      "  --initrd FILE           its initramfs\n"
-	      "  --cmdline TEXT          its command line (default \"console=ttyS0 reboot=k\n"
-	      "                          panic=-1\"); a reboot ends the run with result \"reset\"\n"
-	      "  --shared                RAM is the kernel's own memfd, readable by the host\n"
-	      "                          (to compare)\n"
-	      "  --ready-marker TEXT     time the console's first TEXT (default\n"
-	      "                          \"guestmem-init: ready\")\n"
-	      "  --search-host-view HEX  after the run, count the places where these bytes are\n"
-	      "                          in what the host can read of guest RAM\n"
-	      "workloads:\n", out);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "  %-10s %s\n", img[i].name, img[i].summary);
-}
-
 static const char *const store_names[] = { "shmem", "hugetlb", "kvm" };	/* gm_run_store */
-
-/* The index of @s in @names, or -1. */
-static int parse_name(const char *s, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcmp(s, names[i]))
-			return i;
-	return -1;
-}
 
 static void on_progress(void *opaque, uint64_t done, uint64_t total)
 {
@@ -126,37 +33,7 @@ static void on_progress(void *opaque, uint64_t done, uint64_t total)
 		percent);
 }
 
-/* A number of seconds: decimal, positive, finite, at most a day. */
-static int parse_seconds(const char *text, double *seconds)
-{
-	char *end;
-	double v;
-
-	if (*text < '0' || *text > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || *end || !(v > 0) || v > 86400)
-		return -EINVAL;
-	*seconds = v;
-	return 0;
-}
-
-/* A decimal count that fits an unsigned int: no sign, no base prefix, no wrap. */
-static int parse_count(const char *text, unsigned int *count)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*text < '0' || *text > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || *end || v > UINT_MAX)
-		return -EINVAL;
-	*count = (unsigned int)v;
-	return 0;
-}
+/* ---- the options ---- */
 
 static int check_guest_options(const struct run_opts *o)
 {
@@ -203,188 +80,122 @@ static int check_snapshot_options(const struct run_opts *o)
 	return GM_STATUS_USAGE;
 }
 
-/* Hex digits, two per byte, at most @max bytes. */
-static int parse_hex(const char *text, uint8_t *out, size_t max, size_t *len)
+static int parse_store(const char *value, void *opts)
 {
-	size_t n = strlen(text);
+	struct run_opts *o = opts;
 
-	if (!n || n % 2 || n / 2 > max)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i += 2) {
-		char byte[3] = { text[i], text[i + 1], 0 };
-		char *end;
-
-		if (!isxdigit((unsigned char)byte[0]) || !isxdigit((unsigned char)byte[1]))
-			return -EINVAL;
-		out[i / 2] = (uint8_t)strtoul(byte, &end, 16);
+	for (size_t i = 0; i < GM_ARRAY_SIZE(store_names); i++) {
+		if (!strcmp(value, store_names[i])) {
+			o->cfg.store = (enum gm_run_store)i;
+			return 0;
+		}
 	}
-	*len = n / 2;
+	return -EINVAL;
+}
+
+static int parse_workload(const char *value, void *opts)
+{
+	struct run_opts *o = opts;
+
+	o->cfg.workload = value;
+	o->workload_given = true;
 	return 0;
 }
 
-/* The Linux options need --kernel; with it, RAM is private unless --shared. */
-static int check_linux_options(struct run_opts *o)
+static int add_guest_arg(const char *value, void *opts)
 {
-	if (!o->cfg.kernel) {
-		if (o->cfg.initrd || o->cfg.cmdline || o->shared || o->cfg.ready_marker ||
-		    o->cfg.search) {
-			gm_cli_error(CMD, "--initrd, --cmdline, --shared, --ready-marker and "
-				     "--search-host-view need --kernel");
-			return GM_STATUS_USAGE;
-		}
-		return 0;
-	}
-	if (o->workload_given || o->cfg.private) {
-		gm_cli_error(CMD, "--kernel takes no --workload, and its RAM is private unless "
-			     "--shared");
-		return GM_STATUS_USAGE;
-	}
-	o->cfg.private = !o->shared;
-	if (!o->cfg.ready_marker)
-		o->cfg.ready_marker = "guestmem-init: ready";
+	struct run_opts *o = opts;
+
+	/* argc bounds the number of values: the array was sized for it. */
+	o->guest_argv[o->guest_argc++] = (char *)value;
 	return 0;
+}
+
+static int parse_guest_mem_limit(const char *value, void *opts)
+{
+	/* The process's cap: nothing but this run's guest shares it. */
+	if (gm_guest_memory_set_limit(gm_run_parse_size(value)) || !gm_guest_memory_limit())
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_migrate_after(const char *value, void *opts)
+{
+	struct run_opts *o = opts;
+
+	/* 0 is allowed here: at once. */
+	if (strcmp(value, "0") && gm_opt_parse_seconds(value, &o->cfg.migrate_after))
+		return -EINVAL;
+	o->migrate_after_given = true;
+	return 0;
+}
+
+#define GM_OPT_STRUCT	struct run_opts
+
+static const struct gm_opt run_options[] = {
+	GM_OPT_ENGINE(cfg.engine),
+	GM_OPT_CALL("store", "shmem|hugetlb|kvm", parse_store,
+		"backing store for guest RAM (default shmem)"),
+	GM_OPT_SIZE("mem", "SIZE", cfg.mem, "guest RAM, a multiple of 2M (default 32M)"),
+	GM_OPT_COUNT("vcpus", "N", cfg.vcpus, "vCPUs, one host thread each (default 1)"),
+	GM_OPT_CALL("workload", "NAME", parse_workload, "guest program (default memtest)"),
+	GM_OPT_STRING("guest", "FILE", guest,
+		"run FILE, a static x86-64 ELF built with the guest kit (README.md, "
+		"\"Your own guest\"), instead of a workload"),
+	GM_OPT_CALL("guest-arg", "VALUE", add_guest_arg,
+		"pass VALUE to the --guest program (repeatable)"),
+	GM_OPT_FLAG("private", cfg.private, "RAM starts private (guest-only)"),
+	GM_OPT_CALL("guest-mem-limit", "SIZE", parse_guest_mem_limit,
+		"cap the host memory guest-only RAM may take (a multiple of 4K): a touch "
+		"past it ends the run with \"No space left on device\" (default: no cap)"),
+	GM_OPT_FLAG("convert-on-fault", cfg.convert_on_fault,
+		"a private/shared mismatch converts the page and resumes (default: the guest "
+		"stops with the fault); with --private, pages turn private on first touch"),
+	GM_OPT_SECONDS("timeout", "SECONDS", cfg.timeout,
+		"stop the guest after SECONDS (a decimal number); the run then fails with "
+		"result \"timeout\""),
+	GM_OPT_SECONDS("snapshot-after", "SECONDS", cfg.snapshot_after,
+		"stop the guest after SECONDS and write a snapshot of it (sealed: see "
+		"--key-file) to --snapshot-to's FILE; the run ends with result \"snapshot\", "
+		"and `guestmem restore FILE` resumes it"),
+	GM_OPT_STRING("snapshot-to", "FILE", snapshot_to,
+		"where the snapshot goes (replaced only once written)"),
+	GM_OPT_KEY_FILE(key_file),
+	GM_OPT_STRING("migrate-to", "HOST:PORT", cfg.migrate_to,
+		"move the running guest to `guestmem receive` there (sealed: see --key-file): "
+		"memory is copied while the guest runs, then it stops for the rest and goes "
+		"on there; the run ends with result \"migrated\".  If that fails, the guest "
+		"goes on here and the run fails"),
+	GM_OPT_CALL("migrate-after", "SECONDS", parse_migrate_after,
+		"start the migration SECONDS into the run (default 0)"),
+	GM_OPT_JSON(json),
+	GM_OPT_INCLUDE(run_linux_options),
+	GM_OPT_END,
+};
+
+static void more_help(FILE *out)
+{
+	size_t n;
+	const struct gm_guest_image *img = gm_guest_images(&n);
+
+	fputs("workloads:\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %-10s %s\n", img[i].name, img[i].summary);
+}
+
+static const struct gm_opt_cmd run_cmd = {
+	.name = CMD, .options = run_options, .more = more_help,
+};
+
+void gm_cmd_run_usage(FILE *out)
+{
+	gm_opt_usage(&run_cmd, out);
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "engine", required_argument, NULL, 'e' },
-		{ "store", required_argument, NULL, 's' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "vcpus", required_argument, NULL, 'v' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "guest-arg", required_argument, NULL, 'a' },
-		{ "private", no_argument, NULL, 'p' },
-		{ "guest-mem-limit", required_argument, NULL, 'L' },
-		{ "convert-on-fault", no_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "snapshot-after", required_argument, NULL, 'S' },
-		{ "snapshot-to", required_argument, NULL, 'T' },
-		{ "key-file", required_argument, NULL, 'K' },
-		{ "migrate-to", required_argument, NULL, 'M' },
-		{ "migrate-after", required_argument, NULL, 'A' },
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'C' },
-		{ "shared", no_argument, NULL, 'H' },
-		{ "ready-marker", required_argument, NULL, 'R' },
-		{ "search-host-view", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c, idx = 0;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'e':
-			if (gm_run_parse_engine(optarg, &o->cfg.engine))
-				goto bad_value;
-			break;
-		case 's':
-			c = parse_name(optarg, store_names, 3);
-			if (c < 0)
-				goto bad_value;
-			o->cfg.store = (enum gm_run_store)c;
-			break;
-		case 'm':
-			o->cfg.mem = gm_run_parse_size(optarg);
-			if (!o->cfg.mem)
-				goto bad_value;
-			break;
-		case 'v':
-			if (parse_count(optarg, &o->cfg.vcpus))
-				goto bad_value;
-			break;
-		case 'L':
-			/* The process's cap: nothing but this run's guest shares it. */
-			if (gm_guest_memory_set_limit(gm_run_parse_size(optarg)) ||
-			    !gm_guest_memory_limit())
-				goto bad_value;
-			break;
-		case 'w':
-			o->cfg.workload = optarg;
-			o->workload_given = true;
-			break;
-		case 'g':
-			o->guest = optarg;
-			break;
-		case 'a':
-			/* argc bounds the number of values: the array was sized for it. */
-			o->guest_argv[o->guest_argc++] = optarg;
-			break;
-		case 'p':
-			o->cfg.private = true;
-			break;
-		case 'c':
-			o->cfg.convert_on_fault = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'S':
-			if (parse_seconds(optarg, &o->cfg.snapshot_after))
-				goto bad_value;
-			break;
-		case 'T':
-			o->snapshot_to = optarg;
-			break;
-		case 'K':
-			o->key_file = optarg;
-			break;
-		case 'M':
-			o->cfg.migrate_to = optarg;
-			break;
-		case 'A':
-			/* 0 is allowed here: at once. */
-			if (strcmp(optarg, "0") && parse_seconds(optarg, &o->cfg.migrate_after))
-				goto bad_value;
-			o->migrate_after_given = true;
-			break;
-		case 't':
-			if (parse_seconds(optarg, &o->cfg.timeout))
-				goto bad_value;
-			break;
-		case 'k':
-			o->cfg.kernel = optarg;
-			break;
-		case 'i':
-			o->cfg.initrd = optarg;
-			break;
-		case 'C':
-			o->cfg.cmdline = optarg;
-			break;
-		case 'H':
-			o->shared = true;
-			break;
-		case 'R':
-			o->cfg.ready_marker = optarg;
-			break;
-		case 'F':
-			if (parse_hex(optarg, o->search, sizeof(o->search), &o->cfg.search_len))
-				goto bad_value;
-			o->cfg.search = o->search;
-			break;
-		case 'h':
-			gm_cmd_run_usage(stdout);
-			return GM_ARGS_HELP;
-		case ':':
-			return gm_cli_missing_value(CMD, argv);
-		default:
-			return gm_cli_bad_option(CMD, argv);
-		}
-	}
-	if (optind < argc) {
-		gm_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
-		return GM_STATUS_USAGE;
-	}
-	return check_guest_options(o) ?: check_snapshot_options(o) ?: check_linux_options(o);
-
-bad_value:
-	gm_cli_error(CMD, "bad value '%s' for --%s", optarg, longopts[idx].name);
-	return GM_STATUS_USAGE;
+	return gm_opt_parse(&run_cmd, argc, argv, o) ?: check_guest_options(o) ?:
+	       check_snapshot_options(o) ?: run_linux_check(o);
 }
 
 /* The reports a guest can make (GM_REPORT_*), by key. */
@@ -439,60 +250,6 @@ static void json_migration(struct gm_json *w, const char *to, const struct gm_mi
 	gm_json_end(w);
 }
 
-static void digest_hex(const struct gm_run_result *r, char hex[2 * GM_LAUNCH_DIGEST_SIZE + 1])
-{
-	for (int i = 0; i < GM_LAUNCH_DIGEST_SIZE; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r->launch_digest[i]);
-}
-
-/* --kernel: what was launched, the console, and what the host could see. */
-static void print_linux_text(const struct run_opts *o, const struct gm_run_result *r)
-{
-	char hex[2 * GM_LAUNCH_DIGEST_SIZE + 1];
-
-	digest_hex(r, hex);
-	printf("launch digest   %s\n", hex);
-	printf("console         %" PRIu64 " bytes; ", r->console_bytes);
-	if (r->ready_seconds >= 0)
-		printf("\"%s\" after %.3f s\n", o->cfg.ready_marker, r->ready_seconds);
-	else
-		printf("\"%s\" never seen\n", o->cfg.ready_marker);
-	printf("host view       %" PRIu64 " of %" PRIu64 " RAM pages readable, %" PRIu64
-	       " file bytes; %" PRIu64 " of %" PRIu64 " kernel pages seen",
-	       r->host_view.pages_read, r->host_view.pages, r->host_view.file_bytes_read,
-	       r->host_view.kernel_pages_seen, r->host_view.kernel_pages);
-	if (o->cfg.search)
-		printf("; searched bytes found %" PRIu64 " times", r->host_view.search_hits);
-	printf("\n");
-}
-
-static void json_linux(struct gm_json *w, const struct run_opts *o, const struct gm_run_result *r)
-{
-	char hex[2 * GM_LAUNCH_DIGEST_SIZE + 1];
-
-	digest_hex(r, hex);
-	gm_json_str(w, "kernel", o->cfg.kernel);
-	gm_json_str(w, "launch_digest", hex);
-	gm_json_u64(w, "console_bytes", r->console_bytes);
-	if (r->ready_seconds >= 0)
-		gm_json_num(w, "ready_seconds", r->ready_seconds);
-	else
-		gm_json_null(w, "ready_seconds");
-	gm_json_num(w, "guest_seconds", r->guest_seconds);
-	gm_json_bool(w, "reset", r->reset);
-	gm_json_begin(w, "host_view", '{');
-	gm_json_u64(w, "pages", r->host_view.pages);
-	gm_json_u64(w, "pages_read", r->host_view.pages_read);
-	gm_json_u64(w, "file_bytes_read", r->host_view.file_bytes_read);
-	gm_json_u64(w, "kernel_pages", r->host_view.kernel_pages);
-	gm_json_u64(w, "kernel_pages_seen", r->host_view.kernel_pages_seen);
-	if (o->cfg.search)
-		gm_json_u64(w, "search_hits", r->host_view.search_hits);
-	else
-		gm_json_null(w, "search_hits");
-	gm_json_end(w);
-}
-
 static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 {
 	const struct gm_vm_stats *s = &r->stats;
@@ -518,7 +275,7 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 		printf(" %s %" PRIu64 "%s", report_names[k], s->report[k],
 		       k + 1 < NR_REPORTS ? "," : "\n");
 	if (r->linux_boot)
-		print_linux_text(o, r);
+		run_linux_print_text(o, r);
 	if (r->exited)
 		printf("exit status     %" PRId64 "\n", r->exit_status);
 	else if (r->reset)
@@ -611,7 +368,7 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 		json_migration(&w, o->cfg.migrate_to, &r->migration);
 	json_restore(&w, o, r);
 	if (r->linux_boot)
-		json_linux(&w, o, r);
+		run_linux_json(&w, o, r);
 	gm_json_num(&w, "seconds", r->seconds);
 	gm_json_str(&w, "result", result_name(r));
 	/* The message is ours, but may quote a guest's file name. */
@@ -635,13 +392,6 @@ static int open_guest(struct run_opts *o, struct gm_guest_elf *elf)
 	o->cfg.guest = elf;
 	o->cfg.workload = o->guest;
 	return 0;
-}
-
-/* --kernel or --initrd files that cannot be read or booted: a usage error. */
-static bool linux_refused(const struct run_opts *o, int err)
-{
-	return o->cfg.kernel && (err == -ENOENT || err == -EACCES || err == -EISDIR ||
-				 err == -EFBIG || err == -ENOEXEC || err == -E2BIG);
 }
 
 static int run(struct run_opts *o)
@@ -668,7 +418,7 @@ static int run(struct run_opts *o)
 	o->resume_fd = r.resume_fd;
 	if (ret) {
 		gm_cli_error(o->cmd, "%s", r.message);
-		return linux_refused(o, ret) ? GM_STATUS_USAGE : GM_STATUS_FAIL;
+		return run_linux_refused(o, ret) ? GM_STATUS_USAGE : GM_STATUS_FAIL;
 	}
 	if (o->json && r.resume_fd >= 0) {
 		/* One JSON object: the resumed run's, carrying this migration. */
