@@ -15,16 +15,22 @@
  *      qword to each of its pages after each conversion
  *   5  done
  *
- * A conversion that fails counts in GM_REPORT_MISMATCHES; exit 0 iff none.
+ * Where the host asks (GM_GUEST_F_KEEP: RAM in place), conversions keep the bytes
+ * (GM_HC_CONVERT_PRESERVE).  A conversion that fails counts in
+ * GM_REPORT_MISMATCHES; exit 0 iff none.
  */
 #include "common.h"
 #include "convbench.h"
 
-/* CONVERT(\base, \len, \to_private); a failure counts in r12.  Clobbers rdi, rsi, rdx, rax. */
+/*
+ * CONVERT(\base, \len, \to_private), keeping the bytes where RAM is in
+ * place (r15); a failure counts in r12.  Clobbers rdi, rsi, rdx, rax.
+ */
 .macro conv base:req, len:req, to_private:req
 	movq	\base, %rdi
 	movq	$\len, %rsi
 	movl	$\to_private, %edx
+	orl	%r15d, %edx
 	gm_hc	GM_HC_CONVERT
 	testq	%rax, %rax
 	jz	.Lc\@
@@ -51,7 +57,11 @@ _start:
 	testq	%rdx, %rdx
 	jz	1f
 	gm_exit	$0
-1:	movq	%rdi, %rbx
+1:	xorl	%r15d, %r15d		/* GM_HC_CONVERT_PRESERVE where RAM is in place */
+	testq	$GM_GUEST_F_KEEP, %r8
+	jz	2f
+	movl	$GM_HC_CONVERT_PRESERVE, %r15d
+2:	movq	%rdi, %rbx
 	gm_plain %rbx, %rax		/* rbx = plain RAM base */
 	movabsq	$GM_GUEST_SHARED_BIT, %rbp
 	xorl	%r12d, %r12d		/* failed conversions */

@@ -41,6 +41,25 @@ struct gm_file;
 #define GM_MFD_HUGETLB		0x0004U	/* hugetlb store */
 #define GM_MFD_GUEST		0x0100U	/* guest-only from birth */
 #define GM_MFD_HUGE_1GB		0x0200U	/* with GM_MFD_HUGETLB: 1 GiB pages */
+/*
+ * In place (with GM_MFD_GUEST): each page of the file is shared or private,
+ * in the file, and the host may read, write and map its shared pages
+ * (gm_pread, gm_pwrite, gm_mmap), never its private ones.  A VM maps both
+ * of its aliases onto the one file, and a conversion changes a page's
+ * state without freeing it (gm_file_set_attributes).  After upstream's
+ * GUEST_MEMFD_FLAG_MMAP and the in-place conversion series.
+ *
+ * The state is kept a 4 KiB page at a time, whatever the file's page size;
+ * pages the file grows by (gm_ftruncate, gm_fallocate) start in the
+ * initial state.  It costs one bit a 4 KiB page of the size (32 MiB a TiB),
+ * so growing the file may fail with -ENOMEM.  Otherwise the file is a
+ * guest-only file (sizes, seals, fallocate, the guest's path), but that
+ * while a gm_mmap() mapping covers a page, a punch or truncate that would
+ * free it is -EBUSY: pmem must account for every page the host can touch.
+ */
+#define GM_MFD_GUEST_MMAP	0x0400U
+/* With GM_MFD_GUEST_MMAP: pages start shared (else private), as GUEST_MEMFD_FLAG_INIT_SHARED. */
+#define GM_MFD_GUEST_INIT_SHARED	0x0800U
 
 /* Seals: the first five are Linux's F_SEAL_* values. */
 #define GM_SEAL_SEAL		0x0001U
@@ -102,8 +121,9 @@ enum gm_store_kind {
  * makes this call fail with its -EACCES.
  *
  * Return: 0, or -EFAULT (NULL argument), -EINVAL (unknown flag, name too
- * long, GM_MFD_HUGE_1GB without GM_MFD_HUGETLB), -ENOMEM, or the negative
- * errno of memfd_create(2).
+ * long, GM_MFD_HUGE_1GB without GM_MFD_HUGETLB, GM_MFD_GUEST_MMAP without
+ * GM_MFD_GUEST, GM_MFD_GUEST_INIT_SHARED without GM_MFD_GUEST_MMAP),
+ * -ENOMEM, or the negative errno of memfd_create(2).
  */
 int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep);
 
@@ -141,7 +161,9 @@ void gm_file_put(struct gm_file *file);
  * Return: 0, or -EINVAL (negative length; guest-only: not page aligned),
  * -EPERM (GM_SEAL_GROW/GM_SEAL_SHRINK forbid it), -EFBIG (past what the
  * store can hold), -EBUSY (ordinary file: a GM_MAP_HOLD_SIZE mapping, such
- * as a VM's memslot window, reaches past @length), -EFAULT (NULL file).
+ * as a VM's memslot window, reaches past @length; in-place file: a
+ * gm_mmap() mapping covers a page it would cut), -ENOMEM (in-place file:
+ * no memory for the new pages' state), -EFAULT (NULL file).
  * Pages pinned by a guest are never freed under the pin.
  */
 int gm_ftruncate(struct gm_file *file, off_t length);
@@ -155,8 +177,10 @@ int gm_ftruncate(struct gm_file *file, off_t length);
  * (offset + len overflows or passes the store's limit), -EPERM (a seal
  * forbids it), -ENOSPC (guest-only: past gm_guest_memory_set_limit()'s
  * limit; nothing is left half done), -ENOMEM (the kernel refused the
- * memory: huge pages ran out; nothing is left half done), -EBUSY (guest-only: a page to allocate was freed
- * while a guest pinned it, and the pin stayed for a second), -EFAULT.
+ * memory: huge pages ran out; nothing is left half done), -EBUSY
+ * (guest-only: a page to allocate was freed while a guest pinned it, and
+ * the pin stayed for a second; in-place: a gm_mmap() mapping covers a page
+ * to punch), -EFAULT.
  */
 int gm_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
 
@@ -182,8 +206,22 @@ uint64_t gm_guest_memory_limit(void);
 
 /**
  * gm_pread / gm_pwrite - host I/O.
- * Return: bytes transferred, or -EPERM (guest-only file), -EINVAL (negative
- * offset), -EFAULT (NULL), or the negative errno of pread(2)/pwrite(2).
+ *
+ * In-place files: a call that touches a private page transfers nothing
+ * (-EPERM); one whose pages are all shared transfers as pread(2) and
+ * pwrite(2) on a file would, but that the size is a limit, as RLIMIT_FSIZE
+ * is: a write never grows the file (at or past the end: -EFBIG; across it:
+ * short, up to the end).  A read past the end returns 0 or a short count; a
+ * hole reads zero and stays a hole; a write allocates its pages first, so
+ * gm_guest_memory_set_limit() holds (-ENOSPC, nothing written).  A page
+ * cannot turn private during a call.
+ *
+ * Return: bytes transferred, or -EPERM (guest-only file; in-place: a
+ * private page, or a write seal), -EFBIG (in-place write at or past the
+ * end), -ENOSPC (in-place write past the limit, or out of huge pages),
+ * -EBUSY (in-place write: a page freed under a guest's pin stayed pinned),
+ * -EINVAL (negative offset), -EFAULT (NULL), or the negative errno of
+ * pread(2)/pwrite(2).
  */
 ssize_t gm_pread(struct gm_file *file, void *buf, size_t count, off_t offset);
 ssize_t gm_pwrite(struct gm_file *file, const void *buf, size_t count, off_t offset);
@@ -213,17 +251,84 @@ int gm_get_seals(struct gm_file *file);
 #define GM_MAP_HOLD_SIZE	0x00800000
 
 /**
- * gm_mmap / gm_munmap - host mappings of an ordinary file.  gm_munmap takes
- * back one whole mapping that gm_mmap of the same file made and that is
- * still mapped: @addr as gm_mmap returned it, @length as given to gm_mmap
- * (or any length that rounds up to as many of the file's pages).  Anything
- * else, a part of a mapping included, is -EINVAL and stays mapped.
- * Return: 0 and *@addrp, or -EPERM (guest-only), -EINVAL, -ENOMEM, or
- * mmap's/munmap's errno.
+ * gm_mmap / gm_munmap - host mappings of an ordinary or an in-place file.
+ * gm_munmap takes back one whole mapping that gm_mmap of the same file
+ * made and that is still mapped: @addr as gm_mmap returned it, @length as
+ * given to gm_mmap (or any length that rounds up to as many of the file's
+ * pages).  Anything else, a part of a mapping included, is -EINVAL and
+ * stays mapped.
+ *
+ * In-place files, as guest_memfd: MAP_SHARED (or MAP_SHARED_VALIDATE) only,
+ * guestmem places it (no MAP_FIXED), @offset a multiple of the file's page
+ * size.  A host page of the mapping (the file's page: 4 KiB, 2 MiB or
+ * 1 GiB) shows the file only while all its 4 KiB pages are shared and it
+ * lies inside the file; any other raises SIGBUS when touched, a huge page
+ * whole while any 4 KiB page of it is private.  Each page shown is
+ * allocated by gm_mmap() (or by the conversion that shows it), so that a
+ * touch never allocates behind pmem's back.  A page that turns shared
+ * shows in every mapping that covers it; the pages the file grows by do
+ * not show in a mapping made before (map again).
+ *
+ * Return: 0 and *@addrp, or -EPERM (guest-only but not in place; in place:
+ * writable and a write seal), -EINVAL, -ENOMEM/-ENOSPC (in place: the pages
+ * to show), -EBUSY (in place: a page to show was freed under a guest's pin
+ * that stayed), or mmap's/munmap's errno.
  */
 int gm_mmap(struct gm_file *file, size_t length, int prot, int flags,
 	    off_t offset, void **addrp);
 int gm_munmap(struct gm_file *file, void *addr, size_t length);
+
+/* A page's attribute in an in-place file: KVM_MEMORY_ATTRIBUTE_PRIVATE's value. */
+#define GM_FILE_ATTR_PRIVATE	(1ULL << 3)
+
+/* What a conversion does with a page's contents. */
+#define GM_CONVERT_ZERO		0U	/* discarded: the page reads zero on its new side */
+#define GM_CONVERT_PRESERVE	1U	/* kept: a shared buffer handed over, a private page published */
+
+/**
+ * gm_file_set_attributes - convert pages [@offset, @offset + @len) of an
+ * in-place file (GM_MFD_GUEST_MMAP) to private (@attributes =
+ * GM_FILE_ATTR_PRIVATE) or shared (0), in place: no page is freed, and a
+ * huge page stays one allocation whatever its 4 KiB pages are.  @policy:
+ * GM_CONVERT_ZERO or GM_CONVERT_PRESERVE.
+ *
+ * To private is refused, changing nothing, while the host could still reach
+ * a page of the range: a gm_mmap() mapping covers it (guestmem cannot see
+ * what the kernel holds through a mapping, so it never revokes one: unmap
+ * first), or a pin holds its frame (a huge page's pin holds all of it).
+ * To shared is never refused for that.  At no time can the host read a page
+ * while it is private, and a private page the host maps reads as SIGBUS.
+ * A file a guest holds (gm_register_guest) is converted by its guest's VM
+ * (gm_vm_set_memory_attributes), never from here.
+ *
+ * A page already on the side asked for is left as it is, its bytes too,
+ * whatever @policy.  GM_CONVERT_ZERO zeroes the present pages that change
+ * side before they change (a hole stays a hole); it rewrites the file, so a
+ * write seal forbids it, as it forbids a punch.  To shared, the pages a
+ * mapping is to show are allocated first (refused as gm_mmap's: nothing
+ * changes), then shown; should a remap of a mapping fail after the pages
+ * turned shared, the call returns mmap's errno and that part of the mapping
+ * stays SIGBUS: never a private page reachable.
+ *
+ * Return: 0, or -EAGAIN (to private: a page is mapped or pinned; its offset
+ * in *@error_offset if @error_offset), -EINVAL (not an in-place file,
+ * @offset or @len not 4 KiB aligned or <= 0, past the end, unknown
+ * attribute or policy), -EBUSY (a guest holds the file), -EPERM
+ * (GM_CONVERT_ZERO and a write seal), -ENOMEM/-ENOSPC (to shared: the pages
+ * a mapping is to show), -EFAULT (NULL file).
+ */
+int gm_file_set_attributes(struct gm_file *file, off_t offset, off_t len, uint64_t attributes,
+			   unsigned int policy, off_t *error_offset);
+
+/**
+ * gm_file_get_attributes - the attribute of the page at @offset of an
+ * in-place file: GM_FILE_ATTR_PRIVATE or 0.
+ * Return: that, or -EINVAL (not an in-place file, past the end), -EFAULT.
+ */
+int64_t gm_file_get_attributes(struct gm_file *file, off_t offset);
+
+/** gm_file_in_place - 1 for an in-place file (GM_MFD_GUEST_MMAP), 0 if not, -EFAULT. */
+int gm_file_in_place(struct gm_file *file);
 
 /**
  * gm_file_fd - the kernel fd of an ordinary file (owned by the file: dup it

@@ -38,12 +38,16 @@
 
 /* r8 flags at entry. */
 #define GM_GUEST_F_PRIVATE	0x1	/* RAM starts private */
+#define GM_GUEST_F_IN_PLACE	0x2	/* RAM is in place: a conversion can keep the bytes */
+#define GM_GUEST_F_KEEP		0x4	/* in place: the host asks conversions to keep them (benchmarks) */
 
 #define GM_HC_PORT		0xe0
 
 #define GM_HC_EXIT		1	/* rdi = status (0 = pass) */
 #define GM_HC_PRINT		2	/* rdi = gpa of text (shared), rsi = length */
-#define GM_HC_CONVERT		3	/* rdi = gpa, rsi = size, rdx = 1: to private, 0: to shared */
+#define GM_HC_CONVERT		3	/* rdi = gpa, rsi = size, rdx = GM_HC_CONVERT_* flags */
+#define GM_HC_CONVERT_PRIVATE	0x1	/* to private; without it, to shared */
+#define GM_HC_CONVERT_PRESERVE	0x2	/* keep the bytes (in-place slots); without it, zero */
 #define GM_HC_REPORT		4	/* rdi = key (GM_REPORT_*), rsi = value */
 #define GM_HC_HOST_READ64	5	/* rdi = gpa: the host reads 8 bytes of the shared file there */
 #define GM_HC_PROGRESS		6	/* rdi = bytes done by this vCPU so far */

@@ -13,6 +13,7 @@
 #ifndef GUESTMEM_PROVIDER_H
 #define GUESTMEM_PROVIDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <guestmem/file.h>
 
@@ -83,6 +84,20 @@ struct gm_mem_ops {
 	 * Return: 0, -EINVAL (past the end), -ENOMEM/-ENOSPC, -EFAULT.
 	 */
 	int (*populate)(struct gm_file *file, uint64_t index, uint64_t n);
+	/*
+	 * In-place files (GM_MFD_GUEST_MMAP): the owner converts pages [@index,
+	 * @index + @n) to private (@private) or shared with content policy
+	 * @policy (GM_CONVERT_*), as gm_file_set_attributes() does for a file
+	 * no guest holds, and with the same refusals (-EAGAIN, the first page
+	 * in *@error_index).  The provider calls no invalidate callback for
+	 * it: the owner keeps its own mappings in step.  With
+	 * GM_CONVERT_ZERO the pages read zero on their new side.  May be NULL
+	 * in a provider without in-place files.
+	 * Return: 0, -EAGAIN, -EINVAL (not in place, past the end), -EPERM
+	 * (no owner holds the file).
+	 */
+	int (*set_attributes)(struct gm_file *file, uint64_t index, uint64_t n, bool private,
+			      unsigned int policy, uint64_t *error_index);
 };
 
 /*

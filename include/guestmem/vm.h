@@ -31,15 +31,22 @@ enum gm_engine_kind {
 	GM_ENGINE_EMU,
 };
 
-/* Memslot flags. */
-#define GM_SLOT_PRIVATE		0x1U	/* has a guest-only file for private pages */
+/*
+ * Memslot flags.  A private-capable slot has a guest-only file for its
+ * private pages; its shared pages are in an ordinary file (two files), or,
+ * in place, in the same in-place file (GM_MFD_GUEST_MMAP) at the same
+ * offset: shared_file == private_file, shared_offset == private_offset.
+ * Then both aliases resolve to the one backing page, a conversion frees
+ * nothing, and its content policy may keep the page's bytes.
+ */
+#define GM_SLOT_PRIVATE		0x1U
 
 struct gm_memslot {
 	uint32_t slot;
 	uint32_t flags;
 	uint64_t gpa;
 	uint64_t size;			/* 0 deletes the slot */
-	struct gm_file *shared_file;	/* ordinary file, or a kvm-store file */
+	struct gm_file *shared_file;	/* ordinary file, a kvm-store file, or in place */
 	uint64_t shared_offset;
 	struct gm_file *private_file;	/* guest-only file, with GM_SLOT_PRIVATE */
 	uint64_t private_offset;
@@ -156,6 +163,22 @@ int gm_vm_set_memslot(struct gm_vm *vm, const struct gm_memslot *slot);
  */
 int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
 				uint64_t attributes, uint64_t flags);
+
+/**
+ * gm_vm_set_memory_attributes2 - gm_vm_set_memory_attributes() with a
+ * content policy and an error address, after upstream's
+ * KVM_SET_MEMORY_ATTRIBUTES2.  @policy: GM_CONVERT_ZERO (as
+ * gm_vm_set_memory_attributes: the pages read zero on their new side) or
+ * GM_CONVERT_PRESERVE (their bytes are kept: only in-place slots).
+ * To private is refused, changing nothing, while the host still maps or
+ * pins a page of an in-place file (see gm_file_set_attributes()); the
+ * page's address then goes in *@error_gpa (if not NULL).
+ * Return: as gm_vm_set_memory_attributes(), and -EAGAIN (refused: mapped
+ * or pinned), -EINVAL (unknown policy; GM_CONVERT_PRESERVE on a range
+ * that is not all in in-place slots).
+ */
+int gm_vm_set_memory_attributes2(struct gm_vm *vm, uint64_t gpa, uint64_t size,
+				 uint64_t attributes, unsigned int policy, uint64_t *error_gpa);
 
 /** gm_vm_get_memory_attributes - attributes of the page at @gpa (>= 0). */
 int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa);

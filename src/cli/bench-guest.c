@@ -15,6 +15,7 @@
  * on the wall and by the CPU time of the whole process (all threads).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "bench.h"
@@ -175,19 +176,33 @@ static const struct bench_row convert_rows[] = {
 	  "a bare hypercall exit, same engine and run", false),
 	BENCH_ROW("convert_2m", "2 MiB conversion, each page written after each", "us",
 	  "a bare hypercall exit, same engine and run", false),
+	BENCH_ROW("convert_4k_in_place", "4 KiB conversion in place, bytes kept, half a round trip",
+	  "ns/page", "a bare hypercall exit, same engine and run", true),
+	BENCH_ROW("convert_4k_in_place_zero", "4 KiB conversion in place, zeroed, half a round trip",
+	  "ns/page", "a bare hypercall exit, same engine and run", true),
 };
 
-/* convbench in a VM of @mem bytes of RAM, of which it touches 4 MiB. */
-static int convert(struct bench *b, uint64_t mem)
+/* One convbench run's phases: seconds per phase, scaled per exit, page or range. */
+struct convbench_times {
+	double exit_ns, exit_us, c4k, c4k_touch, c2m;
+};
+
+/*
+ * convbench in a VM of @mem bytes of RAM, of which it touches 4 MiB,
+ * @rounds times after a warm-up; RAM in two files, or in place (@in_place:
+ * conversions keep the bytes with @preserve, else zero them).
+ */
+static int convbench_rounds(struct bench *b, uint64_t mem, bool in_place, bool preserve,
+			    struct convbench_times *t, int rounds)
 {
-	double exit_ns[BENCH_MAX_ROUNDS], exit_us[BENCH_MAX_ROUNDS];
-	double c4k[BENCH_MAX_ROUNDS], c4k_touch[BENCH_MAX_ROUNDS], c2m[BENCH_MAX_ROUNDS];
 	struct phases ph;
 	struct gm_run_config cfg = { .store = GM_RUN_SHMEM, .workload = "convbench",
-				     .sparse = true, .progress = on_phase, .opaque = &ph };
-	int rounds = bench_rounds(b, mem), ret;
+				     .sparse = true, .in_place = in_place,
+				     .preserve = preserve,
+				     .progress = on_phase, .opaque = &ph };
 	struct gm_run_result r;
 	double *at = ph.at;
+	int ret;
 
 	for (int i = -1; i < rounds; i++) {
 		cfg.mem = i < 0 ? warm_size(mem) : mem;
@@ -197,15 +212,41 @@ static int convert(struct bench *b, uint64_t mem)
 			return ret;
 		if (i < 0)
 			continue;
-		exit_ns[i] = (at[CB_PHASE_4K] - at[CB_PHASE_EXITS]) / CB_EXITS * 1e9;
-		exit_us[i] = exit_ns[i] / 1e3;
-		c4k[i] = (at[CB_PHASE_4K_TOUCH] - at[CB_PHASE_4K]) / (2 * CB_4K) * 1e9;
-		c4k_touch[i] = (at[CB_PHASE_2M] - at[CB_PHASE_4K_TOUCH]) / (2 * CB_4K) * 1e6;
-		c2m[i] = (at[CB_DONE] - at[CB_PHASE_2M]) / (2 * CB_2M) * 1e6;
+		t[i].exit_ns = (at[CB_PHASE_4K] - at[CB_PHASE_EXITS]) / CB_EXITS * 1e9;
+		t[i].exit_us = t[i].exit_ns / 1e3;
+		t[i].c4k = (at[CB_PHASE_4K_TOUCH] - at[CB_PHASE_4K]) / (2 * CB_4K) * 1e9;
+		t[i].c4k_touch = (at[CB_PHASE_2M] - at[CB_PHASE_4K_TOUCH]) / (2 * CB_4K) * 1e6;
+		t[i].c2m = (at[CB_DONE] - at[CB_PHASE_2M]) / (2 * CB_2M) * 1e6;
 	}
-	return bench_add(b, &convert_rows[0], mem, c4k, exit_ns, rounds) ?:
-	       bench_add(b, &convert_rows[1], mem, c4k_touch, exit_us, rounds) ?:
-	       bench_add(b, &convert_rows[2], mem, c2m, exit_us, rounds);
+	return 0;
+}
+
+/* Add row @row of the samples @field picks, against the bare exit (ns or us). */
+static int add_convert(struct bench *b, int row, uint64_t mem, const struct convbench_times *t,
+		       int rounds, size_t field, bool us)
+{
+	double ours[BENCH_MAX_ROUNDS], exits[BENCH_MAX_ROUNDS];
+
+	for (int i = 0; i < rounds; i++) {
+		ours[i] = *(const double *)((const char *)&t[i] + field);
+		exits[i] = us ? t[i].exit_us : t[i].exit_ns;
+	}
+	return bench_add(b, &convert_rows[row], mem, ours, exits, rounds);
+}
+
+static int convert(struct bench *b, uint64_t mem)
+{
+	struct convbench_times t[BENCH_MAX_ROUNDS];
+	int rounds = bench_rounds(b, mem);
+
+	return convbench_rounds(b, mem, false, false, t, rounds) ?:
+	       add_convert(b, 0, mem, t, rounds, offsetof(struct convbench_times, c4k), false) ?:
+	       add_convert(b, 1, mem, t, rounds, offsetof(struct convbench_times, c4k_touch), true) ?:
+	       add_convert(b, 2, mem, t, rounds, offsetof(struct convbench_times, c2m), true) ?:
+	       convbench_rounds(b, mem, true, true, t, rounds) ?:
+	       add_convert(b, 3, mem, t, rounds, offsetof(struct convbench_times, c4k), false) ?:
+	       convbench_rounds(b, mem, true, false, t, rounds) ?:
+	       add_convert(b, 4, mem, t, rounds, offsetof(struct convbench_times, c4k), false);
 }
 
 int bench_guest(struct bench *b)

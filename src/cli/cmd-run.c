@@ -145,6 +145,10 @@ static const struct gm_opt run_options[] = {
 	GM_OPT_CALL("guest-arg", "VALUE", add_guest_arg,
 		"pass VALUE to the --guest program (repeatable)"),
 	GM_OPT_FLAG("private", cfg.private, "RAM starts private (guest-only)"),
+	GM_OPT_FLAG("in-place", cfg.in_place,
+		"RAM is one in-place guest-only file for both the private and the shared "
+		"alias: a conversion changes the page's state and frees nothing, huge pages "
+		"stay whole (default: two files, a conversion punches the side left)"),
 	GM_OPT_CALL("guest-mem-limit", "SIZE", parse_guest_mem_limit,
 		"cap the host memory guest-only RAM may take (a multiple of 4K): a touch "
 		"past it ends the run with \"No space left on device\" (default: no cap)"),
@@ -192,10 +196,26 @@ void gm_cmd_run_usage(FILE *out)
 	gm_opt_usage(&run_cmd, out);
 }
 
+/* In place needs a store with pages of ours; the kvm store's are the kernel's. */
+static int check_in_place_options(const struct run_opts *o)
+{
+	if (!o->cfg.in_place)
+		return 0;
+	if (o->cfg.store == GM_RUN_KVM) {
+		gm_cli_error(CMD, "--in-place needs --store shmem or hugetlb");
+		return GM_STATUS_USAGE;
+	}
+	if (o->cfg.snapshot_after > 0 || o->cfg.migrate_to) {
+		gm_cli_error(CMD, "--in-place does not go with snapshots or migration yet");
+		return GM_STATUS_USAGE;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	return gm_opt_parse(&run_cmd, argc, argv, o) ?: check_guest_options(o) ?:
-	       check_snapshot_options(o) ?: run_linux_check(o);
+	       check_snapshot_options(o) ?: check_in_place_options(o) ?: run_linux_check(o);
 }
 
 /* The reports a guest can make (GM_REPORT_*), by key. */
@@ -255,7 +275,8 @@ static void print_text(const struct run_opts *o, const struct gm_run_result *r)
 	const struct gm_vm_stats *s = &r->stats;
 
 	printf("engine          %s\n", r->engine);
-	printf("store           %s\n", store_names[o->cfg.store]);
+	printf("store           %s%s\n", store_names[o->cfg.store],
+	       o->cfg.in_place ? ", in place" : "");
 	printf("memory          %" PRIu64 " MiB, %u vCPU%s, %s, %s %s\n",
 	       o->cfg.mem >> 20, o->cfg.vcpus, o->cfg.vcpus > 1 ? "s" : "",
 	       o->cfg.private ? "private" : "shared",
@@ -354,6 +375,7 @@ static void print_json(const struct run_opts *o, const struct gm_run_result *r)
 	gm_json_str(&w, "workload", o->cfg.workload);
 	gm_json_bool(&w, "guest", o->guest);
 	gm_json_bool(&w, "private", o->cfg.private);
+	gm_json_bool(&w, "in_place", o->cfg.in_place);
 	json_counters(&w, r);
 	if (r->exited)
 		gm_json_i64(&w, "exit_status", r->exit_status);

@@ -660,6 +660,7 @@ static int emu_mismatch(struct gm_vm *vm, pid_t tid, const struct gm_exit *exit)
 
 const struct gm_engine_ops gm_emu_engine = {
 	.name = "emu",
+	.checks_access = true,
 	.vm_init = emu_vm_init,
 	.vm_destroy = emu_vm_destroy,
 	.slot_add = emu_slot_add,

@@ -93,6 +93,13 @@ struct gm_vcpu_regs {
 /* An engine runs vCPUs over the VM's host windows. */
 struct gm_engine_ops {
 	const char *name;
+	/*
+	 * The engine checks every access to a private-capable slot against
+	 * its page's attribute (emu), so a page may stay in the window of the
+	 * side an in-place conversion took it from.  Else (kvm, whose
+	 * accesses go wherever the windows map) the vm layer takes it out.
+	 */
+	bool checks_access;
 	int (*vm_init)(struct gm_vm *vm);
 	void (*vm_destroy)(struct gm_vm *vm);
 	/* A slot's windows exist / are about to go away. */

@@ -738,7 +738,10 @@ int gm_backing_read(struct gm_backing *b, uint64_t offset, void *buf, size_t len
 	return 0;
 }
 
-/* hugetlbfs has no write(): copy through a short-lived mapping of the folios. */
+/*
+ * hugetlbfs has no write(): copy through a short-lived mapping of the
+ * folios (zeros for a NULL @buf).
+ */
 static int write_huge(struct gm_backing *b, int fd, uint64_t offset, const void *buf, size_t len)
 {
 	uint64_t folio = GM_PAGE_SIZE << b->order;
@@ -749,7 +752,10 @@ static int write_huge(struct gm_backing *b, int fd, uint64_t offset, const void 
 	p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
 	if (p == MAP_FAILED)
 		return -errno;
-	memcpy(p + (offset - start), buf, len);
+	if (buf)
+		memcpy(p + (offset - start), buf, len);
+	else
+		memset(p + (offset - start), 0, len);
 	munmap(p, map_len);
 	return 0;
 }
@@ -776,6 +782,40 @@ int gm_backing_write(struct gm_backing *b, uint64_t offset, const void *buf, siz
 	return 0;
 }
 
+int gm_backing_zero(struct gm_backing *b, uint64_t offset, uint64_t len)
+{
+	static const char zeros[64 * 1024];
+	int fd = atomic_load(&b->fd);
+	ssize_t n;
+
+	if (!range_present(b, offset, len) || fd < 0)
+		return -EINVAL;
+	if (b->order)
+		return write_huge(b, fd, offset, NULL, len);
+	while (len) {
+		n = pwrite(fd, zeros, len < sizeof(zeros) ? len : sizeof(zeros), (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		offset += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+uint32_t gm_backing_pins(struct gm_backing *b, uint64_t index)
+{
+	_Atomic gm_state_t *w;
+	uint32_t pins;
+
+	gm_rcu_read_lock();
+	w = word_of(b, index >> b->order);
+	pins = w ? atomic_load(w) & ST_PINS : 0;
+	gm_rcu_read_unlock();
+	return pins;
+}
+
 int gm_backing_map(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr)
 {
 	int fd = backing_fd(b);
@@ -787,5 +827,56 @@ int gm_backing_map(struct gm_backing *b, uint64_t offset, uint64_t len, void *ad
 		return -EINVAL;
 	p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd,
 		 (off_t)offset);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+int gm_backing_map_host(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr,
+			int prot, int flags)
+{
+	int fd = backing_fd(b);
+	void *p;
+
+	if (fd < 0)
+		return fd;
+	if (!len || offset + len < offset || offset + len > (GM_PMEM_MAX_PAGES << GM_PAGE_SHIFT))
+		return -EINVAL;
+	p = mmap(addr, len, prot, flags | MAP_FIXED | MAP_NORESERVE, fd, (off_t)offset);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/* The empty memfd behind every gm_pmem_map_fault(): made once, never closed. */
+static _Atomic int fault_fd = -1;
+
+static int get_fault_fd(void)
+{
+	int fd = atomic_load(&fault_fd), expected = -1;
+
+	if (fd >= 0)
+		return fd;
+	fd = memfd_create("guestmem-fault", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* Size 0 for good: every page of a mapping of it is past the end. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (!atomic_compare_exchange_strong(&fault_fd, &expected, fd)) {
+		close(fd);
+		fd = expected;
+	}
+	return fd;
+}
+
+int gm_pmem_map_fault(void *addr, uint64_t len, int prot)
+{
+	int fd = get_fault_fd();
+	void *p;
+
+	if (fd < 0)
+		return fd;
+	p = mmap(addr, len, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0);
 	return p == MAP_FAILED ? -errno : 0;
 }

@@ -146,6 +146,39 @@ int gm_backing_write(struct gm_backing *b, uint64_t offset, const void *buf, siz
  */
 int gm_backing_map(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr);
 
+/**
+ * gm_backing_zero - write zeros over present pages [@offset, @offset + @len)
+ * in place: nothing is freed, so a huge folio stays one allocation.
+ * Return: 0, -EINVAL (a page of the range is not present), or the I/O's
+ * negative errno.
+ */
+int gm_backing_zero(struct gm_backing *b, uint64_t offset, uint64_t len);
+
+/** gm_backing_pins - pins held now on the folio of page @index (0: a hole).  Lock-free. */
+uint32_t gm_backing_pins(struct gm_backing *b, uint64_t index);
+
+/**
+ * gm_backing_map_host - a host mapping of present pages: map bytes
+ * [@offset, @offset + @len) of the backing at the fixed address @addr with
+ * the caller's @prot and @flags (MAP_SHARED or MAP_SHARED_VALIDATE and
+ * mmap(2)'s modifiers; MAP_FIXED and MAP_NORESERVE are added).  Folio
+ * aligned.  The caller maps nothing that is not present: a touch of a
+ * hole would allocate behind pmem's back.
+ * Return: 0, or a negative errno from mmap.
+ */
+int gm_backing_map_host(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr,
+			int prot, int flags);
+
+/**
+ * gm_pmem_map_fault - map @len bytes at the fixed address @addr, with
+ * @prot, such that every touch raises SIGBUS: the start of one empty memfd
+ * per process, sealed so that it never grows.  (Not a backing past its
+ * end: a writable mapping past the end of a hugetlb memfd grows it, and
+ * the touch then allocates a page.)  Its fd is made on first use and kept.
+ * Return: 0, or a negative errno from memfd_create or mmap.
+ */
+int gm_pmem_map_fault(void *addr, uint64_t len, int prot);
+
 /** gm_pmem_frames_in_use - 4 KiB pages present in all backings of @order. */
 int64_t gm_pmem_frames_in_use(unsigned int order);
 

@@ -44,12 +44,28 @@ static int file_populate(struct gm_file *file, uint64_t index, uint64_t n)
 			    (off_t)(n << GM_PAGE_SHIFT));
 }
 
+/*
+ * In place: the owner's conversion, on its own say: no invalidate callback,
+ * since no page is freed and the owner keeps its windows in step itself.
+ * With GM_CONVERT_PRESERVE and no host mapping it makes no system call.
+ */
+static int pmem_set_attributes(struct gm_file *file, uint64_t index, uint64_t n, bool private,
+			       unsigned int policy, uint64_t *error_index)
+{
+	if (!file)
+		return -EFAULT;
+	if (!gm_file_binding(file))
+		return -EPERM;
+	return gm_file_convert(file, index, n, private, policy, error_index);
+}
+
 static const struct gm_mem_ops pmem_mem_ops = {
 	.get_lock_pfn = pmem_get_lock_pfn,
 	.put_unlock_pfn = gm_file_put_unlock_pfn,
 	.pfn_mapping_level = gm_file_mapping_level,
 	.map_range = gm_file_map_range,
 	.populate = file_populate,
+	.set_attributes = pmem_set_attributes,
 };
 
 /* The kernel does not lend guest_memfd's pages out by frame number. */

@@ -400,7 +400,8 @@ static int check_layout(struct gm_vm *vm, struct parsed *p)
 		if (!s->used || s->desc.flags != ps->hdr.flags || s->desc.gpa != ps->hdr.gpa ||
 		    s->desc.size != ps->hdr.size)
 			return -EINVAL;
-		if (s->mm->kernel_memory)
+		/* The kernel's pages are its own; in place, not carried yet. */
+		if (s->mm->kernel_memory || s->mm->in_place)
 			return -EOPNOTSUPP;
 		ps->s = s;
 	}

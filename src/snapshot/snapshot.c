@@ -271,7 +271,8 @@ static int plan_slots(struct gm_vm *vm, struct plan *p)
 
 		if (!s->used)
 			continue;
-		if (s->mm->kernel_memory)
+		/* The kernel's pages are its own; in place, not carried yet. */
+		if (s->mm->kernel_memory || s->mm->in_place)
 			return -EOPNOTSUPP;
 		if (p->diff && !s->dirty)
 			return -EINVAL;

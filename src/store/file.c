@@ -17,17 +17,10 @@
 #include "store.h"
 
 #define KNOWN_MFD_FLAGS (GM_MFD_CLOEXEC | GM_MFD_ALLOW_SEALING | GM_MFD_HUGETLB | \
-			 GM_MFD_GUEST | GM_MFD_HUGE_1GB)
+			 GM_MFD_GUEST | GM_MFD_HUGE_1GB | GM_MFD_GUEST_MMAP | \
+			 GM_MFD_GUEST_INIT_SHARED)
 /* memfd_create(2) takes names of at most 249 bytes ("memfd:" + 249 = 255). */
 #define MFD_NAME_MAX 249
-
-/* A live gm_mmap(): gm_munmap() takes back these and nothing else. */
-struct gm_host_map {
-	struct gm_host_map *next;
-	void *addr;
-	size_t length;		/* rounded up to the file's page size */
-	uint64_t hold_end;	/* GM_MAP_HOLD_SIZE: the size it keeps; else 0 */
-};
 
 /* Ids name files in messages and tests; 0 is never one. */
 static _Atomic uint32_t next_file_id = 1;
@@ -68,6 +61,7 @@ static void file_free(struct gm_file *file)
 	}
 	if (atomic_load(&file->guest))
 		gm_guest_release(file);
+	gm_inplace_release(file);
 	if (file->fd >= 0)
 		close(file->fd);
 	pthread_mutex_destroy(&file->lock);
@@ -87,6 +81,9 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 		return -EINVAL;
 	if ((flags & GM_MFD_HUGE_1GB) && !huge)
 		return -EINVAL;
+	if (((flags & GM_MFD_GUEST_MMAP) && !(flags & GM_MFD_GUEST)) ||
+	    ((flags & GM_MFD_GUEST_INIT_SHARED) && !(flags & GM_MFD_GUEST_MMAP)))
+		return -EINVAL;
 	file = gm_file_alloc(huge ? GM_STORE_HUGETLB : GM_STORE_SHMEM,
 			  !huge ? 12 : (flags & GM_MFD_HUGE_1GB) ? 30 : 21);
 	if (!file)
@@ -94,6 +91,8 @@ int gm_memfd_create(const char *name, unsigned int flags, struct gm_file **filep
 	if (flags & GM_MFD_GUEST) {
 		/* As memfd_create: no F_SEAL_SEAL only when sealing is allowed. */
 		atomic_store(&file->seals, (flags & GM_MFD_ALLOW_SEALING) ? 0 : GM_SEAL_SEAL);
+		if (flags & GM_MFD_GUEST_MMAP)
+			gm_inplace_init(file, flags & GM_MFD_GUEST_INIT_SHARED);
 		ret = gm_guest_init(file);
 		if (!ret)
 			gm_guest_enable(file);
@@ -165,6 +164,8 @@ ssize_t gm_pread(struct gm_file *file, void *buf, size_t count, off_t offset)
 		return -EFAULT;
 	if (offset < 0)
 		return -EINVAL;
+	if (file->in_place)
+		return gm_inplace_pread(file, buf, count, (uint64_t)offset);
 	if (atomic_load(&file->guest))
 		return -EPERM;
 	n = pread(file->fd, buf, count, offset);
@@ -190,6 +191,8 @@ ssize_t gm_pwrite(struct gm_file *file, const void *buf, size_t count, off_t off
 		return -EFAULT;
 	if (offset < 0)
 		return -EINVAL;
+	if (file->in_place)
+		return gm_inplace_pwrite(file, buf, count, (uint64_t)offset);
 	if (atomic_load(&file->guest))
 		return -EPERM;
 	n = pwrite(file->fd, buf, count, offset);
@@ -216,19 +219,54 @@ int gm_get_seals(struct gm_file *file)
 	return gm_ordinary_get_seals(file);
 }
 
-/* @length as the kernel maps it: whole pages of the file; 0 stays 0. */
-static size_t map_length(struct gm_file *file, size_t length)
+size_t gm_file_map_length(struct gm_file *file, size_t length)
 {
 	size_t mask = ((size_t)1 << file->page_shift) - 1;
 
 	return length > SIZE_MAX - mask ? 0 : (length + mask) & ~mask;
 }
 
+void gm_file_add_host_map(struct gm_file *file, struct gm_host_map *map)
+{
+	gm_lock_assert_held(GM_LOCK_FILE);
+	map->next = file->host_maps;
+	file->host_maps = map;
+	file->host_mappings++;
+}
+
+/* gm_mmap() of an ordinary file: the kernel memfd's own mapping. */
+static int ordinary_mmap(struct gm_file *file, struct gm_host_map *map, size_t length, int prot,
+			 int flags, off_t offset, void **addrp)
+{
+	int ret = 0;
+
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
+	if (atomic_load(&file->guest)) {
+		ret = -EPERM;
+		goto out;
+	}
+	map->addr = mmap(NULL, length, prot, flags & ~GM_MAP_HOLD_SIZE, file->fd, offset);
+	if (map->addr == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	map->length = gm_file_map_length(file, length);
+	map->offset = (uint64_t)offset;
+	map->prot = prot;
+	map->flags = flags & ~GM_MAP_HOLD_SIZE;
+	map->hold_end = (flags & GM_MAP_HOLD_SIZE) ? (uint64_t)offset + map->length : 0;
+	gm_file_add_host_map(file, map);
+	*addrp = map->addr;
+out:
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
+	return ret;
+}
+
 int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offset,
 	    void **addrp)
 {
 	struct gm_host_map *map;
-	int ret = 0;
+	int ret;
 
 	if (!file || !addrp)
 		return -EFAULT;
@@ -236,27 +274,12 @@ int gm_mmap(struct gm_file *file, size_t length, int prot, int flags, off_t offs
 	map = malloc(sizeof(*map));
 	if (!map)
 		return -ENOMEM;
-	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
-	if (atomic_load(&file->guest)) {
-		ret = -EPERM;
-		goto err_free;
-	}
-	map->addr = mmap(NULL, length, prot, flags & ~GM_MAP_HOLD_SIZE, file->fd, offset);
-	if (map->addr == MAP_FAILED) {
-		ret = -errno;
-		goto err_free;
-	}
-	map->length = map_length(file, length);
-	map->hold_end = (flags & GM_MAP_HOLD_SIZE) ? (uint64_t)offset + map->length : 0;
-	map->next = file->host_maps;
-	file->host_maps = map;
-	file->host_mappings++;
-	*addrp = map->addr;
-	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
-	return 0;
-err_free:
-	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
-	free(map);
+	if (file->in_place)
+		ret = gm_inplace_mmap(file, map, length, prot, flags, offset, addrp);
+	else
+		ret = ordinary_mmap(file, map, length, prot, flags, offset, addrp);
+	if (ret)
+		free(map);
 	return ret;
 }
 
@@ -268,7 +291,7 @@ static struct gm_host_map **find_host_map(struct gm_file *file, void *addr, size
 {
 	struct gm_host_map **link;
 
-	length = map_length(file, length);
+	length = gm_file_map_length(file, length);
 	for (link = &file->host_maps; *link; link = &(*link)->next)
 		if ((*link)->addr == addr && (*link)->length == length)
 			return link;

@@ -13,8 +13,13 @@
  * once.  A page still pinned then (a fault between its lookup and its
  * sequence check) is punched by its last unpin instead, and cannot be
  * allocated again before that; the punch or truncate waits for that with
- * file->lock dropped (wait_doomed).  So no guest mapping or pin can outlive
- * the page it names, and no pin holder is waited for under a lock.
+ * file->lock dropped (gm_guest_wait_doomed).  So no guest mapping or pin
+ * can outlive the page it names, and no pin holder is waited for under a
+ * lock.
+ *
+ * In-place files (in-place.c) are guest-only files too; here they differ
+ * only in keeping a page state for each 4 KiB page of their size, and in
+ * never taking away a page that a host mapping covers.
  */
 #include <errno.h>
 #include <sched.h>
@@ -51,7 +56,7 @@ static uint64_t size_pages(struct gm_file *file)
 /* ---- allocation ---- */
 
 /* Publish [index, index + nr) (folio aligned).  Under file->lock.  Return: 0 or -errno. */
-static int alloc_pages(struct gm_file *file, uint64_t index, uint64_t nr)
+int gm_guest_alloc_pages(struct gm_file *file, uint64_t index, uint64_t nr)
 {
 	int64_t added;
 
@@ -75,12 +80,12 @@ static int populate(struct gm_file *file, uint64_t index, unsigned int want_orde
 
 	gm_lock_assert_held(GM_LOCK_FILE);
 	if (n == 1 && want_order >= GM_HUGE_2M_ORDER && base2m + PAGES_2M <= size_pages(file)) {
-		ret = alloc_pages(file, base2m, PAGES_2M);
+		ret = gm_guest_alloc_pages(file, base2m, PAGES_2M);
 		/* A neighbour still on its way out, or no budget for 2 MiB: the page alone will do. */
 		if (ret != -EAGAIN && ret != -ENOSPC)
 			return ret;
 	}
-	return alloc_pages(file, index & ~(n - 1), n);
+	return gm_guest_alloc_pages(file, index & ~(n - 1), n);
 }
 
 /* ---- the guest's path ---- */
@@ -167,8 +172,8 @@ int gm_file_map_range(struct gm_file *file, uint64_t offset, uint64_t len, void 
 /*
  * Take the pages of [start, end) out of the file: unpublish, tell the guest,
  * punch.  Caller holds file->lock.  Return: true if some page was pinned,
- * so is doomed, and the caller should wait_doomed() once it has let go of
- * the lock.
+ * so is doomed, and the caller should gm_guest_wait_doomed() once it has
+ * let go of the lock.
  */
 static bool remove_range(struct gm_file *file, uint64_t start, uint64_t end)
 {
@@ -196,7 +201,7 @@ static bool remove_range(struct gm_file *file, uint64_t start, uint64_t end)
 #define DOOMED_POLL_US		100
 #define DOOMED_SPINS		100
 
-static void wait_doomed(struct gm_file *file, uint64_t start, uint64_t end)
+void gm_guest_wait_doomed(struct gm_file *file, uint64_t start, uint64_t end)
 {
 	for (long i = 0, waited = 0; waited < DOOMED_WAIT_US; i++) {
 		if (!gm_backing_doomed(file->backing, start, end))
@@ -237,6 +242,19 @@ void gm_guest_release(struct gm_file *file)
 
 /* ---- the system calls ---- */
 
+/*
+ * An in-place file's size goes from @old to @length bytes.  A page a host
+ * mapping shows is never taken away under it (pmem must know of every
+ * page the host can touch, and a hole touched through the mapping would be
+ * allocated behind its back): -EBUSY.  Under file->lock.
+ */
+static int inplace_resize(struct gm_file *file, uint64_t old, uint64_t length)
+{
+	if (length < old && gm_inplace_mapped(file, length >> GM_PAGE_SHIFT, old >> GM_PAGE_SHIFT))
+		return -EBUSY;
+	return gm_inplace_resize(file, old >> GM_PAGE_SHIFT, length >> GM_PAGE_SHIFT);
+}
+
 int gm_guest_ftruncate(struct gm_file *file, off_t length)
 {
 	uint64_t page_mask = (1ULL << file->page_shift) - 1;
@@ -257,6 +275,11 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 		ret = -EPERM;
 		goto out;
 	}
+	if (file->in_place) {
+		ret = inplace_resize(file, old, (uint64_t)length);
+		if (ret)
+			goto out;
+	}
 	atomic_store(&file->size, length);
 	/*
 	 * As shmem_setattr: a truncate that does not grow (same size included)
@@ -267,7 +290,7 @@ int gm_guest_ftruncate(struct gm_file *file, off_t length)
 out:
 	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	if (doomed)
-		wait_doomed(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
+		gm_guest_wait_doomed(file, (uint64_t)length >> GM_PAGE_SHIFT, GM_PMEM_MAX_PAGES);
 	return ret;
 }
 
@@ -310,14 +333,14 @@ static int check_fallocate(struct gm_file *file, int mode, off_t offset, off_t l
 /* Allocate every hole in [start, end), all or nothing.  Under file->lock. */
 static int allocate_range(struct gm_file *file, uint64_t start, uint64_t end)
 {
-	int ret = alloc_pages(file, start, end - start);
+	int ret = gm_guest_alloc_pages(file, start, end - start);
 
 	return ret == -ENOMEM ? -ENOSPC : ret;
 }
 
 /*
  * fallocate under file->lock.  -EAGAIN: a page to allocate is still on its
- * way out.  *@doomed: a punched page was pinned (see wait_doomed).
+ * way out.  *@doomed: a punched page was pinned (see gm_guest_wait_doomed).
  */
 static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uint64_t end,
 			    bool *doomed)
@@ -325,15 +348,25 @@ static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uin
 	unsigned int seals = atomic_load(&file->seals);
 	int ret;
 
+	uint64_t size = (uint64_t)atomic_load(&file->size);
+
 	if (mode & GM_FALLOC_PUNCH_HOLE) {
 		if (seals & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE))
 			return -EPERM;
+		if (file->in_place && gm_inplace_mapped(file, offset >> GM_PAGE_SHIFT,
+							(end < size ? end : size) >> GM_PAGE_SHIFT))
+			return -EBUSY;	/* see inplace_resize() */
 		*doomed = remove_range(file, offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
 		return 0;
 	}
 	/* As shmem_fallocate: F_SEAL_GROW forbids reaching past EOF even with KEEP_SIZE. */
-	if (end > (uint64_t)atomic_load(&file->size) && (seals & GM_SEAL_GROW))
+	if (end > size && (seals & GM_SEAL_GROW))
 		return -EPERM;
+	if (file->in_place && !(mode & GM_FALLOC_KEEP_SIZE) && end > size) {
+		ret = inplace_resize(file, size, end);
+		if (ret)
+			return ret;
+	}
 	ret = allocate_range(file, offset >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT);
 	if (!ret && !(mode & GM_FALLOC_KEEP_SIZE) && end > (uint64_t)atomic_load(&file->size))
 		atomic_store(&file->size, (int64_t)end);
@@ -343,7 +376,7 @@ static int fallocate_locked(struct gm_file *file, int mode, uint64_t offset, uin
 /*
  * A page freed while a guest still pins it can be allocated again only once
  * the guest drops the pin, which it does without file->lock: wait for that,
- * with the lock dropped, a bounded time (as wait_doomed), then -EBUSY.
+ * with the lock dropped, a bounded time (as gm_guest_wait_doomed), then -EBUSY.
  */
 int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 {
@@ -360,7 +393,7 @@ int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 	ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len), &doomed);
 	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
 	if (ret == -EAGAIN) {
-		wait_doomed(file, start, end);
+		gm_guest_wait_doomed(file, start, end);
 		gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 		ret = fallocate_locked(file, mode, (uint64_t)offset, (uint64_t)(offset + len),
 				       &doomed);
@@ -369,7 +402,7 @@ int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len)
 			ret = -EBUSY;
 	}
 	if (doomed)
-		wait_doomed(file, start, end);
+		gm_guest_wait_doomed(file, start, end);
 	return ret;
 }
 
@@ -383,6 +416,8 @@ int gm_guest_add_seals(struct gm_file *file, unsigned int seals)
 	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
 	if (atomic_load(&file->seals) & GM_SEAL_SEAL)
 		ret = -EPERM;
+	else if ((seals & GM_SEAL_WRITE) && file->in_place && gm_inplace_mapped_writable(file))
+		ret = -EBUSY;	/* as memfd_add_seals: a writable shared mapping */
 	else
 		atomic_fetch_or(&file->seals, seals & ~GM_SEAL_GUEST);
 	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);

@@ -54,10 +54,37 @@ struct gm_file {
 
 	/* The live gm_mmap()s, all that gm_munmap() unmaps (file.c); under lock. */
 	struct gm_host_map *host_maps;
+
+	/*
+	 * In-place files (in-place.c).  in_place and init_private are set at
+	 * creation and never change.  Bit i of flipped is set while page i is
+	 * not in the file's initial state (private, or shared with
+	 * GM_MFD_GUEST_INIT_SHARED), so that growing the file touches no
+	 * memory; bits from the size on are 0.  flipped and flipped_words
+	 * under lock.
+	 */
+	bool in_place;
+	bool init_private;
+	uint64_t *flipped;
+	uint64_t flipped_words;		/* room, in 64-page words */
+};
+
+/* A live gm_mmap(): gm_munmap() takes back these and nothing else. */
+struct gm_host_map {
+	struct gm_host_map *next;
+	void *addr;
+	size_t length;		/* rounded up to the file's page size */
+	uint64_t offset;	/* in the file */
+	uint64_t hold_end;	/* GM_MAP_HOLD_SIZE: the size it keeps; else 0 */
+	int prot, flags;	/* as given, to remake a part of it (in place) */
 };
 
 /* file.c: a new file of @store with one reference, no fd and no pages, or NULL. */
 struct gm_file *gm_file_alloc(enum gm_store_kind store, unsigned int page_shift);
+/* file.c: @length as the kernel maps it, whole pages of the file; 0 stays 0. */
+size_t gm_file_map_length(struct gm_file *file, size_t length);
+/* file.c: record @map as a live mapping of @file.  Caller holds file->lock. */
+void gm_file_add_host_map(struct gm_file *file, struct gm_host_map *map);
 
 /* ordinary.c: files backed by a kernel memfd. */
 int gm_ordinary_create(const char *name, unsigned int flags, struct gm_file *file);
@@ -81,6 +108,53 @@ void gm_guest_release(struct gm_file *file);
 int gm_guest_ftruncate(struct gm_file *file, off_t length);
 int gm_guest_fallocate(struct gm_file *file, int mode, off_t offset, off_t len);
 int gm_guest_add_seals(struct gm_file *file, unsigned int seals);
+/*
+ * Allocate the folios of pages [@index, @index + @nr) (folio aligned) that
+ * are holes, all or nothing.  Caller holds file->lock.  Return: 0, -ENOMEM,
+ * -ENOSPC (the limit), -EAGAIN (a folio freed under a pin is not gone yet:
+ * wait with gm_guest_wait_doomed(), the lock dropped).
+ */
+int gm_guest_alloc_pages(struct gm_file *file, uint64_t index, uint64_t nr);
+/* Wait (a bounded time) until no folio of [@start, @end) is doomed.  Without file->lock. */
+void gm_guest_wait_doomed(struct gm_file *file, uint64_t start, uint64_t end);
+
+/*
+ * in-place.c: in-place files (GM_MFD_GUEST_MMAP).  Each is a guest-only
+ * file too; these are the parts where it differs.
+ */
+void gm_inplace_init(struct gm_file *file, bool init_shared);
+void gm_inplace_release(struct gm_file *file);
+/*
+ * The size goes from @old_pages to @new_pages: make room for the state bits
+ * of the pages added (they start in the initial state), or put those past
+ * the new end back in it.  Caller holds file->lock and changes the size
+ * only if this returns 0; growing and then not changing it leaves nothing
+ * to undo.  Return: 0, -ENOMEM.
+ */
+int gm_inplace_resize(struct gm_file *file, uint64_t old_pages, uint64_t new_pages);
+/* Does a host mapping cover a page of [@start, @end)?  Caller holds file->lock. */
+bool gm_inplace_mapped(struct gm_file *file, uint64_t start, uint64_t end);
+/* Does a host mapping allow writes to the file?  Caller holds file->lock. */
+bool gm_inplace_mapped_writable(struct gm_file *file);
+ssize_t gm_inplace_pread(struct gm_file *file, void *buf, size_t count, uint64_t offset);
+ssize_t gm_inplace_pwrite(struct gm_file *file, const void *buf, size_t count, uint64_t offset);
+/*
+ * gm_mmap() of an in-place file: maps, records @map and sets *@addrp under
+ * file->lock, or fails and leaves @map to the caller to free.
+ */
+int gm_inplace_mmap(struct gm_file *file, struct gm_host_map *map, size_t length, int prot,
+		    int flags, off_t offset, void **addrp);
+/*
+ * Convert pages [@index, @index + @n) to private or shared: the owner's
+ * set_attributes (the provider checks that an owner holds the file) and,
+ * after its own checks, gm_file_set_attributes().
+ * Return: 0, or -EINVAL (not in place, past the end, unknown policy),
+ * -EAGAIN (to private: a page mapped or pinned, in *@error_index), -EPERM
+ * (GM_CONVERT_ZERO on a write-sealed file), -ENOMEM/-ENOSPC/-EBUSY (a page a
+ * host mapping is to show cannot be allocated), or mmap's errno.
+ */
+int gm_file_convert(struct gm_file *file, uint64_t index, uint64_t n, bool private,
+		    unsigned int policy, uint64_t *error_index);
 
 /*
  * The guest's path to a page: the frame of 4 KiB page @index (for every

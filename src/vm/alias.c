@@ -10,7 +10,9 @@
  * another, never registered with userfaultfd, through which the library
  * writes a launch's and a restore's pages and reads a snapshot's, after
  * pinning them (gm_slot_private_pin): a pinned page is present in the file,
- * so touching it through the alias never faults a hole in.
+ * so touching it through the alias never faults a hole in.  In place, the
+ * one private alias serves both sides: a host mapping (gm_mmap) of the file
+ * would make every conversion to private fail.
  */
 #include <errno.h>
 #include <sched.h>
@@ -62,18 +64,24 @@ int gm_slot_aliases(struct gm_vm *vm, struct gm_slot *s)
 	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	if (s->mm->shared_alias)
 		return 0;
+	if (s->mm->in_place)
+		goto private_alias;	/* one alias for both: the shared one is no host mapping */
 	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE,
 		      MAP_SHARED | GM_MAP_HOLD_SIZE, (off_t)m->shared_offset, &shared);
 	if (ret)
 		return ret;
+private_alias:
 	if (m->flags & GM_SLOT_PRIVATE) {
 		ret = gm_private_map_make(&private, s->mm->mem_ops, m->private_file,
 					  m->private_offset, m->size, m->gpa);
 		if (ret) {
-			gm_munmap(m->shared_file, shared, m->size);
+			if (shared)
+				gm_munmap(m->shared_file, shared, m->size);
 			return ret;
 		}
 	}
+	if (s->mm->in_place)
+		shared = private.addr;
 	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	s->mm->private_alias = private;
 	s->mm->shared_alias = shared;
@@ -83,7 +91,7 @@ int gm_slot_aliases(struct gm_vm *vm, struct gm_slot *s)
 
 void gm_slot_aliases_release(struct gm_slot *s)
 {
-	if (s->mm->shared_alias)
+	if (s->mm->shared_alias && !s->mm->in_place)
 		gm_munmap(s->desc.shared_file, s->mm->shared_alias, s->desc.size);
 	s->mm->shared_alias = NULL;
 	gm_private_map_drop(&s->mm->private_alias);

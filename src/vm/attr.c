@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private/shared attributes and conversions.  Converting a range frees the
- * side no longer in use, so a guest never holds two copies of a page: to
- * private punches the shared file, to shared punches the private file
- * (whose provider invalidates what we let in before it punches).  Punching
- * is also what takes the pages out of the windows: no window is remapped
- * or reprotected, whatever the guest converts.
+ * Private/shared attributes and conversions.  With two files, converting a
+ * range frees the side no longer in use, so a guest never holds two copies
+ * of a page: to private punches the shared file, to shared punches the
+ * private file (whose provider invalidates what we let in before it
+ * punches).  Punching is also what takes the pages out of the windows: no
+ * window is remapped or reprotected, whatever the guest converts.
+ *
+ * In place, both windows map the one file and a conversion changes the
+ * page's state in the file (its provider's set_attributes): no page is
+ * freed, a huge page stays whole, and GM_CONVERT_PRESERVE keeps the bytes.
+ * The kvm engine needs the page out of the window it left (zap_window);
+ * the emulator checks every access against the attribute, so there a
+ * conversion makes no system call at all.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -77,6 +85,28 @@ static int check_punchable(struct gm_file *file)
 	return (seals & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE)) ? -EPERM : 0;
 }
 
+/* What one conversion asks, and what it found. */
+struct conversion {
+	bool to_private;
+	unsigned int policy;		/* GM_CONVERT_* */
+	uint64_t error_gpa;		/* -EAGAIN: the page the file refused */
+	uint64_t converted_end;		/* in-place pieces up to here are private in their file */
+};
+
+/*
+ * In place, a conversion frees nothing, so any piece of whole pages will
+ * do where the engine checks each access; else the windows can only be
+ * emptied a folio at a time (hugetlb), so whole folios.
+ */
+static int check_in_place(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size)
+{
+	uint64_t mask = (1ULL << gm_file_page_shift(s->desc.private_file)) - 1;
+
+	if (vm->engine->checks_access)
+		return 0;
+	return ((s->desc.private_offset + gpa - s->desc.gpa) | size) & mask ? -EINVAL : 0;
+}
+
 /*
  * Can this piece change attribute?  Whole folios of both files,
  * private-capable, and the side to free punchable: all is checked before
@@ -84,12 +114,16 @@ static int check_punchable(struct gm_file *file)
  */
 static int check_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size, void *arg)
 {
-	bool to_private = *(bool *)arg;
+	struct conversion *c = arg;
 	uint64_t off = gpa - s->desc.gpa;
 	uint64_t pmask, smask;
 
 	if (!(s->desc.flags & GM_SLOT_PRIVATE))
 		return -EINVAL;
+	if (s->mm->in_place)
+		return check_in_place(vm, s, gpa, size);
+	if (c->policy != GM_CONVERT_ZERO)
+		return -EINVAL;	/* two files: a page's bytes cannot follow it */
 	pmask = (1ULL << gm_file_page_shift(s->desc.private_file)) - 1;
 	smask = (1ULL << gm_file_page_shift(s->desc.shared_file)) - 1;
 	if (((s->desc.private_offset + off) | size) & pmask)
@@ -98,14 +132,61 @@ static int check_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64
 		return -EINVAL;
 	if (s->mm->kernel_memory)
 		return 0;	/* the kernel's guest_memfd has no seals */
-	return check_punchable(to_private ? s->desc.shared_file : s->desc.private_file);
+	return check_punchable(c->to_private ? s->desc.shared_file : s->desc.private_file);
+}
+
+static uint64_t file_index(const struct gm_slot *s, uint64_t gpa)
+{
+	return (s->desc.private_offset + gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
+}
+
+/* How often a refused conversion to private is asked again: a fault's pin is brief. */
+#define REFUSED_RETRIES	64
+
+/*
+ * In place, to private: the file first, which refuses while the host maps
+ * or pins a page and then changes nothing; the host can read none of the
+ * pages once it agrees.  Before the attributes change.
+ */
+static int file_to_private(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
+			   void *arg)
+{
+	struct conversion *c = arg;
+	uint64_t error_index = 0;
+	int ret;
+
+	if (!s->mm->in_place)
+		return 0;
+	for (int tries = 0;; tries++) {
+		ret = s->mm->mem_ops->set_attributes(s->desc.private_file, file_index(s, gpa),
+						     size >> GM_PAGE_SHIFT, true, c->policy,
+						     &error_index);
+		if (ret != -EAGAIN || tries == REFUSED_RETRIES)
+			break;
+		sched_yield();
+	}
+	if (ret == -EAGAIN)
+		c->error_gpa = s->desc.gpa + (error_index << GM_PAGE_SHIFT) - s->desc.private_offset;
+	if (!ret)
+		c->converted_end = gpa + size;
+	return ret;
+}
+
+/* Undo file_to_private() for a conversion that another piece refused. */
+static int file_undo(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size, void *arg)
+{
+	if (s->mm->in_place)
+		s->mm->mem_ops->set_attributes(s->desc.private_file, file_index(s, gpa),
+					       size >> GM_PAGE_SHIFT, false, GM_CONVERT_PRESERVE,
+					       NULL);
+	return 0;
 }
 
 /* Set the attribute of a piece.  Faults that checked the old one retry. */
 static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
 			  void *arg)
 {
-	bool to_private = *(bool *)arg;
+	bool to_private = ((struct conversion *)arg)->to_private;
 	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
 
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -113,7 +194,7 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 		atomic_store_explicit(&s->private_attr[i], to_private, memory_order_relaxed);
 	vm->mmu_seq++;
 	if (to_private)
-		gm_slot_shared_forget(s, first, n);	/* punched below */
+		gm_slot_shared_forget(s, first, n);	/* out of the shared window below */
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
 	gm_slot_hook_forget(s, first, n);	/* nothing is owed for it any more */
@@ -125,10 +206,8 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
  * Free the side no longer in use.  The punch takes its pages out of the
  * window; for the private side the store first tells us (invalidate).
  */
-static int punch_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
-		       void *arg)
+static int punch_piece(struct gm_slot *s, uint64_t gpa, uint64_t size, bool to_private)
 {
-	bool to_private = *(bool *)arg;
 	uint64_t off = gpa - s->desc.gpa;
 	int ret;
 
@@ -142,29 +221,87 @@ static int punch_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64
 }
 
 /*
- * Convert: attributes first, then wait until no vCPU is inside an access
- * that saw the old ones (engine sync), then punch.  An access that began
- * before the change therefore lands on the old side before it is freed,
- * and any access after it is checked against the new attribute.
+ * Take [gpa, gpa + size) of an in-place slot out of the window of the side
+ * it left, whole folios (a hugetlb mapping drops only whole pages); the
+ * file keeps the pages, and the fault path lets back in what the other
+ * side still uses.
  */
-static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private,
+static void zap_window(struct gm_slot *s, uint64_t gpa, uint64_t size, bool private)
+{
+	uint64_t folio = 1ULL << gm_file_page_shift(s->desc.private_file);
+	uint64_t start = (gpa - s->desc.gpa) & ~(folio - 1);
+	uint64_t end = (gpa - s->desc.gpa + size + folio - 1) & ~(folio - 1);
+
+	madvise((private ? s->private_win : s->shared_win) + start, end - start, MADV_DONTNEED);
+}
+
+/*
+ * After the attributes changed and the engine synced: the side left.  Two
+ * files: punch it.  In place: to shared, the file changes (zeroing first
+ * under GM_CONVERT_ZERO) and the stage-2 record forgets the pages; either
+ * way, an engine that does not check accesses gets the pages out of the
+ * window of the side they left.
+ */
+static int finish_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
+			void *arg)
+{
+	struct conversion *c = arg;
+	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
+	int ret;
+
+	if (!s->mm->in_place)
+		return punch_piece(s, gpa, size, c->to_private);
+	if (!c->to_private) {
+		ret = s->mm->mem_ops->set_attributes(s->desc.private_file, file_index(s, gpa), n,
+						     false, c->policy, NULL);
+		if (ret)
+			return ret;
+		gm_vm_slot_invalidate(vm, s, first, first + n);
+	}
+	if (!vm->engine->checks_access)
+		zap_window(s, gpa, size, !c->to_private);
+	return 0;
+}
+
+/*
+ * Convert: attributes first, then wait until no vCPU is inside an access
+ * that saw the old ones (engine sync), then free or zap the side left.  An
+ * access that began before the change therefore lands on the old side
+ * before it is freed, and any access after it is checked against the new
+ * attribute.  In place, to private, the file agrees first: it is the one
+ * step that may refuse.
+ */
+static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, struct conversion *c,
 		   bool skip_shared)
 {
 	int ret;
 
-	ret = for_each_piece(vm, gpa, size, skip_shared, check_piece, &to_private);
+	ret = for_each_piece(vm, gpa, size, skip_shared, check_piece, c);
 	if (ret)
 		return ret == -EFAULT ? -EINVAL : ret;	/* no slot: nothing could become private */
-	for_each_piece(vm, gpa, size, skip_shared, set_piece_attr, &to_private);
+	if (c->to_private) {
+		c->converted_end = gpa;
+		ret = for_each_piece(vm, gpa, size, skip_shared, file_to_private, c);
+		if (ret) {
+			if (c->converted_end > gpa)
+				for_each_piece(vm, gpa, c->converted_end - gpa, skip_shared,
+					       file_undo, c);
+			return ret;
+		}
+	}
+	for_each_piece(vm, gpa, size, skip_shared, set_piece_attr, c);
 	if (vm->engine->sync)
 		vm->engine->sync(vm);
-	return for_each_piece(vm, gpa, size, skip_shared, punch_piece, &to_private);
+	return for_each_piece(vm, gpa, size, skip_shared, finish_piece, c);
 }
 
 static int set_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size, uint64_t attributes,
-			  uint64_t flags, bool shared_anywhere)
+			  uint64_t flags, unsigned int policy, bool shared_anywhere,
+			  uint64_t *error_gpa)
 {
-	bool to_private = attributes & GM_MEMORY_ATTRIBUTE_PRIVATE;
+	struct conversion c = {
+		.to_private = attributes & GM_MEMORY_ATTRIBUTE_PRIVATE, .policy = policy,
+	};
 	int ret;
 
 	if (!vm)
@@ -176,32 +313,43 @@ static int set_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size, uint64_
 		return -EINVAL;
 	if ((gpa | size) & GM_PAGE_MASK)
 		return -EINVAL;
+	if (policy != GM_CONVERT_ZERO && policy != GM_CONVERT_PRESERVE)
+		return -EINVAL;
 	/* One at a time: two conversions of one page must not interleave. */
 	gm_mutex_lock(&vm->convert_lock, GM_LOCK_CONVERT);
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	ret = convert(vm, gpa, size, to_private, shared_anywhere && !to_private);
+	ret = convert(vm, gpa, size, &c, shared_anywhere && !c.to_private);
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	gm_mutex_unlock(&vm->convert_lock, GM_LOCK_CONVERT);
 	if (!ret)
 		gm_stat_add(&vm->stats.conversions, 1);
+	if (ret == -EAGAIN && error_gpa)
+		*error_gpa = c.error_gpa;
 	return ret;
 }
 
 int gm_vm_set_memory_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size,
 				uint64_t attributes, uint64_t flags)
 {
-	return set_attributes(vm, gpa, size, attributes, flags, true);
+	return set_attributes(vm, gpa, size, attributes, flags, GM_CONVERT_ZERO, true, NULL);
+}
+
+int gm_vm_set_memory_attributes2(struct gm_vm *vm, uint64_t gpa, uint64_t size,
+				 uint64_t attributes, unsigned int policy, uint64_t *error_gpa)
+{
+	return set_attributes(vm, gpa, size, attributes, 0, policy, true, error_gpa);
 }
 
 /*
- * A guest's own conversion: as gm_vm_set_memory_attributes(), but every
+ * A guest's own conversion: as gm_vm_set_memory_attributes2(), but every
  * page must lie in a private-capable slot, either way: a guest converts
  * its RAM, and a request for anything else is a guest bug to report.
  */
-int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
+int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private,
+			unsigned int policy)
 {
 	return set_attributes(vm, gpa, size, to_private ? GM_MEMORY_ATTRIBUTE_PRIVATE : 0, 0,
-			      false);
+			      policy, false, NULL);
 }
 
 int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa)

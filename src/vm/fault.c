@@ -300,6 +300,35 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 	return 0;
 }
 
+/*
+ * In place, on an engine that checks every access: a huge folio whose 4 KiB
+ * pages are of both kinds.  The window maps it whole (a hugetlb mapping
+ * maps no part of a page), but the record takes @page alone, at 4 KiB: the
+ * level says what the guest reaches privately, and comes back to the
+ * folio's once the range is uniform again.  Under mmu_lock, after the
+ * sequence check.
+ */
+static int let_in_mixed(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *s,
+			uint64_t page, gm_pfn_t pfn, unsigned int order)
+{
+	_Atomic uint64_t *counter = vcpu ? &vm->stats.faults[GM_LEVEL_4K] : &vm->stats.prefaults;
+	uint64_t folio = 1ULL << order, first = page & ~(folio - 1);
+	bool newly = s->mm->s2_pfn[page] == GM_PFN_NONE;
+	int ret;
+
+	gm_stat_add(counter, 1);	/* first: the let-in wakes the vCPU */
+	note_mapped(vm, newly);
+	ret = gm_vm_uffd_let_in(vm, s->private_win + (first << GM_PAGE_SHIFT),
+				folio << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
+	if (ret) {
+		atomic_fetch_sub(counter, 1);
+		atomic_fetch_sub(&vm->stats.frames_mapped, newly);
+		return ret;
+	}
+	record_let_in(s, page, page + 1, pfn, GM_LEVEL_4K);
+	return 0;
+}
+
 /* The level to let page @page in at, given the provider's and the slot's. */
 static enum gm_level pick_level(enum gm_level provider, enum gm_level slot, unsigned int order)
 {
@@ -337,6 +366,7 @@ static int fault_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot 
 	enum gm_level want, level;
 	unsigned int order;
 	gm_pfn_t pfn;
+	bool mixed;
 	int ret;
 
 retry:
@@ -366,7 +396,10 @@ retry:
 		return ret;
 	}
 	level = pick_level((enum gm_level)ret, want, order);
-	n = 1ULL << gm_level_order(level);
+	/* A conversion since is caught by the sequence check below. */
+	mixed = s->mm->in_place && order &&
+		!attr_uniform(s, page & ~((1ULL << order) - 1), 1ULL << order, true);
+	n = mixed ? 1 : 1ULL << gm_level_order(level);
 	first = page & ~(n - 1);
 
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -379,12 +412,15 @@ retry:
 		sched_yield();
 		goto retry;
 	}
-	ret = let_in_private(vm, vcpu, s, first, n, page, pfn - (page - first), level);
+	if (mixed)
+		ret = let_in_mixed(vm, vcpu, s, page, pfn, order);
+	else
+		ret = let_in_private(vm, vcpu, s, first, n, page, pfn - (page - first), level);
 	if (!ret)
 		complete_access(vm, s->private_win + (gm_canonical_gpa(acc->gpa) - s->desc.gpa), acc);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	s->mm->mem_ops->put_unlock_pfn(pfn);
-	if (!ret && vcpu && level == GM_LEVEL_2M)
+	if (!ret && vcpu && !mixed && level == GM_LEVEL_2M)
 		gm_vm_prefault_hint(vm, s->desc.gpa + ((first + n) << GM_PAGE_SHIFT));
 	return ret;
 }
@@ -628,8 +664,7 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
  * of a huge let-in it cuts stay there, and in the record (a snapshot saves
  * what the record shows).
  */
-static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
-				  uint64_t end)
+void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end)
 {
 	uint64_t start_gpa, end_gpa, wide_first = first, wide_end = end;
 
@@ -670,7 +705,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 		lo = start > o ? start : o;
 		hi = end < o + s->nr_pages ? end : o + s->nr_pages;
 		if (lo < hi)
-			invalidate_slot_range(vm, s, lo - o, hi - o);
+			gm_vm_slot_invalidate(vm, s, lo - o, hi - o);
 	}
 	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
 	gm_stat_add(&vm->stats.invalidations, 1);

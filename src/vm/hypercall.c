@@ -29,11 +29,15 @@ static uint64_t hc_print(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t len)
 	return (uint64_t)(int64_t)ret;
 }
 
-static uint64_t hc_convert(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size, uint64_t to_private)
+static uint64_t hc_convert(struct gm_vcpu *vcpu, uint64_t gpa, uint64_t size, uint64_t flags)
 {
-	if (to_private > 1 || (gpa & GM_GUEST_SHARED_BIT))
+	if ((flags & ~(uint64_t)(GM_HC_CONVERT_PRIVATE | GM_HC_CONVERT_PRESERVE)) ||
+	    (gpa & GM_GUEST_SHARED_BIT))
 		return (uint64_t)-EINVAL;
-	return (uint64_t)(int64_t)gm_vm_guest_convert(vcpu->vm, gpa, size, to_private);
+	return (uint64_t)(int64_t)gm_vm_guest_convert(vcpu->vm, gpa, size,
+						      flags & GM_HC_CONVERT_PRIVATE,
+						      flags & GM_HC_CONVERT_PRESERVE ?
+						      GM_CONVERT_PRESERVE : GM_CONVERT_ZERO);
 }
 
 static uint64_t hc_report(struct gm_vcpu *vcpu, uint64_t key, uint64_t value)

@@ -52,6 +52,13 @@ static bool kernel_file(struct gm_file *file)
 	return prov && (prov->flags & GM_PROVIDER_KERNEL);
 }
 
+/* Is @m a slot in place: one in-place file for both aliases, at one offset? */
+static bool slot_in_place(const struct gm_memslot *m)
+{
+	return (m->flags & GM_SLOT_PRIVATE) && m->shared_file == m->private_file &&
+	       gm_file_in_place(m->private_file) == 1;
+}
+
 /* Argument checks that need no VM state, in a fixed order. */
 static int check_new_slot(const struct gm_memslot *m)
 {
@@ -68,7 +75,8 @@ static int check_new_slot(const struct gm_memslot *m)
 		return -EINVAL;
 	if (!m->shared_file || private != (m->private_file != NULL))
 		return -EINVAL;
-	if (gm_file_is_guest(m->shared_file) == 1)
+	if (gm_file_is_guest(m->shared_file) == 1 &&
+	    (!slot_in_place(m) || m->shared_offset != m->private_offset))
 		return -EINVAL;
 	ret = check_file_range(m->shared_file, m->shared_offset, m->size);
 	if (ret || !private)
@@ -127,36 +135,54 @@ static bool private_file_in_use(struct gm_vm *vm, struct gm_file *file, unsigned
 
 static void unmap_windows(struct gm_slot *s)
 {
-	if (s->shared_win)
+	if (s->shared_win && !s->mm->in_place)
 		gm_munmap(s->desc.shared_file, s->shared_win, s->desc.size);
+	gm_private_map_drop(&s->mm->shared_window);
 	gm_private_map_drop(&s->mm->window);
 	s->shared_win = NULL;
 	s->private_win = NULL;
+}
+
+/*
+ * The shared window: the shared file's own mapping, or in place the
+ * provider's second mapping of the one file.  Holding the size: a truncate
+ * under the guest would be SIGBUS in the VMM.  A private slot's shared
+ * window reserves no huge pages: its pages come through the fault path's
+ * populate, which fails cleanly, and reserving them all would leave none
+ * for the private side.
+ */
+static int map_shared_window(struct gm_slot *s)
+{
+	const struct gm_memslot *m = &s->desc;
+	int flags = MAP_SHARED | GM_MAP_HOLD_SIZE;
+	void *p;
+	int ret;
+
+	if (s->mm->in_place) {
+		ret = gm_private_map_make(&s->mm->shared_window, s->mm->mem_ops, m->shared_file,
+					  m->shared_offset, m->size, m->gpa);
+		if (!ret)
+			s->shared_win = s->mm->shared_window.addr;
+		return ret;
+	}
+	if (m->flags & GM_SLOT_PRIVATE)
+		flags |= MAP_NORESERVE;
+	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, flags,
+		      (off_t)m->shared_offset, &p);
+	if (!ret)
+		s->shared_win = p;
+	return ret;
 }
 
 /* Each window mapped once; a private slot's both watched by userfaultfd. */
 static int map_windows(struct gm_vm *vm, struct gm_slot *s)
 {
 	const struct gm_memslot *m = &s->desc;
-	void *p;
 	int ret;
-	int flags = MAP_SHARED | GM_MAP_HOLD_SIZE;
 
-	/*
-	 * Holding the size: a truncate under the guest would be SIGBUS in the
-	 * VMM.  A private slot's shared window reserves no huge pages: its
-	 * pages come through the fault path's fallocate, which fails cleanly,
-	 * and reserving them all would leave none for the private side.
-	 */
-	if (m->flags & GM_SLOT_PRIVATE)
-		flags |= MAP_NORESERVE;
-	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE, flags,
-		      (off_t)m->shared_offset, &p);
-	if (ret)
+	ret = map_shared_window(s);
+	if (ret || !(m->flags & GM_SLOT_PRIVATE))
 		return ret;
-	s->shared_win = p;
-	if (!(m->flags & GM_SLOT_PRIVATE))
-		return 0;
 	/* The private window: the provider's one mapping of the file range. */
 	ret = gm_private_map_make(&s->mm->window, s->mm->mem_ops, m->private_file,
 				  m->private_offset, m->size, m->gpa);
@@ -205,6 +231,18 @@ static int shared_provider(struct gm_slot_mm *mm, struct gm_file *file)
 	return 0;
 }
 
+/* In place, the pages' attributes are the file's: start from them. */
+static void read_file_attributes(struct gm_slot *s)
+{
+	for (uint64_t i = 0; i < s->nr_pages; i++) {
+		int64_t attr = gm_file_get_attributes(s->desc.private_file,
+						      (off_t)(s->desc.private_offset +
+							      (i << GM_PAGE_SHIFT)));
+
+		atomic_init(&s->private_attr[i], attr == GM_FILE_ATTR_PRIVATE);
+	}
+}
+
 static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm_memslot *m,
 			    const struct gm_mem_ops *ops)
 {
@@ -226,6 +264,7 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 		goto err;
 	if (m->private_file && kernel_file(m->private_file))
 		s->mm->kernel_memory = true;
+	s->mm->in_place = slot_in_place(m);
 	if (m->flags & GM_SLOT_PRIVATE) {
 		s->private_attr = calloc(s->nr_pages, sizeof(*s->private_attr));
 		s->mm->s2_pfn = malloc(s->nr_pages * sizeof(*s->mm->s2_pfn));
@@ -237,6 +276,8 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 		}
 		for (uint64_t i = 0; i < s->nr_pages; i++)
 			s->mm->s2_pfn[i] = GM_PFN_NONE;
+		if (s->mm->in_place)
+			read_file_attributes(s);
 	}
 	ret = map_windows(vm, s);
 	if (ret)

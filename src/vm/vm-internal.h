@@ -53,6 +53,14 @@ struct gm_slot_mm {
 	 */
 	bool kernel_memory;
 	struct gm_private_map window;		/* behind slot->private_win */
+	/*
+	 * In place: the shared file is the private file, at the same offset
+	 * (an in-place file), and the shared window is its provider's mapping
+	 * too.  A conversion then changes the file's page state instead of
+	 * punching (attr.c).
+	 */
+	bool in_place;
+	struct gm_private_map shared_window;	/* behind slot->shared_win, in place */
 	bool uffd_registered;
 	/*
 	 * The stage-2 record (private slots), under mmu_lock: per page, the
@@ -169,7 +177,8 @@ void gm_vm_launch_free(struct gm_vm *vm);
 struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa);
 
 /* attr.c: a guest's conversion hypercall: only pages in private-capable slots. */
-int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
+int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private,
+			unsigned int policy);
 void gm_vm_slots_release(struct gm_vm *vm);
 
 /* fault.c */
@@ -191,6 +200,12 @@ int gm_vm_window_gpa(struct gm_vm *vm, uint8_t *hva, uint64_t *gpa);
  * Return: 0, or a negative errno (nothing changed).
  */
 int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva);
+/*
+ * Pages [first, end) of @s leave the private side (an invalidation, or an
+ * in-place conversion to shared): faults in flight over them retry, and
+ * the stage-2 record forgets them.  Takes mmu_lock.
+ */
+void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end);
 /* Forget the stage-2 record of a whole slot (it is going away). */
 void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s);
 

@@ -61,6 +61,12 @@ struct watchdog {
 
 /* A memory file @name made with @flags, @size bytes long.  Return: 0 or -errno. */
 int run_make_sized(const char *name, unsigned int flags, uint64_t size, struct gm_file **f);
+/*
+ * RAM in place: one in-place guest-only file of @mem bytes (pages start
+ * shared), in *@private, with a second reference in *@shared.
+ */
+int run_in_place_file(uint64_t mem, unsigned int huge, struct gm_file **shared,
+		      struct gm_file **private);
 
 /* Start @w's thread.  Return: 0, or -errno (nothing started). */
 int run_watchdog_start(struct watchdog *w, pthread_t *thread);

@@ -137,9 +137,14 @@ static int build_pc(struct linux_run *l)
 	ret = gm_vm_create(cfg->engine, &ctx->vm);
 	if (ret)
 		return ret;
-	ret = run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
-	if (!ret && cfg->private)
-		ret = run_make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
+	if (cfg->private && cfg->in_place) {
+		ret = run_in_place_file(cfg->mem, huge, &ctx->shared, &ctx->private);
+	} else {
+		ret = run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
+		if (!ret && cfg->private)
+			ret = run_make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem,
+					     &ctx->private);
+	}
 	if (ret)
 		return ret;
 	ram.shared_file = ctx->shared;

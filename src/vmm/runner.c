@@ -283,6 +283,17 @@ int run_make_sized(const char *name, unsigned int flags, uint64_t size, struct g
 	return ret;
 }
 
+int run_in_place_file(uint64_t mem, unsigned int huge, struct gm_file **shared,
+		      struct gm_file **private)
+{
+	int ret = run_make_sized("guestmem-ram", GM_MFD_GUEST | GM_MFD_GUEST_MMAP |
+				 GM_MFD_GUEST_INIT_SHARED | huge, mem, private);
+
+	if (!ret)
+		*shared = gm_file_get(*private);	/* both aliases' file: a reference each */
+	return ret;
+}
+
 static int make_ram_files(struct run_ctx *ctx)
 {
 	const struct gm_run_config *cfg = ctx->cfg;
@@ -302,6 +313,8 @@ static int make_ram_files(struct run_ctx *ctx)
 	}
 	if (cfg->shared_only)
 		return run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared);
+	if (cfg->in_place)
+		return run_in_place_file(cfg->mem, huge, &ctx->shared, &ctx->private);
 	return run_make_sized("guestmem-ram", GM_MFD_CLOEXEC | huge, cfg->mem, &ctx->shared) ?:
 	       run_make_sized("guestmem-private", GM_MFD_GUEST | huge, cfg->mem, &ctx->private);
 }
@@ -366,7 +379,10 @@ static int boot_guest(struct run_ctx *ctx)
 	const struct gm_run_config *cfg = ctx->cfg;
 	struct gm_vm_boot boot = {
 		.ram_base = GM_GUEST_RAM_BASE, .ram_size = cfg->mem,
-		.flags = cfg->private ? GM_GUEST_F_PRIVATE : 0, .nr_vcpus = cfg->vcpus,
+		.flags = (cfg->private ? GM_GUEST_F_PRIVATE : 0) |
+			 (cfg->in_place ? GM_GUEST_F_IN_PLACE : 0) |
+			 (cfg->in_place && cfg->preserve ? GM_GUEST_F_KEEP : 0),
+		.nr_vcpus = cfg->vcpus,
 	};
 	const struct gm_guest_image *img;
 	void *code = NULL;

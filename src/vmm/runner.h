@@ -37,6 +37,15 @@ struct gm_run_config {
 	bool private;			/* RAM starts private */
 	bool shared_only;		/* no private file: the kernel's own memfd slot */
 	/*
+	 * In place: RAM is one in-place guest-only file (GM_MFD_GUEST_MMAP,
+	 * pages start shared) for both aliases; conversions change the page's
+	 * state in the file and free nothing.  Else two files: an ordinary one
+	 * for shared pages and a guest-only one for private pages.
+	 */
+	bool in_place;
+	/* In place: ask the guest to keep the bytes when it converts (GM_GUEST_F_KEEP). */
+	bool preserve;
+	/*
 	 * With @shared_only: a helper thread populates RAM ahead of the guest
 	 * in 2 MiB steps (MADV_POPULATE_WRITE on the memslot's own mapping of
 	 * the memfd: allocate, zero and map), keeping the 2 MiB range the guest

@@ -42,6 +42,19 @@ static void parse_host_view(const char *out, struct host_view *v)
 }
 
 /*
+ * The known bug (README, "Booting Linux"): now and then in the KVM lab a
+ * boot stops early with a vCPU spinning on a lock nobody holds, until the
+ * timeout; the init never says it is ready.  Seen with RAM guest-only or
+ * the kernel's memfd alike, not understood yet.  Such a boot is tried once
+ * more, saying so; any other failure, or the same twice, fails the test.
+ */
+static bool known_hang(const struct cli_result *r)
+{
+	return r->status && strstr(r->out, "result          timeout") &&
+	       strstr(r->out, "\"guestmem-init: ready\" never seen");
+}
+
+/*
  * Boot with @vcpus, private RAM unless @shared; the init touches @touch_mb
  * MiB and must pass.
  */
@@ -55,9 +68,16 @@ static struct cli_result *boot(unsigned int vcpus, bool shared, unsigned int see
 	gm_linux_secret(seed, secret);
 	for (int i = 0; i < 64; i++)
 		snprintf(hex + 2 * i, 3, "%02x", secret[i]);
-	r = cli_run("run --engine kvm --kernel '%s' --initrd '%s' --mem 256M --vcpus %u %s "
-		    "--timeout 120 --cmdline '" CMDLINE "' --search-host-view %s", kernel,
-		    GM_LINUX_INITRAMFS, vcpus, shared ? "--shared" : "", touch_mb, seed, hex);
+	for (int tries = 0;; tries++) {
+		r = cli_run("run --engine kvm --kernel '%s' --initrd '%s' --mem 256M --vcpus %u %s "
+			    "--timeout 120 --cmdline '" CMDLINE "' --search-host-view %s", kernel,
+			    GM_LINUX_INITRAMFS, vcpus, shared ? "--shared" : "", touch_mb, seed,
+			    hex);
+		if (tries || !known_hang(r))
+			break;
+		printf("  the known hang (README, Booting Linux): once more\n");
+		free(r);
+	}
 	snprintf(want, sizeof(want), "guestmem-init: %u CPUs online", vcpus);
 	snprintf(touched, sizeof(touched), "guestmem-init: touched %u MiB, 0 mismatches", touch_mb);
 	cli_expect(r, 0, (const char *const[]){

@@ -416,7 +416,7 @@ static void test_create(void **state)
 		{ "NULL name", NULL, 0, false, -EFAULT, false },
 		{ "NULL filep", "x", 0, true, -EFAULT, false },
 		{ "unknown flag 0x8", "x", 0x8, false, -EINVAL, false },
-		{ "unknown flag 0x400", "x", 0x400, false, -EINVAL, false },
+		{ "unknown flag 0x1000", "x", 0x1000, false, -EINVAL, false },
 		{ "unknown flag bit 31", "x", 0x80000000U, false, -EINVAL, true },
 		{ "HUGE_1GB without HUGETLB", "x", GM_MFD_HUGE_1GB, false, -EINVAL, false },
 		{ "name of 250 bytes", "250", 0, false, -EINVAL, true },

@@ -119,6 +119,19 @@ static inline long gm_convert(const volatile void *p, uint64_t size, int to_priv
 			    to_private ? 1 : 0);
 }
 
+/*
+ * gm_convert_keep - gm_convert() that keeps the bytes: a shared buffer
+ * handed to the guest, a private page published.  Only where RAM is in
+ * place (info->flags has GM_GUEST_F_IN_PLACE: `guestmem run --in-place`).
+ * Return: 0, or -EINVAL (misaligned, outside RAM, RAM in two files),
+ * -EAGAIN (to private: the host still maps or pins a page).
+ */
+static inline long gm_convert_keep(const volatile void *p, uint64_t size, int to_private)
+{
+	return gm_hypercall(GM_HC_CONVERT, (uint64_t)(uintptr_t)gm_private_ptr(p), size,
+			    (to_private ? GM_HC_CONVERT_PRIVATE : 0) | GM_HC_CONVERT_PRESERVE);
+}
+
 /* gm_to_private / gm_to_shared - gm_convert() one way. */
 static inline long gm_to_private(const volatile void *p, uint64_t size)
 {
