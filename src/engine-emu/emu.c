@@ -637,12 +637,19 @@ static int emu_dirty_log(struct gm_vm *vm, struct gm_slot *slot, unsigned int id
 	return ret;
 }
 
-/* Every vCPU is between accesses (or in a hook) once it has given up uc_lock. */
+/*
+ * Every vCPU is between accesses (or in a hook) once it has given up
+ * uc_lock.  The vCPU that asked for the conversion is in its hypercall, so
+ * it is not waited for.
+ */
 static void emu_sync(struct gm_vm *vm)
 {
 	for (unsigned int i = 0; i < gm_vm_nr_vcpus(vm); i++) {
-		struct emu_vcpu *e = emu_of(gm_vm_vcpu(vm, i));
+		struct gm_vcpu *vcpu = gm_vm_vcpu(vm, i);
+		struct emu_vcpu *e = emu_of(vcpu);
 
+		if (atomic_load(&vcpu->started) && pthread_equal(vcpu->self, pthread_self()))
+			continue;
 		lock_kicked(e);
 		unlock_kicked(e);
 	}

@@ -41,6 +41,9 @@ struct gm_backing {
 	struct gm_node *_Atomic root;		/* RCU; NULL while nothing is held */
 };
 
+/* backing.c: the backing's memfd, created on first use (any thread), or -errno. */
+int gm_backing_memfd(struct gm_backing *b);
+
 /*
  * ids.c: the process-wide table from a pfn's id bits to its backing, so that
  * put_unlock_pfn() needs nothing but the pfn.  A released id's slot is

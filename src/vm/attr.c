@@ -195,6 +195,8 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 	vm->mmu_seq++;
 	if (to_private)
 		gm_slot_shared_forget(s, first, n);	/* out of the shared window below */
+	else if (s->mm->in_place)
+		gm_vm_slot_invalidate_locked(vm, s, first, first + n);	/* no punch will tell us */
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
 	gm_slot_hook_forget(s, first, n);	/* nothing is owed for it any more */
@@ -238,25 +240,23 @@ static void zap_window(struct gm_slot *s, uint64_t gpa, uint64_t size, bool priv
 /*
  * After the attributes changed and the engine synced: the side left.  Two
  * files: punch it.  In place: to shared, the file changes (zeroing first
- * under GM_CONVERT_ZERO) and the stage-2 record forgets the pages; either
- * way, an engine that does not check accesses gets the pages out of the
- * window of the side they left.
+ * under GM_CONVERT_ZERO; the stage-2 record forgot the pages with the
+ * attribute change); either way, an engine that does not check accesses
+ * gets the pages out of the window of the side they left.
  */
 static int finish_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
 			void *arg)
 {
 	struct conversion *c = arg;
-	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
 	int ret;
 
 	if (!s->mm->in_place)
 		return punch_piece(s, gpa, size, c->to_private);
 	if (!c->to_private) {
-		ret = s->mm->mem_ops->set_attributes(s->desc.private_file, file_index(s, gpa), n,
-						     false, c->policy, NULL);
+		ret = s->mm->mem_ops->set_attributes(s->desc.private_file, file_index(s, gpa),
+						     size >> GM_PAGE_SHIFT, false, c->policy, NULL);
 		if (ret)
 			return ret;
-		gm_vm_slot_invalidate(vm, s, first, first + n);
 	}
 	if (!vm->engine->checks_access)
 		zap_window(s, gpa, size, !c->to_private);

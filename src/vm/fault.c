@@ -664,11 +664,11 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
  * of a huge let-in it cuts stay there, and in the record (a snapshot saves
  * what the record shows).
  */
-void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end)
+void gm_vm_slot_invalidate_locked(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
+				  uint64_t end)
 {
 	uint64_t start_gpa, end_gpa, wide_first = first, wide_end = end;
 
-	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	widen_to_mappings(s, &wide_first, &wide_end);
 	start_gpa = s->desc.gpa + (wide_first << GM_PAGE_SHIFT);
 	end_gpa = s->desc.gpa + (wide_end << GM_PAGE_SHIFT);
@@ -686,6 +686,12 @@ void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, 
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
 	gm_slot_hook_forget(s, first, end - first);
 	vm->invalidate_in_progress--;
+}
+
+void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end)
+{
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
+	gm_vm_slot_invalidate_locked(vm, s, first, end);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 }
 

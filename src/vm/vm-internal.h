@@ -206,6 +206,9 @@ int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva);
  * the stage-2 record forgets them.  Takes mmu_lock.
  */
 void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end);
+/* The same, for a caller that holds mmu_lock. */
+void gm_vm_slot_invalidate_locked(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
+				  uint64_t end);
 /* Forget the stage-2 record of a whole slot (it is going away). */
 void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s);
 
