@@ -70,50 +70,50 @@ static int write_huge(struct gm_backing *b, int fd, uint64_t offset, const void 
 	return 0;
 }
 
-int gm_backing_write(struct gm_backing *b, uint64_t offset, const void *buf, size_t len)
-{
-	int fd = atomic_load(&b->fd);
-	ssize_t n;
-
-	if (!range_present(b, offset, len) || fd < 0)
-		return -EINVAL;
-	if (b->order)
-		return write_huge(b, fd, offset, buf, len);
-	while (len) {
-		n = pwrite(fd, buf, len, (off_t)offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf = (const char *)buf + n;
-		offset += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int gm_backing_zero(struct gm_backing *b, uint64_t offset, uint64_t len)
+/* pwrite(2) @len bytes of @buf at @offset of @fd, or zeroes for a NULL @buf. */
+static int write_all(int fd, uint64_t offset, const void *buf, uint64_t len)
 {
 	static const char zeros[64 * 1024];
-	int fd = atomic_load(&b->fd);
+	const void *from = buf ? buf : zeros;
+	size_t chunk;
 	ssize_t n;
 
-	if (!range_present(b, offset, len) || fd < 0)
-		return -EINVAL;
-	if (b->order)
-		return write_huge(b, fd, offset, NULL, len);
 	while (len) {
-		n = pwrite(fd, zeros, len < sizeof(zeros) ? len : sizeof(zeros), (off_t)offset);
+		chunk = buf || len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		n = pwrite(fd, from, chunk, (off_t)offset);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
+		if (buf)
+			from = (const char *)from + n;
 		offset += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
 	return 0;
 }
 
+/* Write @buf, or zeroes for a NULL @buf, over present pages. */
+static int write_present(struct gm_backing *b, uint64_t offset, const void *buf, uint64_t len)
+{
+	int fd = atomic_load(&b->fd);
+
+	if (!range_present(b, offset, len) || fd < 0)
+		return -EINVAL;
+	if (b->order)
+		return write_huge(b, fd, offset, buf, len);
+	return write_all(fd, offset, buf, len);
+}
+
+int gm_backing_write(struct gm_backing *b, uint64_t offset, const void *buf, size_t len)
+{
+	return write_present(b, offset, buf, len);
+}
+
+int gm_backing_zero(struct gm_backing *b, uint64_t offset, uint64_t len)
+{
+	return write_present(b, offset, NULL, len);
+}
 
 int gm_backing_map(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr)
 {

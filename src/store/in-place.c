@@ -239,24 +239,45 @@ static bool map_host_range(struct gm_file *file, struct gm_host_map *map, uint64
 	return true;
 }
 
+/* Does host page @h qualify?  [first, end): pages a conversion makes shared. */
+typedef bool host_page_test(struct gm_file *file, uint64_t h, uint64_t first, uint64_t end);
+
+/* Shown in a mapping now: shared whole, and its folio present. */
+static bool host_page_shown(struct gm_file *file, uint64_t h, uint64_t first, uint64_t end)
+{
+	return host_page_shared(file, h, 0, 0) &&
+	       gm_backing_present(file->backing, h * host_pages(file));
+}
+
+/*
+ * The next run of host pages in [*h, h1) that @test accepts: its first
+ * page returned, its end left in *h; h1 when there is none.
+ */
+static uint64_t next_run(struct gm_file *file, uint64_t *h, uint64_t h1, host_page_test *test,
+			 uint64_t first, uint64_t end)
+{
+	uint64_t run;
+
+	while (*h < h1 && !test(file, *h, first, end))
+		(*h)++;
+	run = *h;
+	while (*h < h1 && test(file, *h, first, end))
+		(*h)++;
+	return run;
+}
+
 /*
  * Allocate the folios of host pages [h0, h1) of @map that will be shown
  * once pages [first, end) are shared (first == end: as they are).  Under
  * lock.  Return: 0, -ENOMEM, -ENOSPC, -EAGAIN (a folio freed under a pin).
  */
-static int populate_shown(struct gm_file *file, uint64_t h0, uint64_t h1, uint64_t first,
-			  uint64_t end)
+static int populate_shown(struct gm_file *file, struct gm_host_map *map, uint64_t h0,
+			  uint64_t h1, uint64_t first, uint64_t end)
 {
-	uint64_t n = host_pages(file);
+	uint64_t n = host_pages(file), h = h0, run;
 	int ret;
 
-	for (uint64_t h = h0, run; h < h1;) {
-		if (!host_page_shared(file, h, first, end)) {
-			h++;
-			continue;
-		}
-		for (run = h; h < h1 && host_page_shared(file, h, first, end); h++)
-			;
+	while ((run = next_run(file, &h, h1, host_page_shared, first, end)) < h1) {
 		/* Present folios are skipped, without a system call. */
 		ret = gm_guest_alloc_pages(file, run * n, (h - run) * n);
 		if (ret)
@@ -265,41 +286,15 @@ static int populate_shown(struct gm_file *file, uint64_t h0, uint64_t h1, uint64
 	return 0;
 }
 
-/* populate_shown() for the pages of [first, end) in every mapping.  Under lock. */
-static int populate_maps(struct gm_file *file, uint64_t first, uint64_t end)
-{
-	uint64_t h0, h1;
-	int ret;
-
-	for (struct gm_host_map *map = file->host_maps; map; map = map->next) {
-		if (!map_host_range(file, map, first, end, &h0, &h1))
-			continue;
-		ret = populate_shown(file, h0, h1, first, end);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static bool host_page_shown(struct gm_file *file, uint64_t h)
-{
-	return host_page_shared(file, h, 0, 0) &&
-	       gm_backing_present(file->backing, h * host_pages(file));
-}
-
 /* Map the backing over the host pages [h0, h1) of @map that are shown now.  Under lock. */
-static int show_range(struct gm_file *file, struct gm_host_map *map, uint64_t h0, uint64_t h1)
+static int show_range(struct gm_file *file, struct gm_host_map *map, uint64_t h0, uint64_t h1,
+		      uint64_t first, uint64_t end)
 {
 	unsigned int shift = file->page_shift;
+	uint64_t h = h0, run;
 	int ret;
 
-	for (uint64_t h = h0, run; h < h1;) {
-		if (!host_page_shown(file, h)) {
-			h++;
-			continue;
-		}
-		for (run = h; h < h1 && host_page_shown(file, h); h++)
-			;
+	while ((run = next_run(file, &h, h1, host_page_shown, 0, 0)) < h1) {
 		ret = gm_backing_map_host(file->backing, run << shift, (h - run) << shift,
 					  (char *)map->addr + ((run << shift) - map->offset),
 					  map->prot, map->flags);
@@ -309,8 +304,10 @@ static int show_range(struct gm_file *file, struct gm_host_map *map, uint64_t h0
 	return 0;
 }
 
-/* Show, in every mapping, the host pages of [first, end) that are shown now.  Under lock. */
-static int show_maps(struct gm_file *file, uint64_t first, uint64_t end)
+/* Call @fn on the host pages of each mapping that pages [first, end) touch.  Under lock. */
+static int for_each_map(struct gm_file *file, uint64_t first, uint64_t end,
+			int (*fn)(struct gm_file *file, struct gm_host_map *map, uint64_t h0,
+				  uint64_t h1, uint64_t first, uint64_t end))
 {
 	uint64_t h0, h1;
 	int ret;
@@ -318,7 +315,7 @@ static int show_maps(struct gm_file *file, uint64_t first, uint64_t end)
 	for (struct gm_host_map *map = file->host_maps; map; map = map->next) {
 		if (!map_host_range(file, map, first, end, &h0, &h1))
 			continue;
-		ret = show_range(file, map, h0, h1);
+		ret = fn(file, map, h0, h1, first, end);
 		if (ret)
 			return ret;
 	}
@@ -395,10 +392,10 @@ static int mmap_locked(struct gm_file *file, struct gm_host_map *map, void **add
 		ret = -EPERM;
 		goto err_unmap;
 	}
-	ret = populate_shown(file, h0, h1, 0, 0);
+	ret = populate_shown(file, map, h0, h1, 0, 0);
 	if (ret)
 		goto err_unmap;
-	ret = show_range(file, map, h0, h1);
+	ret = show_range(file, map, h0, h1, 0, 0);
 	if (ret)
 		goto err_unmap;
 	gm_file_add_host_map(file, map);
@@ -635,7 +632,7 @@ static int convert_locked(struct gm_file *file, uint64_t first, uint64_t end, bo
 	    (atomic_load(&file->seals) & (GM_SEAL_WRITE | GM_SEAL_FUTURE_WRITE)))
 		return -EPERM;	/* as a punch of a write-sealed file */
 	if (!private && file->host_maps) {
-		ret = populate_maps(file, first, end);
+		ret = for_each_map(file, first, end, populate_shown);
 		if (ret)
 			return ret;
 	}
@@ -645,7 +642,7 @@ static int convert_locked(struct gm_file *file, uint64_t first, uint64_t end, bo
 			return ret;
 	}
 	set_state(file, first, end, private);
-	return private || !file->host_maps ? 0 : show_maps(file, first, end);
+	return private || !file->host_maps ? 0 : for_each_map(file, first, end, show_range);
 }
 
 /* @owner: the bound guest's call (the provider checked); else a file no guest holds. */
