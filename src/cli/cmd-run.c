@@ -205,10 +205,6 @@ static int check_in_place_options(const struct run_opts *o)
 		gm_cli_error(CMD, "--in-place needs --store shmem or hugetlb");
 		return GM_STATUS_USAGE;
 	}
-	if (o->cfg.snapshot_after > 0 || o->cfg.migrate_to) {
-		gm_cli_error(CMD, "--in-place does not go with snapshots or migration yet");
-		return GM_STATUS_USAGE;
-	}
 	return 0;
 }
 

@@ -151,8 +151,10 @@ static void fill_run(struct gm_vm *vm, struct gm_slot *s, struct gm_lazy_slot *l
 				ret = -EBADMSG;
 		}
 		if (!ret)
-			ret = private ? fill_private(s, l, p + i, &rec, at + sizeof(rec))
-				      : fill_shared(vm, s, l, p + i, &rec, at + sizeof(rec), plain);
+			/* In place, a shared page is the file's too: as a private one. */
+			ret = private || s->mm->in_place ?
+			      fill_private(s, l, p + i, &rec, at + sizeof(rec)) :
+			      fill_shared(vm, s, l, p + i, &rec, at + sizeof(rec), plain);
 		if (!ret)
 			gm_stat_add(&vm->stats.restore_pages, 1);
 		/* A page that failed reads zero; the run stops (below). */

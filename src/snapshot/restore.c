@@ -400,9 +400,8 @@ static int check_layout(struct gm_vm *vm, struct parsed *p)
 		if (!s->used || s->desc.flags != ps->hdr.flags || s->desc.gpa != ps->hdr.gpa ||
 		    s->desc.size != ps->hdr.size)
 			return -EINVAL;
-		/* The kernel's pages are its own; in place, not carried yet. */
-		if (s->mm->kernel_memory || s->mm->in_place)
-			return -EOPNOTSUPP;
+		if (s->mm->kernel_memory)
+			return -EOPNOTSUPP;	/* the kernel's pages are its own */
 		ps->s = s;
 	}
 	return 0;
@@ -457,7 +456,8 @@ static int zero_page(struct gm_slot *s, uint64_t p, bool private)
 	gm_pfn_t pfn;
 	int ret;
 
-	if (!private) {
+	/* In place, both sides are the file's alias: pinned first, as a private page. */
+	if (!private && !s->mm->in_place) {
 		memset(s->mm->shared_alias + (p << GM_PAGE_SHIFT), 0, GM_PAGE_SIZE);
 		return 0;
 	}
@@ -530,7 +530,8 @@ static int apply_page(void *arg, struct pslot *ps, uint64_t page, const struct s
 	struct gm_slot *s = ps->s;
 	int ret;
 
-	if (s->private_attr && gm_slot_page_private(s, page))
+	/* In place, a shared page is the file's too: pinned, then written. */
+	if (s->mm->in_place || (s->private_attr && gm_slot_page_private(s, page)))
 		ret = snap_open_private_page(s, page, &a->r->c, rec, sealed, false);
 	else
 		ret = snap_open(&a->r->c, rec, sealed, s->mm->shared_alias + (page << GM_PAGE_SHIFT),

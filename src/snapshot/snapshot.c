@@ -141,6 +141,22 @@ static bool nonzero(const uint8_t *buf, size_t len)
 }
 
 /*
+ * Shared page @p of @s, from the shared file: the bytes read (a short read
+ * past its end).  In place, a page the guest is converting may be private
+ * in the file already (to private: the file agrees first) or still (to
+ * shared: the file follows the attribute): the file refuses it (-EPERM),
+ * and it reads as zero here, since the conversion marks the page dirty once
+ * the file has changed, so the next round of a live snapshot carries it.
+ */
+static ssize_t read_shared(const struct gm_slot *s, uint64_t p, uint8_t *buf)
+{
+	ssize_t n = gm_pread(s->desc.shared_file, buf, GM_PAGE_SIZE,
+			     (off_t)(s->desc.shared_offset + (p << GM_PAGE_SHIFT)));
+
+	return n == -EPERM && s->mm->in_place ? 0 : n;
+}
+
+/*
  * Mark the pages of [first, end) of the shared file that hold data and are
  * not all zeros in @sp->data, among those @sp wants (shared by attribute,
  * and dirty for a diff).
@@ -154,8 +170,7 @@ static int plan_shared_range(struct slot_plan *sp, uint64_t first, uint64_t end,
 
 		if (snap_bit(sp->attr, p) || (sp->dirty && !snap_bit(sp->dirty, p)))
 			continue;
-		n = gm_pread(s->desc.shared_file, buf, GM_PAGE_SIZE,
-			     (off_t)(s->desc.shared_offset + (p << GM_PAGE_SHIFT)));
+		n = read_shared(s, p, buf);
 		if (n < 0)
 			return (int)n;
 		if (nonzero(buf, (size_t)n))
@@ -193,7 +208,10 @@ static int plan_shared(struct slot_plan *sp, uint8_t *buf)
 	return 0;
 }
 
-/* Attributes, and the private pages the VM let in (wanted ones for a diff). */
+/*
+ * Attributes, and the private pages the VM let in, or that kept their bytes
+ * across an in-place conversion (wanted ones for a diff).
+ */
 static void plan_private(struct gm_vm *vm, struct slot_plan *sp)
 {
 	const struct gm_slot *s = sp->s;
@@ -203,7 +221,8 @@ static void plan_private(struct gm_vm *vm, struct slot_plan *sp)
 		if (!gm_slot_page_private(s, p))
 			continue;
 		snap_set_bit(sp->attr, p);
-		if (s->mm->s2_pfn[p] != GM_PFN_NONE && (!sp->dirty || snap_bit(sp->dirty, p)))
+		if ((s->mm->s2_pfn[p] != GM_PFN_NONE || (s->mm->kept && s->mm->kept[p])) &&
+		    (!sp->dirty || snap_bit(sp->dirty, p)))
 			snap_set_bit(sp->data, p);
 	}
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
@@ -271,9 +290,8 @@ static int plan_slots(struct gm_vm *vm, struct plan *p)
 
 		if (!s->used)
 			continue;
-		/* The kernel's pages are its own; in place, not carried yet. */
-		if (s->mm->kernel_memory || s->mm->in_place)
-			return -EOPNOTSUPP;
+		if (s->mm->kernel_memory)
+			return -EOPNOTSUPP;	/* the kernel's pages are its own */
 		if (p->diff && !s->dirty)
 			return -EINVAL;
 		sp->s = s;
@@ -360,6 +378,23 @@ static int write_vcpu(struct gm_vm *vm, struct writer *w, struct gm_vcpu *v, boo
 	return w_record(w, SNAP_VCPU, 0, v->index, &rec, sizeof(rec));
 }
 
+/*
+ * In place, a private page no let-in recorded that kept its bytes: pinned
+ * (present from then on) and read through the alias.
+ */
+static int read_kept(const struct gm_slot *s, uint64_t p, uint8_t *buf)
+{
+	gm_pfn_t pfn;
+	int ret;
+
+	ret = gm_slot_private_pin((struct gm_slot *)s, p, NULL, &pfn);
+	if (ret)
+		return ret;
+	memcpy(buf, s->mm->private_alias.addr + (p << GM_PAGE_SHIFT), GM_PAGE_SIZE);
+	s->mm->mem_ops->put_unlock_pfn(pfn);
+	return 0;
+}
+
 /* A page's bytes, from the side its attribute says. */
 static int read_page(struct gm_vm *vm, const struct slot_plan *sp, uint64_t p, uint8_t *buf)
 {
@@ -368,15 +403,18 @@ static int read_page(struct gm_vm *vm, const struct slot_plan *sp, uint64_t p, u
 
 	if (snap_bit(sp->attr, p)) {
 		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-		if (s->mm->s2_pfn[p] != GM_PFN_NONE)
+		if (s->mm->s2_pfn[p] != GM_PFN_NONE) {
 			memcpy(buf, s->mm->private_alias.addr + (p << GM_PAGE_SHIFT), GM_PAGE_SIZE);
-		else
+		} else if (s->mm->kept && s->mm->kept[p]) {
+			gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
+			return read_kept(s, p, buf);
+		} else {
 			memset(buf, 0, GM_PAGE_SIZE);	/* punched since: it reads zero */
+		}
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		return 0;
 	}
-	n = gm_pread(s->desc.shared_file, buf, GM_PAGE_SIZE,
-		     (off_t)(s->desc.shared_offset + (p << GM_PAGE_SHIFT)));
+	n = read_shared(s, p, buf);
 	if (n < 0)
 		return (int)n;
 	memset(buf + n, 0, GM_PAGE_SIZE - (size_t)n);

@@ -140,6 +140,20 @@ static uint64_t file_index(const struct gm_slot *s, uint64_t gpa)
 	return (s->desc.private_offset + gpa - s->desc.gpa) >> GM_PAGE_SHIFT;
 }
 
+/*
+ * Bytes to keep must be there first: what a layer above still owes of the
+ * piece (a lazy restore's pages) comes in before the conversion, on both
+ * sides.  A conversion that zeroes needs nothing: it forgets what is owed.
+ */
+static int fill_owed(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size, void *arg)
+{
+	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
+
+	gm_slot_hook_fill(vm, s, first, n, true);
+	gm_slot_hook_fill(vm, s, first, n, false);
+	return 0;
+}
+
 /* How often a refused conversion to private is asked again: a fault's pin is brief. */
 #define REFUSED_RETRIES	64
 
@@ -186,10 +200,13 @@ static int file_undo(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t
 static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
 			  void *arg)
 {
-	bool to_private = ((struct conversion *)arg)->to_private;
+	const struct conversion *c = arg;
+	bool to_private = c->to_private;
 	uint64_t first = (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, n = size >> GM_PAGE_SHIFT;
 
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
+	if (s->mm->kept)
+		memset(s->mm->kept + first, to_private && c->policy == GM_CONVERT_PRESERVE, n);
 	for (uint64_t i = first; i < first + n; i++)
 		atomic_store_explicit(&s->private_attr[i], to_private, memory_order_relaxed);
 	vm->mmu_seq++;
@@ -257,6 +274,8 @@ static int finish_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint6
 						     size >> GM_PAGE_SHIFT, false, c->policy, NULL);
 		if (ret)
 			return ret;
+		/* Now the file shows it: a live snapshot that read it before must read it again. */
+		gm_slot_mark_dirty(s, (gpa - s->desc.gpa) >> GM_PAGE_SHIFT, size >> GM_PAGE_SHIFT);
 	}
 	if (!vm->engine->checks_access)
 		zap_window(s, gpa, size, !c->to_private);
@@ -279,6 +298,8 @@ static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, struct convers
 	ret = for_each_piece(vm, gpa, size, skip_shared, check_piece, c);
 	if (ret)
 		return ret == -EFAULT ? -EINVAL : ret;	/* no slot: nothing could become private */
+	if (c->policy == GM_CONVERT_PRESERVE)
+		for_each_piece(vm, gpa, size, skip_shared, fill_owed, c);
 	if (c->to_private) {
 		c->converted_end = gpa;
 		ret = for_each_piece(vm, gpa, size, skip_shared, file_to_private, c);

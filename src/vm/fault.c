@@ -684,6 +684,8 @@ void gm_vm_slot_invalidate_locked(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 	demote_stage2(s, end, wide_end);
 	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
+	if (s->mm->kept)
+		memset(s->mm->kept + first, 0, end - first);
 	gm_slot_hook_forget(s, first, end - first);
 	vm->invalidate_in_progress--;
 }

@@ -72,6 +72,8 @@ static int write_private(struct gm_slot *s, uint64_t page, uint64_t off, const v
 	if (ret)
 		return ret;
 	memcpy(s->mm->private_alias.addr + (page << GM_PAGE_SHIFT) + off, buf, len);
+	if (s->mm->kept)
+		s->mm->kept[page] = 1;	/* no let-in records it until the guest runs */
 	s->mm->mem_ops->put_unlock_pfn(pfn);
 	return 0;
 }

@@ -205,6 +205,7 @@ static void slot_free_state(struct gm_vm *vm, struct gm_slot *s)
 		unmap_windows(s);
 		free(s->mm->s2_pfn);
 		free(s->mm->s2_level);
+		free(s->mm->kept);
 		free(s->mm);
 	}
 	free(s->private_attr);
@@ -232,8 +233,11 @@ static int shared_provider(struct gm_slot_mm *mm, struct gm_file *file)
 }
 
 /* In place, the pages' attributes are the file's: start from them. */
-static void read_file_attributes(struct gm_slot *s)
+static int read_file_attributes(struct gm_slot *s)
 {
+	s->mm->kept = calloc(s->nr_pages, 1);
+	if (!s->mm->kept)
+		return -ENOMEM;
 	for (uint64_t i = 0; i < s->nr_pages; i++) {
 		int64_t attr = gm_file_get_attributes(s->desc.private_file,
 						      (off_t)(s->desc.private_offset +
@@ -241,6 +245,7 @@ static void read_file_attributes(struct gm_slot *s)
 
 		atomic_init(&s->private_attr[i], attr == GM_FILE_ATTR_PRIVATE);
 	}
+	return 0;
 }
 
 static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm_memslot *m,
@@ -277,7 +282,9 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 		for (uint64_t i = 0; i < s->nr_pages; i++)
 			s->mm->s2_pfn[i] = GM_PFN_NONE;
 		if (s->mm->in_place)
-			read_file_attributes(s);
+			ret = read_file_attributes(s);
+		if (ret)
+			goto err;
 	}
 	ret = map_windows(vm, s);
 	if (ret)

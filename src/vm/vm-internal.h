@@ -61,6 +61,13 @@ struct gm_slot_mm {
 	 */
 	bool in_place;
 	struct gm_private_map shared_window;	/* behind slot->shared_win, in place */
+	/*
+	 * In place, per page, under mmu_lock: made private keeping its bytes
+	 * (GM_CONVERT_PRESERVE), so the file may hold them though the stage-2
+	 * record does not name the page: a snapshot must read it.  Cleared
+	 * when the page is zeroed or freed.
+	 */
+	uint8_t *kept;
 	bool uffd_registered;
 	/*
 	 * The stage-2 record (private slots), under mmu_lock: per page, the

@@ -21,7 +21,7 @@
 /* The caller's bytes of a run's snapshot: its configuration and reports. */
 #define RUN_BLOB_MAGIC	"gmrun\0\0\1"
 
-enum { BLOB_PRIVATE = 1, BLOB_CONVERT = 2, BLOB_GUEST = 4 };
+enum { BLOB_PRIVATE = 1, BLOB_CONVERT = 2, BLOB_GUEST = 4, BLOB_IN_PLACE = 8 };
 
 struct run_blob {
 	char magic[8];
@@ -137,7 +137,8 @@ static void fill_blob(const struct run_ctx *ctx, struct run_blob *blob)
 	blob->store = cfg->store;
 	blob->vcpus = cfg->vcpus;
 	blob->flags = (cfg->private ? BLOB_PRIVATE : 0) | (cfg->convert_on_fault ? BLOB_CONVERT : 0) |
-		      (cfg->guest || cfg->restore_guest ? BLOB_GUEST : 0);
+		      (cfg->guest || cfg->restore_guest ? BLOB_GUEST : 0) |
+		      (cfg->in_place ? BLOB_IN_PLACE : 0);
 	blob->mem = cfg->mem;
 	memcpy(blob->report, ctx->result->stats.report, sizeof(blob->report));
 	snprintf(blob->label, sizeof(blob->label), "%s", cfg->workload ? cfg->workload : "");
@@ -211,6 +212,7 @@ int gm_run_saved_read(int fd, const uint8_t *key, struct gm_run_config *cfg,
 	cfg->private = blob.flags & BLOB_PRIVATE;
 	cfg->convert_on_fault = blob.flags & BLOB_CONVERT;
 	cfg->restore_guest = blob.flags & BLOB_GUEST;
+	cfg->in_place = blob.flags & BLOB_IN_PLACE;
 	return 0;
 }
 

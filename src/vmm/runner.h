@@ -200,7 +200,8 @@ struct gm_run_saved {
  * gm_run_saved_read - the configuration of the run whose snapshot is at
  * @fd (seekable; not moved), sealed with @key, into @cfg (engine, store,
  * memory, vCPUs, workload (pointing into @saved), private, convert on
- * fault, restore_guest); the caller then sets restore, restore_fd and key.
+ * fault, in place, restore_guest); the caller then sets restore,
+ * restore_fd and key.
  * Return: 0, or gm_snapshot_app()'s errno (-EKEYREJECTED: not this key;
  * -EBADMSG: damaged; -EINVAL: not a guestmem snapshot of a run), with the
  * reason in @why.
