@@ -18,7 +18,9 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "vm-internal.h"
 
 typedef int (*piece_fn)(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
@@ -154,8 +156,16 @@ static int fill_owed(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t
 	return 0;
 }
 
-/* How often a refused conversion to private is asked again: a fault's pin is brief. */
-#define REFUSED_RETRIES	64
+/*
+ * How long a refused conversion to private is asked again.  The VM's own
+ * threads pin a page only for a moment (a let-in, the prefault thread, a
+ * lazy restore's fill), though a loaded host may not run them for a while;
+ * a host mapping or a host's pin stays until the host lets go.  So: yield
+ * a few times, then poll, for up to a second.
+ */
+#define REFUSED_YIELDS		64
+#define REFUSED_POLL_US		100
+#define REFUSED_WAIT_S		1.0
 
 /*
  * In place, to private: the file first, which refuses while the host maps
@@ -167,6 +177,7 @@ static int file_to_private(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, ui
 {
 	struct conversion *c = arg;
 	uint64_t error_index = 0;
+	double start = 0;
 	int ret;
 
 	if (!s->mm->in_place)
@@ -175,9 +186,17 @@ static int file_to_private(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, ui
 		ret = s->mm->mem_ops->set_attributes(s->desc.private_file, file_index(s, gpa),
 						     size >> GM_PAGE_SHIFT, true, c->policy,
 						     &error_index);
-		if (ret != -EAGAIN || tries == REFUSED_RETRIES)
+		if (ret != -EAGAIN)
 			break;
-		sched_yield();
+		if (tries < REFUSED_YIELDS) {
+			sched_yield();
+			continue;
+		}
+		if (tries == REFUSED_YIELDS)
+			start = gm_clock_now();
+		else if (gm_clock_now() - start > REFUSED_WAIT_S)
+			break;
+		usleep(REFUSED_POLL_US);
 	}
 	if (ret == -EAGAIN)
 		c->error_gpa = s->desc.gpa + (error_index << GM_PAGE_SHIFT) - s->desc.private_offset;

@@ -16,8 +16,8 @@
  * touch the first, middle and last word of a page.  --guest-arg ROUNDS
  * STRIDE_KIB (defaults 4 and 2048).  Reports GM_REPORT_MISMATCHES and
  * GM_REPORT_CHECKS (words checked); a vCPU with a mismatch exits 1, one
- * whose conversion failed exits 2, one that was not given private RAM in
- * place exits 3.
+ * whose conversion failed exits 2 (its errno in GM_REPORT_VALUE), one that
+ * was not given private RAM in place exits 3.
  */
 #include "guest-arg.h"
 
@@ -41,26 +41,34 @@ static uint64_t wrong(volatile uint64_t *w, uint64_t value)
 	return bad;
 }
 
+/* A conversion failed with @err: say which in GM_REPORT_VALUE (its errno), then -1. */
+static int64_t failed(long err)
+{
+	gm_report(GM_REPORT_VALUE, (uint64_t)-err);
+	return -1;
+}
+
 /* One round trip of the page at @base, through both policies; -1: a conversion failed. */
 static int64_t round_trip(uint64_t base, uint64_t tag)
 {
 	volatile uint64_t *priv = (volatile uint64_t *)(uintptr_t)base;
 	volatile uint64_t *shared = gm_shared_ptr((void *)(uintptr_t)base);
 	uint64_t bad = 0;
+	long err;
 
 	fill(priv, tag);
-	if (gm_convert_keep(priv, PAGE, 0))
-		return -1;
+	if ((err = gm_convert_keep(priv, PAGE, 0)))
+		return failed(err);
 	bad += wrong(shared, tag);
 	fill(shared, ~tag);
-	if (gm_convert_keep(priv, PAGE, 1))
-		return -1;
+	if ((err = gm_convert_keep(priv, PAGE, 1)))
+		return failed(err);
 	bad += wrong(priv, ~tag);
-	if (gm_to_shared(priv, PAGE))
-		return -1;
+	if ((err = gm_to_shared(priv, PAGE)))
+		return failed(err);
 	bad += wrong(shared, 0);
-	if (gm_to_private(priv, PAGE))
-		return -1;
+	if ((err = gm_to_private(priv, PAGE)))
+		return failed(err);
 	bad += wrong(priv, 0);
 	return (int64_t)bad;
 }
