@@ -416,23 +416,39 @@ struct io {
 	bool ignore_attr;	/* the host's view of the file, whatever the guest uses */
 };
 
+/*
+ * Under mmu_lock with two files, so that no conversion punches the shared
+ * side between the attribute check and the I/O.  In place the file checks
+ * each page's state itself, under its own lock (which comes before
+ * mmu_lock), and a page the guest is converting reads as the file says.
+ */
+static ssize_t io_file(struct gm_vm *vm, struct gm_slot *s, struct io *io, uint64_t off,
+		       uint64_t size)
+{
+	uint64_t first = off >> GM_PAGE_SHIFT, last = (off + size - 1) >> GM_PAGE_SHIFT;
+	off_t pos = (off_t)(s->desc.shared_offset + off);
+	ssize_t n = -EPERM;
+
+	if (!s->mm->in_place)
+		gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
+	for (uint64_t p = first; !io->ignore_attr && s->private_attr && p <= last; p++)
+		if (gm_slot_page_private(s, p))
+			goto out;
+	n = io->write ? gm_pwrite(s->desc.shared_file, io->buf, size, pos)
+		      : gm_pread(s->desc.shared_file, io->buf, size, pos);
+out:
+	if (!s->mm->in_place)
+		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
+	return n;
+}
+
 static int io_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size, void *arg)
 {
 	struct io *io = arg;
 	uint64_t off = gpa - s->desc.gpa;
-	off_t pos = (off_t)(s->desc.shared_offset + off);
 	ssize_t n;
 
-	if (!io->ignore_attr && s->private_attr) {
-		uint64_t first = off >> GM_PAGE_SHIFT;
-		uint64_t last = (off + size - 1) >> GM_PAGE_SHIFT;
-
-		for (uint64_t p = first; p <= last; p++)
-			if (gm_slot_page_private(s, p))
-				return -EPERM;
-	}
-	n = io->write ? gm_pwrite(s->desc.shared_file, io->buf, size, pos)
-		      : gm_pread(s->desc.shared_file, io->buf, size, pos);
+	n = io_file(vm, s, io, off, size);
 	if (n < 0)
 		return (int)n;
 	if (io->write)
@@ -469,9 +485,7 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	/* A lazy restore's shared pages come in first (a missing slot is io_piece's to say). */
 	for_each_piece(vm, gpa, len, false, lazy_piece, NULL);
-	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	ret = for_each_piece(vm, gpa, len, false, io_piece, &io);
-	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }
