@@ -115,20 +115,6 @@ int gm_backing_zero(struct gm_backing *b, uint64_t offset, uint64_t len)
 	return write_present(b, offset, NULL, len);
 }
 
-int gm_backing_map(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr)
-{
-	int fd = gm_backing_memfd(b);
-	void *p;
-
-	if (fd < 0)
-		return fd;
-	if (!len || offset + len < offset || offset + len > (GM_PMEM_MAX_PAGES << GM_PAGE_SHIFT))
-		return -EINVAL;
-	p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd,
-		 (off_t)offset);
-	return p == MAP_FAILED ? -errno : 0;
-}
-
 int gm_backing_map_host(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr,
 			int prot, int flags)
 {
@@ -141,6 +127,11 @@ int gm_backing_map_host(struct gm_backing *b, uint64_t offset, uint64_t len, voi
 		return -EINVAL;
 	p = mmap(addr, len, prot, flags | MAP_FIXED | MAP_NORESERVE, fd, (off_t)offset);
 	return p == MAP_FAILED ? -errno : 0;
+}
+
+int gm_backing_map(struct gm_backing *b, uint64_t offset, uint64_t len, void *addr)
+{
+	return gm_backing_map_host(b, offset, len, addr, PROT_READ | PROT_WRITE, MAP_SHARED);
 }
 
 /* The empty memfd behind every gm_pmem_map_fault(): made once, never closed. */

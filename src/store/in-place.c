@@ -645,6 +645,21 @@ static int convert_locked(struct gm_file *file, uint64_t first, uint64_t end, bo
 	return private || !file->host_maps ? 0 : for_each_map(file, first, end, show_range);
 }
 
+/* convert_locked() under the lock; a file a guest holds is its guest's to convert. */
+static int convert_once(struct gm_file *file, uint64_t index, uint64_t n, bool private,
+			unsigned int policy, uint64_t *error_index, bool owner)
+{
+	int ret;
+
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
+	if (!owner && gm_file_binding(file))
+		ret = -EBUSY;
+	else
+		ret = convert_locked(file, index, index + n, private, policy, error_index);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
+	return ret;
+}
+
 /* @owner: the bound guest's call (the provider checked); else a file no guest holds. */
 static int convert(struct gm_file *file, uint64_t index, uint64_t n, bool private,
 		   unsigned int policy, uint64_t *error_index, bool owner)
@@ -654,22 +669,12 @@ static int convert(struct gm_file *file, uint64_t index, uint64_t n, bool privat
 	if (!file->in_place || !n || index >= GM_PMEM_MAX_PAGES || n > GM_PMEM_MAX_PAGES - index ||
 	    (policy != GM_CONVERT_ZERO && policy != GM_CONVERT_PRESERVE))
 		return -EINVAL;
-	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
-	if (!owner && gm_file_binding(file))
-		ret = -EBUSY;
-	else
-		ret = convert_locked(file, index, index + n, private, policy, error_index);
-	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
+	ret = convert_once(file, index, n, private, policy, error_index, owner);
 	if (ret != -EAGAIN || private)
 		return ret;
 	/* To shared, a folio a mapping is to show was freed under a pin: wait, once. */
 	gm_guest_wait_doomed(file, index, index + n);
-	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
-	if (!owner && gm_file_binding(file))
-		ret = -EBUSY;
-	else
-		ret = convert_locked(file, index, index + n, private, policy, error_index);
-	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
+	ret = convert_once(file, index, n, private, policy, error_index, owner);
 	return ret == -EAGAIN ? -EBUSY : ret;
 }
 
