@@ -45,9 +45,12 @@ static void parse_host_view(const char *out, struct host_view *v)
  * The known bug (README, "Booting Linux"): now and then in the KVM lab a
  * boot stops early with a vCPU spinning on a lock nobody holds, until the
  * timeout; the init never says it is ready.  Seen with RAM guest-only or
- * the kernel's memfd alike, not understood yet.  Such a boot is tried once
- * more, saying so; any other failure, or the same twice, fails the test.
+ * the kernel's memfd alike, not understood yet (in CI's lab, loaded, about
+ * one boot in four hung so this round).  Such a boot is tried again, up to
+ * three times, saying so; any other failure, or three hangs, fails.
  */
+#define KNOWN_HANG_TRIES	3
+
 static bool known_hang(const struct cli_result *r)
 {
 	return r->status && strstr(r->out, "result          timeout") &&
@@ -73,9 +76,9 @@ static struct cli_result *boot(unsigned int vcpus, bool shared, unsigned int see
 			    "--timeout 120 --cmdline '" CMDLINE "' --search-host-view %s", kernel,
 			    GM_LINUX_INITRAMFS, vcpus, shared ? "--shared" : "", touch_mb, seed,
 			    hex);
-		if (tries || !known_hang(r))
+		if (tries == KNOWN_HANG_TRIES - 1 || !known_hang(r))
 			break;
-		printf("  the known hang (README, Booting Linux): once more\n");
+		printf("  the known hang (README, Booting Linux): trying again\n");
 		free(r);
 	}
 	snprintf(want, sizeof(want), "guestmem-init: %u CPUs online", vcpus);
