@@ -232,7 +232,7 @@ static int set_piece_attr(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uin
 	if (to_private)
 		gm_slot_shared_forget(s, first, n);	/* out of the shared window below */
 	else if (s->mm->in_place)
-		gm_vm_slot_invalidate_locked(vm, s, first, first + n);	/* no punch will tell us */
+		gm_slot_stage2_forget(vm, s, first, first + n);	/* no punch will tell us */
 	/* The page the guest sees now is the other side's: zero, as far as a copy goes. */
 	gm_slot_mark_dirty(s, first, n);
 	gm_slot_hook_forget(s, first, n);	/* nothing is owed for it any more */

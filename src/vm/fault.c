@@ -657,6 +657,17 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
 	return cleared;
 }
 
+void gm_slot_stage2_forget(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end)
+{
+	uint64_t wide_first = first, wide_end = end;
+
+	gm_lock_assert_held(GM_LOCK_MMU);
+	widen_to_mappings(s, &wide_first, &wide_end);
+	demote_stage2(s, wide_first, first);
+	demote_stage2(s, end, wide_end);
+	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
+}
+
 /*
  * Pages [first, end) of @s lose their frames: faults in flight over them,
  * or over a huge let-in they cut, must retry, and the record forgets them.
@@ -664,11 +675,12 @@ static uint64_t clear_stage2(struct gm_slot *s, uint64_t first, uint64_t end)
  * of a huge let-in it cuts stay there, and in the record (a snapshot saves
  * what the record shows).
  */
-void gm_vm_slot_invalidate_locked(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
+static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
 				  uint64_t end)
 {
 	uint64_t start_gpa, end_gpa, wide_first = first, wide_end = end;
 
+	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
 	widen_to_mappings(s, &wide_first, &wide_end);
 	start_gpa = s->desc.gpa + (wide_first << GM_PAGE_SHIFT);
 	end_gpa = s->desc.gpa + (wide_end << GM_PAGE_SHIFT);
@@ -680,20 +692,12 @@ void gm_vm_slot_invalidate_locked(struct gm_vm *vm, struct gm_slot *s, uint64_t 
 		vm->inval_end = end_gpa > vm->inval_end ? end_gpa : vm->inval_end;
 	}
 	vm->mmu_seq++;
-	demote_stage2(s, wide_first, first);
-	demote_stage2(s, end, wide_end);
-	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
+	gm_slot_stage2_forget(vm, s, first, end);
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
 	if (s->mm->kept)
 		memset(s->mm->kept + first, 0, end - first);
 	gm_slot_hook_forget(s, first, end - first);
 	vm->invalidate_in_progress--;
-}
-
-void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end)
-{
-	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	gm_vm_slot_invalidate_locked(vm, s, first, end);
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 }
 
@@ -713,7 +717,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 		lo = start > o ? start : o;
 		hi = end < o + s->nr_pages ? end : o + s->nr_pages;
 		if (lo < hi)
-			gm_vm_slot_invalidate(vm, s, lo - o, hi - o);
+			invalidate_slot_range(vm, s, lo - o, hi - o);
 	}
 	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
 	gm_stat_add(&vm->stats.invalidations, 1);

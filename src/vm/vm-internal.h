@@ -208,14 +208,11 @@ int gm_vm_window_gpa(struct gm_vm *vm, uint8_t *hva, uint64_t *gpa);
  */
 int gm_vm_window_fence(struct gm_vm *vm, uint8_t *hva);
 /*
- * Pages [first, end) of @s leave the private side (an invalidation, or an
- * in-place conversion to shared): faults in flight over them retry, and
- * the stage-2 record forgets them.  Takes mmu_lock.
+ * The stage-2 record forgets pages [first, end) of @s (they leave the
+ * private side); the other pages of a huge let-in they cut stay recorded,
+ * at 4 KiB.  Under mmu_lock: the caller bumps mmu_seq with it.
  */
-void gm_vm_slot_invalidate(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end);
-/* The same, for a caller that holds mmu_lock. */
-void gm_vm_slot_invalidate_locked(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
-				  uint64_t end);
+void gm_slot_stage2_forget(struct gm_vm *vm, struct gm_slot *s, uint64_t first, uint64_t end);
 /* Forget the stage-2 record of a whole slot (it is going away). */
 void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s);
 
