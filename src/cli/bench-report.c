@@ -390,11 +390,7 @@ static void json_linux(struct gm_json *w, const struct bench *b)
 	gm_json_num(w, "ready_ratio", ratio(largest(b, "linux_ready")));
 	gm_json_num(w, "run_ratio", ratio(largest(b, "linux_run")));
 	gm_json_bool(w, "nested_lab", nested_lab());
-	gm_json_begin(w, "faults", '{');
-	gm_json_u64(w, "4k", s->faults[1]);
-	gm_json_u64(w, "2m", s->faults[2]);
-	gm_json_u64(w, "1g", s->faults[3]);
-	gm_json_end(w);
+	gm_json_faults(w, s->faults);
 	gm_json_u64(w, "prefaults", s->prefaults);
 	gm_json_end(w);
 }

@@ -319,11 +319,7 @@ static void json_counters(struct gm_json *w, const struct gm_run_result *r)
 {
 	const struct gm_vm_stats *s = &r->stats;
 
-	gm_json_begin(w, "faults", '{');
-	gm_json_u64(w, "4k", s->faults[1]);
-	gm_json_u64(w, "2m", s->faults[2]);
-	gm_json_u64(w, "1g", s->faults[3]);
-	gm_json_end(w);
+	gm_json_faults(w, s->faults);
 	gm_json_u64(w, "retries", s->retries);
 	gm_json_u64(w, "invalidations", s->invalidations);
 	gm_json_u64(w, "conversions", s->conversions);

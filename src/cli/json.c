@@ -112,3 +112,12 @@ void gm_json_num(struct gm_json *w, const char *key, double val)
 	else
 		fputs("null", w->f);
 }
+
+void gm_json_faults(struct gm_json *w, const uint64_t faults[4])
+{
+	gm_json_begin(w, "faults", '{');
+	gm_json_u64(w, "4k", faults[1]);
+	gm_json_u64(w, "2m", faults[2]);
+	gm_json_u64(w, "1g", faults[3]);
+	gm_json_end(w);
+}

@@ -34,6 +34,11 @@ void gm_json_bool(struct gm_json *w, const char *key, bool val);
 void gm_json_null(struct gm_json *w, const char *key);
 /* A number, or null when @val is not finite. */
 void gm_json_num(struct gm_json *w, const char *key, double val);
+/*
+ * "faults": the faults by mapping level of a VM's counters
+ * (gm_vm_stats.faults, indexed by gm_level), as run and bench print them.
+ */
+void gm_json_faults(struct gm_json *w, const uint64_t faults[4]);
 /* @s as a JSON string, escaped, on @f. */
 void gm_json_string(FILE *f, const char *s);
 
