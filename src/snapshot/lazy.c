@@ -11,7 +11,8 @@
  * index and opens it: a private page straight into the slot's private
  * alias once get_lock_pfn has made it present and pinned it (libsodium
  * writes nothing there unless the tag checks), a shared page into the
- * shared file under mmu_lock.  No lock is held across the reads, and no
+ * shared file under mmu_lock (in place, as a private page: the file's
+ * alias is the shared one too).  No lock is held across the reads, and no
  * pin across get_lock_pfn, so a punch waiting for pins never waits for a
  * fill.  A page that fails to open stops the run with -EBADMSG.
  */

@@ -64,13 +64,13 @@ int gm_slot_aliases(struct gm_vm *vm, struct gm_slot *s)
 	gm_lock_assert_held(GM_LOCK_MEMSLOT);
 	if (s->mm->shared_alias)
 		return 0;
-	if (s->mm->in_place)
-		goto private_alias;	/* one alias for both: the shared one is no host mapping */
-	ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | GM_MAP_HOLD_SIZE, (off_t)m->shared_offset, &shared);
-	if (ret)
-		return ret;
-private_alias:
+	/* In place, one alias for both: the shared one is no host mapping. */
+	if (!s->mm->in_place) {
+		ret = gm_mmap(m->shared_file, m->size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | GM_MAP_HOLD_SIZE, (off_t)m->shared_offset, &shared);
+		if (ret)
+			return ret;
+	}
 	if (m->flags & GM_SLOT_PRIVATE) {
 		ret = gm_private_map_make(&private, s->mm->mem_ops, m->private_file,
 					  m->private_offset, m->size, m->gpa);

@@ -233,11 +233,8 @@ static int shared_provider(struct gm_slot_mm *mm, struct gm_file *file)
 }
 
 /* In place, the pages' attributes are the file's: start from them. */
-static int read_file_attributes(struct gm_slot *s)
+static void read_file_attributes(struct gm_slot *s)
 {
-	s->mm->kept = calloc(s->nr_pages, 1);
-	if (!s->mm->kept)
-		return -ENOMEM;
 	for (uint64_t i = 0; i < s->nr_pages; i++) {
 		int64_t attr = gm_file_get_attributes(s->desc.private_file,
 						      (off_t)(s->desc.private_offset +
@@ -245,7 +242,6 @@ static int read_file_attributes(struct gm_slot *s)
 
 		atomic_init(&s->private_attr[i], attr == GM_FILE_ATTR_PRIVATE);
 	}
-	return 0;
 }
 
 static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm_memslot *m,
@@ -275,16 +271,17 @@ static int slot_alloc_state(struct gm_vm *vm, struct gm_slot *s, const struct gm
 		s->mm->s2_pfn = malloc(s->nr_pages * sizeof(*s->mm->s2_pfn));
 		s->mm->s2_level = calloc(s->nr_pages, 1);
 		s->in_window = calloc(s->nr_pages, sizeof(*s->in_window));
-		if (!s->private_attr || !s->mm->s2_pfn || !s->mm->s2_level || !s->in_window) {
+		if (s->mm->in_place)
+			s->mm->kept = calloc(s->nr_pages, 1);
+		if (!s->private_attr || !s->mm->s2_pfn || !s->mm->s2_level || !s->in_window ||
+		    (s->mm->in_place && !s->mm->kept)) {
 			ret = -ENOMEM;
 			goto err;
 		}
 		for (uint64_t i = 0; i < s->nr_pages; i++)
 			s->mm->s2_pfn[i] = GM_PFN_NONE;
 		if (s->mm->in_place)
-			ret = read_file_attributes(s);
-		if (ret)
-			goto err;
+			read_file_attributes(s);
 	}
 	ret = map_windows(vm, s);
 	if (ret)
