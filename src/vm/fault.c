@@ -244,6 +244,13 @@ static void note_mapped(struct gm_vm *vm, uint64_t n)
 		;
 }
 
+/* @n frames left the stage-2 record; none, as often, costs no atomic operation. */
+static void note_unmapped(struct gm_vm *vm, uint64_t n)
+{
+	if (n)
+		atomic_fetch_sub(&vm->stats.frames_mapped, n);
+}
+
 static void record_let_in(struct gm_slot *s, uint64_t first, uint64_t end, gm_pfn_t pfn,
 			  enum gm_level level)
 {
@@ -283,7 +290,7 @@ static int let_in_private(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot
 					len << GM_PAGE_SHIFT, page_size);
 		if (ret) {
 			/* Nothing of this run is in: its record stays as it was. */
-			atomic_fetch_sub(&vm->stats.frames_mapped, newly);
+			note_unmapped(vm, newly);
 			break;
 		}
 		any = true;
@@ -322,7 +329,7 @@ static int let_in_mixed(struct gm_vm *vm, struct gm_vcpu *vcpu, struct gm_slot *
 				folio << GM_PAGE_SHIFT, folio << GM_PAGE_SHIFT);
 	if (ret) {
 		atomic_fetch_sub(counter, 1);
-		atomic_fetch_sub(&vm->stats.frames_mapped, newly);
+		note_unmapped(vm, newly);
 		return ret;
 	}
 	record_let_in(s, page, page + 1, pfn, GM_LEVEL_4K);
@@ -665,7 +672,7 @@ void gm_slot_stage2_forget(struct gm_vm *vm, struct gm_slot *s, uint64_t first, 
 	widen_to_mappings(s, &wide_first, &wide_end);
 	demote_stage2(s, wide_first, first);
 	demote_stage2(s, end, wide_end);
-	atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, first, end));
+	note_unmapped(vm, clear_stage2(s, first, end));
 }
 
 /*
@@ -726,7 +733,7 @@ void gm_vm_invalidate(struct gm_file *file, void *owner, uint64_t start, uint64_
 void gm_vm_slot_forget(struct gm_vm *vm, struct gm_slot *s)
 {
 	if (s->mm->s2_pfn)
-		atomic_fetch_sub(&vm->stats.frames_mapped, clear_stage2(s, 0, s->nr_pages));
+		note_unmapped(vm, clear_stage2(s, 0, s->nr_pages));
 }
 
 int gm_vm_translate(struct gm_vm *vm, uint64_t gpa, gm_pfn_t *pfn, enum gm_level *level)
