@@ -186,7 +186,7 @@ int64_t gm_vm_get_memory_attributes(struct gm_vm *vm, uint64_t gpa);
 /**
  * gm_vm_write_shared / gm_vm_read_shared - host access to guest memory that
  * is shared (through the shared file).  Return: 0, or -EPERM (a private
- * page), -EFAULT (no slot covers the range).
+ * page), -EFAULT (no slot covers part of the range: then nothing is copied).
  */
 int gm_vm_write_shared(struct gm_vm *vm, uint64_t gpa, const void *buf, size_t len);
 int gm_vm_read_shared(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len);

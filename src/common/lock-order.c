@@ -41,6 +41,15 @@ void gm_lock_assert_held(enum gm_lock_class class)
 	assert(!"a lock the caller must hold is not held (see src/common/lock-order.h)");
 }
 
+void gm_lock_assert_held_either(enum gm_lock_class a, enum gm_lock_class b)
+{
+	if (held[a] || held[b])
+		return;
+	fprintf(stderr, "guestmem: neither %s nor %s is held where one must be\n",
+		class_names[a], class_names[b]);
+	assert(!"a lock the caller must hold is not held (see src/common/lock-order.h)");
+}
+
 void gm_lock_order_release(enum gm_lock_class class)
 {
 	assert(held[class] > 0);

@@ -7,7 +7,9 @@
  *
  *   GM_LOCK_MEMSLOT  vm->memslot_lock: one memslot change at a time
  *   GM_LOCK_CONVERT  vm->convert_lock: one conversion at a time
- *   GM_LOCK_SLOTS    vm->slots_lock (rwlock): the slot array
+ *   GM_LOCK_SLOTS    vm->slots_lock (rwlock): the slot array, which
+ *                    changes under convert_lock too, so that a conversion
+ *                    reads it under convert_lock alone
  *   GM_LOCK_FILE     file->lock (store): size, seals and pages of a file;
  *                    held around the invalidate callbacks
  *   GM_LOCK_BIND     vm->bind_lock: what the invalidate callback may see
@@ -41,6 +43,11 @@ enum gm_lock_class {
 static inline void gm_lock_order_acquire(enum gm_lock_class class) { (void)class; }
 static inline void gm_lock_order_release(enum gm_lock_class class) { (void)class; }
 static inline void gm_lock_assert_held(enum gm_lock_class class) { (void)class; }
+static inline void gm_lock_assert_held_either(enum gm_lock_class a, enum gm_lock_class b)
+{
+	(void)a;
+	(void)b;
+}
 #else
 /* About to take a lock of @class: assert that the order allows it, count it held. */
 void gm_lock_order_acquire(enum gm_lock_class class);
@@ -48,6 +55,8 @@ void gm_lock_order_acquire(enum gm_lock_class class);
 void gm_lock_order_release(enum gm_lock_class class);
 /* Assert that this thread holds a lock of @class. */
 void gm_lock_assert_held(enum gm_lock_class class);
+/* Assert that this thread holds a lock of class @a or of class @b. */
+void gm_lock_assert_held_either(enum gm_lock_class a, enum gm_lock_class b);
 #endif
 
 static inline void gm_mutex_lock(pthread_mutex_t *lock, enum gm_lock_class class)

@@ -664,13 +664,13 @@ static int apply_lazy(struct gm_vm *vm, struct reader *r, const struct parsed *p
 			atomic_fetch_add(&src->refs, 1);
 	}
 	if (!ret) {
-		gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+		gm_vm_slots_write_lock(vm);
 		for (uint32_t i = 0; i < p->head.nr_slots; i++)
 			if (made[i]) {
 				p->slots[i].s->mm->hook_data = made[i];
 				p->slots[i].s->mm->hook = &gm_lazy_hook;
 			}
-		gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+		gm_vm_slots_write_unlock(vm);
 	}
 	for (uint32_t i = 0; ret && i < p->head.nr_slots; i++) {
 		if (made[i])

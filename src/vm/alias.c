@@ -82,10 +82,10 @@ int gm_slot_aliases(struct gm_vm *vm, struct gm_slot *s)
 	}
 	if (s->mm->in_place)
 		shared = private.addr;
-	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_lock(vm);
 	s->mm->private_alias = private;
 	s->mm->shared_alias = shared;
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_unlock(vm);
 	return 0;
 }
 

@@ -23,13 +23,24 @@
 #include "clock.h"
 #include "vm-internal.h"
 
+/* One slot's part of a range: [gpa, gpa + size) lies in slot @s. */
+struct piece {
+	struct gm_slot *s;
+	uint64_t gpa, size;
+};
+
+/* A range cut at slot boundaries: slots do not overlap, so one piece per slot at most. */
+struct pieces {
+	unsigned int nr;
+	struct piece p[GM_VM_MAX_SLOTS];
+};
+
 typedef int (*piece_fn)(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64_t size,
 			void *arg);
 
-/* The lowest slot start in (gpa, end), or @end.  Caller holds slots_lock. */
+/* The lowest slot start in (gpa, end), or @end.  Caller holds slots_lock or convert_lock. */
 static uint64_t next_slot_start(struct gm_vm *vm, uint64_t gpa, uint64_t end)
 {
-	gm_lock_assert_held(GM_LOCK_SLOTS);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		const struct gm_slot *s = &vm->slots[i];
 
@@ -40,19 +51,18 @@ static uint64_t next_slot_start(struct gm_vm *vm, uint64_t gpa, uint64_t end)
 }
 
 /*
- * Call @fn on each slot piece of [gpa, gpa + size).  A range that no slot
+ * Cut [gpa, gpa + size) into @ps, in address order.  A range that no slot
  * covers is -EFAULT, unless @skip_shared: then pieces that can only be
- * shared (no slot, or a slot with no private file) are skipped, since
+ * shared (no slot, or a slot with no private file) are left out, since
  * making them shared changes nothing, as KVM accepts for any address.
- * Caller holds slots_lock.
+ * Caller holds slots_lock or convert_lock, until it is done with @ps.
  */
-static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool skip_shared,
-			  piece_fn fn, void *arg)
+static int pieces_find(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool skip_shared,
+		       struct pieces *ps)
 {
 	uint64_t end = gpa + size;
-	int ret;
 
-	gm_lock_assert_held(GM_LOCK_SLOTS);
+	ps->nr = 0;
 	while (gpa < end) {
 		struct gm_slot *s = gm_vm_find_slot(vm, gpa);
 		uint64_t slot_end, n;
@@ -65,14 +75,22 @@ static int for_each_piece(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool sk
 		}
 		slot_end = s->desc.gpa + s->desc.size;
 		n = (end < slot_end ? end : slot_end) - gpa;
-		if (skip_shared && !(s->desc.flags & GM_SLOT_PRIVATE)) {
-			gpa += n;
-			continue;
-		}
-		ret = fn(vm, s, gpa, n, arg);
+		if (!skip_shared || (s->desc.flags & GM_SLOT_PRIVATE))
+			ps->p[ps->nr++] = (struct piece){ .s = s, .gpa = gpa, .size = n };
+		gpa += n;
+	}
+	return 0;
+}
+
+/* Call @fn on the first @nr pieces of @ps, in order, up to the first that fails. */
+static int pieces_each(struct gm_vm *vm, const struct pieces *ps, unsigned int nr, piece_fn fn,
+		       void *arg)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		int ret = fn(vm, ps->p[i].s, ps->p[i].gpa, ps->p[i].size, arg);
+
 		if (ret)
 			return ret;
-		gpa += n;
 	}
 	return 0;
 }
@@ -92,7 +110,7 @@ struct conversion {
 	bool to_private;
 	unsigned int policy;		/* GM_CONVERT_* */
 	uint64_t error_gpa;		/* -EAGAIN: the page the file refused */
-	uint64_t converted_end;		/* in-place pieces up to here are private in their file */
+	unsigned int nr_in_file;	/* to private: pieces the files agreed to */
 };
 
 /*
@@ -201,7 +219,7 @@ static int file_to_private(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, ui
 	if (ret == -EAGAIN)
 		c->error_gpa = s->desc.gpa + (error_index << GM_PAGE_SHIFT) - s->desc.private_offset;
 	if (!ret)
-		c->converted_end = gpa + size;
+		c->nr_in_file++;
 	return ret;
 }
 
@@ -307,32 +325,33 @@ static int finish_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint6
  * access that began before the change therefore lands on the old side
  * before it is freed, and any access after it is checked against the new
  * attribute.  In place, to private, the file agrees first: it is the one
- * step that may refuse.
+ * step that may refuse.  Caller holds convert_lock, which keeps the slots
+ * still.
  */
 static int convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, struct conversion *c,
 		   bool skip_shared)
 {
+	struct pieces ps;
 	int ret;
 
-	ret = for_each_piece(vm, gpa, size, skip_shared, check_piece, c);
+	ret = pieces_find(vm, gpa, size, skip_shared, &ps);
+	if (!ret)
+		ret = pieces_each(vm, &ps, ps.nr, check_piece, c);
 	if (ret)
 		return ret == -EFAULT ? -EINVAL : ret;	/* no slot: nothing could become private */
 	if (c->policy == GM_CONVERT_PRESERVE)
-		for_each_piece(vm, gpa, size, skip_shared, fill_owed, c);
+		pieces_each(vm, &ps, ps.nr, fill_owed, c);
 	if (c->to_private) {
-		c->converted_end = gpa;
-		ret = for_each_piece(vm, gpa, size, skip_shared, file_to_private, c);
+		ret = pieces_each(vm, &ps, ps.nr, file_to_private, c);
 		if (ret) {
-			if (c->converted_end > gpa)
-				for_each_piece(vm, gpa, c->converted_end - gpa, skip_shared,
-					       file_undo, c);
+			pieces_each(vm, &ps, c->nr_in_file, file_undo, c);
 			return ret;
 		}
 	}
-	for_each_piece(vm, gpa, size, skip_shared, set_piece_attr, c);
+	pieces_each(vm, &ps, ps.nr, set_piece_attr, c);
 	if (vm->engine->sync)
 		vm->engine->sync(vm);
-	return for_each_piece(vm, gpa, size, skip_shared, finish_piece, c);
+	return pieces_each(vm, &ps, ps.nr, finish_piece, c);
 }
 
 static int set_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size, uint64_t attributes,
@@ -357,12 +376,13 @@ static int set_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size, uint64_
 		return -EINVAL;
 	/* One at a time: two conversions of one page must not interleave. */
 	gm_mutex_lock(&vm->convert_lock, GM_LOCK_CONVERT);
-	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	ret = convert(vm, gpa, size, &c, shared_anywhere && !c.to_private);
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	if (!ret)	/* counted under convert_lock: no atomic read-modify-write */
+		atomic_store_explicit(&vm->stats.conversions,
+				      atomic_load_explicit(&vm->stats.conversions,
+							   memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 	gm_mutex_unlock(&vm->convert_lock, GM_LOCK_CONVERT);
-	if (!ret)
-		gm_stat_add(&vm->stats.conversions, 1);
 	if (ret == -EAGAIN && error_gpa)
 		*error_gpa = c.error_gpa;
 	return ret;
@@ -473,6 +493,7 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 		     bool ignore_attr)
 {
 	struct io io = { .buf = buf, .write = write, .ignore_attr = ignore_attr };
+	struct pieces ps;
 	int ret;
 
 	if (!vm || (!buf && len))
@@ -483,9 +504,12 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 	if (gpa + len < gpa)
 		return -EFAULT;
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
-	/* A lazy restore's shared pages come in first (a missing slot is io_piece's to say). */
-	for_each_piece(vm, gpa, len, false, lazy_piece, NULL);
-	ret = for_each_piece(vm, gpa, len, false, io_piece, &io);
+	ret = pieces_find(vm, gpa, len, false, &ps);
+	/* A lazy restore's shared pages come in first. */
+	if (!ret)
+		pieces_each(vm, &ps, ps.nr, lazy_piece, NULL);
+	if (!ret)
+		ret = pieces_each(vm, &ps, ps.nr, io_piece, &io);
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }

@@ -54,11 +54,11 @@ static struct gm_slot *logged_slot(struct gm_vm *vm, uint32_t id)
 
 static void set_bitmap(struct gm_vm *vm, struct gm_slot *s, _Atomic uint64_t *bitmap)
 {
-	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_lock(vm);
 	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	s->dirty = bitmap;
 	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_unlock(vm);
 }
 
 int gm_vm_dirty_log_start(struct gm_vm *vm, uint32_t id)

@@ -15,6 +15,18 @@ static bool aligned(uint64_t v)
 	return !(v & GM_PAGE_MASK);
 }
 
+void gm_vm_slots_write_lock(struct gm_vm *vm)
+{
+	gm_mutex_lock(&vm->convert_lock, GM_LOCK_CONVERT);
+	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+}
+
+void gm_vm_slots_write_unlock(struct gm_vm *vm)
+{
+	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_mutex_unlock(&vm->convert_lock, GM_LOCK_CONVERT);
+}
+
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
@@ -22,7 +34,7 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa)
 {
-	gm_lock_assert_held(GM_LOCK_SLOTS);
+	gm_lock_assert_held_either(GM_LOCK_SLOTS, GM_LOCK_CONVERT);
 	gpa = gm_canonical_gpa(gpa);
 	for (unsigned int i = 0; i < GM_VM_MAX_SLOTS; i++) {
 		struct gm_slot *s = &vm->slots[i];
@@ -310,14 +322,14 @@ static int slot_delete(struct gm_vm *vm, unsigned int id)
 	if (!used)
 		return -EINVAL;
 	vm->engine->slot_del(vm, s, id);
-	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_lock(vm);
 	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	old = *s;
 	memset(s, 0, sizeof(*s));
 	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
 	last_use = old.desc.private_file && !private_file_in_use(vm, old.desc.private_file, id);
 	gm_vm_uffd_unregister(vm, &old);
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_unlock(vm);
 
 	/* Unregistering waits for callbacks: never under slots_lock. */
 	if (last_use)
@@ -348,14 +360,14 @@ static int register_private(struct gm_vm *vm, const struct gm_memslot *m,
 /* Publish or withdraw slot @s for faults and invalidations. */
 static void slot_publish(struct gm_vm *vm, struct gm_slot *s, const struct gm_slot *state)
 {
-	gm_rwlock_wrlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_lock(vm);
 	gm_mutex_lock(&vm->bind_lock, GM_LOCK_BIND);
 	if (state)
 		*s = *state;
 	else
 		memset(s, 0, sizeof(*s));
 	gm_mutex_unlock(&vm->bind_lock, GM_LOCK_BIND);
-	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
+	gm_vm_slots_write_unlock(vm);
 }
 
 /*

@@ -102,8 +102,12 @@ struct gm_vm {
 		struct gm_vm *vm;
 	} owner;
 
+	/*
+	 * Read under slots_lock or convert_lock; changed under both
+	 * (gm_vm_slots_write_lock()), and a slot's .used under bind_lock too.
+	 */
 	pthread_rwlock_t slots_lock;
-	struct gm_slot slots[GM_VM_MAX_SLOTS];	/* a slot's .used flips under bind_lock too */
+	struct gm_slot slots[GM_VM_MAX_SLOTS];
 	pthread_mutex_t bind_lock;
 
 	pthread_mutex_t memslot_lock;
@@ -180,8 +184,18 @@ struct gm_vm {
 void gm_vm_launch_free(struct gm_vm *vm);
 
 /* memslot.c */
-/* The slot holding @gpa (shared bit cleared), or NULL.  Caller holds slots_lock. */
+/*
+ * The slot holding @gpa (shared bit cleared), or NULL.  Caller holds
+ * slots_lock, or convert_lock (a conversion).
+ */
 struct gm_slot *gm_vm_find_slot(struct gm_vm *vm, uint64_t gpa);
+/*
+ * Take or drop what a change of the slot array (or of what a slot points
+ * to) needs: convert_lock, then slots_lock for writing.  A conversion, which
+ * holds convert_lock from start to end, then needs no slots_lock at all.
+ */
+void gm_vm_slots_write_lock(struct gm_vm *vm);
+void gm_vm_slots_write_unlock(struct gm_vm *vm);
 
 /* attr.c: a guest's conversion hypercall: only pages in private-capable slots. */
 int gm_vm_guest_convert(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool to_private,
