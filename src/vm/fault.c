@@ -32,12 +32,6 @@ static uint64_t slot_page(const struct gm_slot *s, uint64_t gpa)
 	return (gm_canonical_gpa(gpa) - s->desc.gpa) >> GM_PAGE_SHIFT;
 }
 
-/* Caller holds mmu_lock. */
-static bool range_busy(struct gm_vm *vm, uint64_t start, uint64_t end)
-{
-	return vm->invalidate_in_progress && start < vm->inval_end && vm->inval_start < end;
-}
-
 /* Are pages [first, first + n) all inside @s with attribute @private? */
 static bool attr_uniform(const struct gm_slot *s, uint64_t first, uint64_t n, bool private)
 {
@@ -410,9 +404,7 @@ retry:
 	first = page & ~(n - 1);
 
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	if (vm->mmu_seq != seq || gm_slot_hook_busy(s, first, n) ||
-	    range_busy(vm, s->desc.gpa + (first << GM_PAGE_SHIFT),
-		       s->desc.gpa + ((first + n) << GM_PAGE_SHIFT))) {
+	if (vm->mmu_seq != seq || gm_slot_hook_busy(s, first, n)) {
 		gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 		s->mm->mem_ops->put_unlock_pfn(pfn);
 		gm_stat_add(&vm->stats.retries, 1);
@@ -681,30 +673,23 @@ void gm_slot_stage2_forget(struct gm_vm *vm, struct gm_slot *s, uint64_t first, 
  * The store punches them from the window after we return; the other pages
  * of a huge let-in it cuts stay there, and in the record (a snapshot saves
  * what the record shows).
+ *
+ * One step, not KVM's invalidate_range_start/end pair: the store has
+ * unpublished the pages before it calls us, so a fault that read the
+ * sequence before the bump is caught by it, and one that reads it after
+ * cannot pin them: its lookup misses, and asks again under file->lock,
+ * which the store holds until the pages are gone.
  */
 static void invalidate_slot_range(struct gm_vm *vm, struct gm_slot *s, uint64_t first,
 				  uint64_t end)
 {
-	uint64_t start_gpa, end_gpa, wide_first = first, wide_end = end;
-
 	gm_mutex_lock(&vm->mmu_lock, GM_LOCK_MMU);
-	widen_to_mappings(s, &wide_first, &wide_end);
-	start_gpa = s->desc.gpa + (wide_first << GM_PAGE_SHIFT);
-	end_gpa = s->desc.gpa + (wide_end << GM_PAGE_SHIFT);
-	if (!vm->invalidate_in_progress++) {
-		vm->inval_start = start_gpa;
-		vm->inval_end = end_gpa;
-	} else {
-		vm->inval_start = start_gpa < vm->inval_start ? start_gpa : vm->inval_start;
-		vm->inval_end = end_gpa > vm->inval_end ? end_gpa : vm->inval_end;
-	}
 	vm->mmu_seq++;
 	gm_slot_stage2_forget(vm, s, first, end);
 	gm_slot_mark_dirty(s, first, end - first);	/* they read zero from now on */
 	if (s->mm->kept)
 		memset(s->mm->kept + first, 0, end - first);
 	gm_slot_hook_forget(s, first, end - first);
-	vm->invalidate_in_progress--;
 	gm_mutex_unlock(&vm->mmu_lock, GM_LOCK_MMU);
 }
 

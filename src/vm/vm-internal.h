@@ -115,8 +115,6 @@ struct gm_vm {
 
 	pthread_mutex_t mmu_lock;
 	uint64_t mmu_seq;		/* bumped by every invalidation */
-	unsigned int invalidate_in_progress;
-	uint64_t inval_start, inval_end;	/* union of gpa ranges in progress */
 
 	/* Population ahead of the guest (prefault.c); under prefault_lock. */
 	pthread_mutex_t prefault_lock;
