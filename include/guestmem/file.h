@@ -327,6 +327,17 @@ int gm_file_set_attributes(struct gm_file *file, off_t offset, off_t len, uint64
  */
 int64_t gm_file_get_attributes(struct gm_file *file, off_t offset);
 
+/**
+ * gm_file_find_attributes - the offset of the first page at or after
+ * @offset of an in-place file whose attribute is @attributes
+ * (GM_FILE_ATTR_PRIVATE or 0), as lseek(SEEK_DATA) finds data: a range's
+ * pages are read a run at a time, not a call per page.
+ * Return: that offset, or -ENXIO (no such page before the end, or @offset
+ * at or past it), -EINVAL (not an in-place file, @offset negative or not
+ * 4 KiB aligned, unknown attribute), -EFAULT (NULL file).
+ */
+int64_t gm_file_find_attributes(struct gm_file *file, off_t offset, uint64_t attributes);
+
 /** gm_file_in_place - 1 for an in-place file (GM_MFD_GUEST_MMAP), 0 if not, -EFAULT. */
 int gm_file_in_place(struct gm_file *file);
 

@@ -721,6 +721,24 @@ int64_t gm_file_get_attributes(struct gm_file *file, off_t offset)
 	return ret;
 }
 
+int64_t gm_file_find_attributes(struct gm_file *file, off_t offset, uint64_t attributes)
+{
+	uint64_t size, found;
+
+	if (!file)
+		return -EFAULT;
+	if (!file->in_place || offset < 0 || ((uint64_t)offset & (GM_PAGE_SIZE - 1)) ||
+	    (attributes & ~GM_FILE_ATTR_PRIVATE))
+		return -EINVAL;
+	gm_mutex_lock(&file->lock, GM_LOCK_FILE);
+	size = size_pages(file);
+	found = size;
+	if ((uint64_t)offset >> GM_PAGE_SHIFT < size)
+		found = find_state(file, (uint64_t)offset >> GM_PAGE_SHIFT, size, attributes != 0);
+	gm_mutex_unlock(&file->lock, GM_LOCK_FILE);
+	return found < size ? (int64_t)(found << GM_PAGE_SHIFT) : -ENXIO;
+}
+
 int gm_file_in_place(struct gm_file *file)
 {
 	if (!file)

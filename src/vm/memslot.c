@@ -244,15 +244,28 @@ static int shared_provider(struct gm_slot_mm *mm, struct gm_file *file)
 	return 0;
 }
 
-/* In place, the pages' attributes are the file's: start from them. */
+/*
+ * In place, the pages' attributes are the file's: start from them, a run of
+ * private pages at a time (private_attr starts all shared).
+ */
 static void read_file_attributes(struct gm_slot *s)
 {
-	for (uint64_t i = 0; i < s->nr_pages; i++) {
-		int64_t attr = gm_file_get_attributes(s->desc.private_file,
-						      (off_t)(s->desc.private_offset +
-							      (i << GM_PAGE_SHIFT)));
+	struct gm_file *file = s->desc.private_file;
+	int64_t base = (int64_t)s->desc.private_offset, end = base + (int64_t)s->desc.size;
+	int64_t at = base;
 
-		atomic_init(&s->private_attr[i], attr == GM_FILE_ATTR_PRIVATE);
+	while (at < end) {
+		int64_t private = gm_file_find_attributes(file, at, GM_FILE_ATTR_PRIVATE);
+		int64_t shared;
+
+		if (private < 0 || private >= end)
+			return;
+		shared = gm_file_find_attributes(file, private, 0);
+		if (shared < 0 || shared > end)
+			shared = end;
+		for (int64_t p = private; p < shared; p += GM_PAGE_SIZE)
+			atomic_init(&s->private_attr[(p - base) >> GM_PAGE_SHIFT], true);
+		at = shared;
 	}
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * In-place files (GM_MFD_GUEST | GM_MFD_GUEST_MMAP): creation flags; the
- * page state each 4 KiB page has, from birth and as the file grows; host
+ * page state each 4 KiB page has, from birth and as the file grows, read a
+ * page or a run at a time (gm_file_find_attributes); host
  * I/O and host mappings of shared pages only (a private page read through
  * a mapping is SIGBUS); conversions, refused to private while a page is
  * mapped or pinned, with their content policy; the owner's set_attributes
@@ -160,6 +161,52 @@ static void test_attribute_errors(void **state)
 	assert_int_equal(gm_file_get_attributes(file, 4 * PG), -EINVAL);
 	for (off_t off = 0; off < 4 * PG; off += PG)
 		assert_attr(file, off, PRIV);
+	gm_file_put(file);
+}
+
+/* The first page at or after @offset with attribute @attr, read a page at a time. */
+static int64_t find_slowly(struct gm_file *file, off_t offset, int64_t attr)
+{
+	for (off_t off = offset; off < gm_file_size(file); off += PG)
+		if (gm_file_get_attributes(file, off) == attr)
+			return off;
+	return -ENXIO;
+}
+
+/* gm_file_find_attributes finds what a page-by-page walk finds, from every page, both ways. */
+static void test_find_attributes(void **state)
+{
+	static const off_t shared[][2] = { { 3, 5 }, { 63, 130 }, { 199, 200 } };
+	struct gm_file *file = new_file(INPLACE, 200 * PG), *plain;
+
+	assert_int_equal(gm_file_find_attributes(NULL, 0, 0), -EFAULT);
+	assert_int_equal(gm_file_find_attributes(file, -PG, 0), -EINVAL);
+	assert_int_equal(gm_file_find_attributes(file, 100, 0), -EINVAL);
+	assert_int_equal(gm_file_find_attributes(file, 0, 1), -EINVAL);
+	assert_int_equal(gm_file_find_attributes(file, 200 * PG, PRIV), -ENXIO);
+	assert_int_equal(gm_file_find_attributes(file, 300 * PG, PRIV), -ENXIO);
+	assert_int_equal(gm_file_find_attributes(file, 0, 0), -ENXIO);	/* all private */
+	assert_int_equal(gm_memfd_create("plain", GM_MFD_GUEST, &plain), 0);
+	assert_int_equal(gm_file_find_attributes(plain, 0, 0), -EINVAL);
+	gm_file_put(plain);
+
+	for (size_t i = 0; i < GM_ARRAY_SIZE(shared); i++)
+		assert_int_equal(gm_file_set_attributes(file, shared[i][0] * PG,
+							(shared[i][1] - shared[i][0]) * PG, 0,
+							KEEP, NULL), 0);
+	for (off_t off = 0; off < 200 * PG; off += PG) {
+		for (int64_t attr = 0; attr <= PRIV; attr += PRIV) {
+			int64_t got = gm_file_find_attributes(file, off, (uint64_t)attr);
+			int64_t want = find_slowly(file, off, attr);
+
+			if (got != want)
+				fail_msg("from %#llx, attribute %lld: %lld, want %lld",
+					 (unsigned long long)off, (long long)attr, (long long)got,
+					 (long long)want);
+		}
+	}
+	assert_int_equal(gm_ftruncate(file, 0), 0);
+	assert_int_equal(gm_file_find_attributes(file, 0, PRIV), -ENXIO);
 	gm_file_put(file);
 }
 
@@ -686,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_create_flags),
 		cmocka_unit_test(test_plain_guest_only),
 		cmocka_unit_test(test_attribute_errors),
+		cmocka_unit_test(test_find_attributes),
 		cmocka_unit_test(test_initial_state),
 		cmocka_unit_test(test_io_shared),
 		cmocka_unit_test(test_io_private),

@@ -5,7 +5,8 @@
  * private: the shared file's range is punched; to shared: the private
  * file's frames are freed).  Making pages shared succeeds wherever they
  * are, as in KVM: over a hole or a slot with no private file it changes
- * nothing.  On an emu VM; the attribute logic is the vm layer's, whatever
+ * nothing.  A slot over an in-place file starts from the file's page
+ * states.  On an emu VM; the attribute logic is the vm layer's, whatever
  * the engine.
  */
 #include <errno.h>
@@ -194,6 +195,48 @@ static void test_shared_anywhere(void **state)
 	assert_int_equal(gm_vm_set_memory_attributes(t.vm, hole, GM_PAGE_SIZE, PRIVATE, 0), -EINVAL);
 }
 
+/*
+ * A slot over an in-place file starts from the file's attributes, page by
+ * page, however they are mixed, and at an offset into the file.
+ */
+static void test_in_place_slot_takes_file_state(void **state)
+{
+	/* File pages made shared; the slot maps file pages [16, 1040). */
+	static const uint64_t shared[][2] = { { 0, 1 }, { 5, 9 }, { 511, 513 }, { 700, 1024 },
+					      { 1039, 1041 }, { 1050, 1056 } };
+	struct gm_memslot ram = { .slot = 1, .gpa = GM_GUEST_RAM_BASE, .size = SLOT_SIZE,
+				  .private_offset = 16 * GM_PAGE_SIZE,
+				  .shared_offset = 16 * GM_PAGE_SIZE, .flags = GM_SLOT_PRIVATE };
+	struct gm_file *file = vmtest_file(GM_MFD_GUEST | GM_MFD_GUEST_MMAP,
+					   SLOT_SIZE + 32 * GM_PAGE_SIZE);
+	uint8_t attrs[SLOT_SIZE / GM_PAGE_SIZE];
+	struct gm_vm *vm;
+
+	for (size_t i = 0; i < GM_ARRAY_SIZE(shared); i++)
+		assert_int_equal(gm_file_set_attributes(file, (off_t)(shared[i][0] * GM_PAGE_SIZE),
+							(off_t)((shared[i][1] - shared[i][0]) *
+								GM_PAGE_SIZE),
+							0, GM_CONVERT_ZERO, NULL), 0);
+	assert_int_equal(gm_vm_create(GM_ENGINE_EMU, &vm), 0);
+	ram.shared_file = ram.private_file = file;
+	assert_int_equal(gm_vm_set_memslot(vm, &ram), 0);
+	for (uint64_t i = 0; i < SLOT_SIZE / GM_PAGE_SIZE; i++) {
+		int64_t a = gm_vm_get_memory_attributes(vm, GM_GUEST_RAM_BASE + i * GM_PAGE_SIZE);
+		int64_t f = gm_file_get_attributes(file, (off_t)((16 + i) * GM_PAGE_SIZE));
+
+		assert_true(f == 0 || f == GM_FILE_ATTR_PRIVATE);
+		if ((a == PRIVATE) != (f == GM_FILE_ATTR_PRIVATE))
+			fail_msg("page %llu: the slot says %lld, the file %lld",
+				 (unsigned long long)i, (long long)a, (long long)f);
+		attrs[i] = a == PRIVATE;
+	}
+	/* Both kinds are there: the file's runs did not collapse into one. */
+	assert_non_null(memchr(attrs, 0, sizeof(attrs)));
+	assert_non_null(memchr(attrs, 1, sizeof(attrs)));
+	gm_vm_destroy(vm);
+	gm_file_put(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +245,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_to_private_frees_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_to_shared_frees_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_anywhere, setup, teardown),
+		cmocka_unit_test(test_in_place_slot_takes_file_state),
 	};
 
 	gm_test_require_engine(GM_ENGINE_EMU);
