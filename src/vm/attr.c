@@ -377,11 +377,8 @@ static int set_attributes(struct gm_vm *vm, uint64_t gpa, uint64_t size, uint64_
 	/* One at a time: two conversions of one page must not interleave. */
 	gm_mutex_lock(&vm->convert_lock, GM_LOCK_CONVERT);
 	ret = convert(vm, gpa, size, &c, shared_anywhere && !c.to_private);
-	if (!ret)	/* counted under convert_lock: no atomic read-modify-write */
-		atomic_store_explicit(&vm->stats.conversions,
-				      atomic_load_explicit(&vm->stats.conversions,
-							   memory_order_relaxed) + 1,
-				      memory_order_relaxed);
+	if (!ret)
+		gm_stat_add_serialized(&vm->stats.conversions, 1);	/* under convert_lock */
 	gm_mutex_unlock(&vm->convert_lock, GM_LOCK_CONVERT);
 	if (ret == -EAGAIN && error_gpa)
 		*error_gpa = c.error_gpa;
@@ -505,11 +502,11 @@ static int shared_io(struct gm_vm *vm, uint64_t gpa, void *buf, size_t len, bool
 		return -EFAULT;
 	gm_rwlock_rdlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	ret = pieces_find(vm, gpa, len, false, &ps);
-	/* A lazy restore's shared pages come in first. */
-	if (!ret)
+	if (!ret) {
+		/* A lazy restore's shared pages come in first. */
 		pieces_each(vm, &ps, ps.nr, lazy_piece, NULL);
-	if (!ret)
 		ret = pieces_each(vm, &ps, ps.nr, io_piece, &io);
+	}
 	gm_rwlock_unlock(&vm->slots_lock, GM_LOCK_SLOTS);
 	return ret;
 }

@@ -313,6 +313,13 @@ static inline void gm_stat_add(_Atomic uint64_t *stat, uint64_t n)
 	atomic_fetch_add_explicit(stat, n, memory_order_relaxed);
 }
 
+/* gm_stat_add() where every writer holds one lock: no locked instruction. */
+static inline void gm_stat_add_serialized(_Atomic uint64_t *stat, uint64_t n)
+{
+	atomic_store_explicit(stat, atomic_load_explicit(stat, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 static inline void gm_stat_sub(_Atomic uint64_t *stat, uint64_t n)
 {
 	atomic_fetch_sub_explicit(stat, n, memory_order_relaxed);
