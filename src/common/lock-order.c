@@ -12,47 +12,24 @@ static const char *const class_names[GM_LOCK_NR_CLASSES] = {
 	[GM_LOCK_BIND] = "bind_lock", [GM_LOCK_MMU] = "mmu_lock", [GM_LOCK_ID] = "id_lock",
 };
 
-/* Locks of each class this thread holds. */
-/*
- * Initial-exec: the library is linked at start-up, never dlopen()ed late, and
- * the general model's __tls_get_addr() on every lock and unlock made a
- * guest's conversion (a dozen of them) a third slower.
- */
-static _Thread_local unsigned int held[GM_LOCK_NR_CLASSES]
-	__attribute__((tls_model("initial-exec")));
+_Thread_local struct gm_lock_held gm_lock_held __attribute__((tls_model("initial-exec")));
 
-void gm_lock_order_acquire(enum gm_lock_class class)
+void gm_lock_order_violated(enum gm_lock_class class)
 {
-	for (int c = class; c < GM_LOCK_NR_CLASSES; c++) {
-		if (!held[c])
-			continue;
-		fprintf(stderr, "guestmem: lock order: %s taken while holding %s\n",
-			class_names[class], class_names[c]);
-		assert(!"lock order violated (see src/common/lock-order.h)");
-	}
-	held[class]++;
+	for (int c = class; c < GM_LOCK_NR_CLASSES; c++)
+		if (gm_lock_held.count[c])
+			fprintf(stderr, "guestmem: lock order: %s taken while holding %s\n",
+				class_names[class], class_names[c]);
+	assert(!"lock order violated (see src/common/lock-order.h)");
 }
 
-void gm_lock_assert_held(enum gm_lock_class class)
+void gm_lock_not_held(enum gm_lock_class a, enum gm_lock_class b)
 {
-	if (held[class])
-		return;
-	fprintf(stderr, "guestmem: %s is not held where it must be\n", class_names[class]);
+	if (a == b)
+		fprintf(stderr, "guestmem: %s is not held where it must be\n", class_names[a]);
+	else
+		fprintf(stderr, "guestmem: neither %s nor %s is held where one must be\n",
+			class_names[a], class_names[b]);
 	assert(!"a lock the caller must hold is not held (see src/common/lock-order.h)");
-}
-
-void gm_lock_assert_held_either(enum gm_lock_class a, enum gm_lock_class b)
-{
-	if (held[a] || held[b])
-		return;
-	fprintf(stderr, "guestmem: neither %s nor %s is held where one must be\n",
-		class_names[a], class_names[b]);
-	assert(!"a lock the caller must hold is not held (see src/common/lock-order.h)");
-}
-
-void gm_lock_order_release(enum gm_lock_class class)
-{
-	assert(held[class] > 0);
-	held[class]--;
 }
 #endif
