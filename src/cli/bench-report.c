@@ -44,6 +44,27 @@ void bench_stat_of(double *v, int n, struct bench_stat *st)
 	st->max = v[n - 1];
 }
 
+/*
+ * The median of the rounds' own ratios: each round measures both sides back
+ * to back, and this machine's two CPUs differ (README, bench), so a thread
+ * that moves between them makes one side of a round faster than the other
+ * side of another; pairing each round with itself cancels that.  A round
+ * with no reference time falls back to the ratio of the medians.
+ */
+static double paired_ratio(const double *ours, const double *theirs, int n)
+{
+	double r[BENCH_MAX_ROUNDS];
+	struct bench_stat st;
+
+	for (int i = 0; i < n; i++) {
+		if (!(theirs[i] > 0))
+			return NAN;
+		r[i] = ours[i] / theirs[i];
+	}
+	bench_stat_of(r, n, &st);
+	return st.median;
+}
+
 int bench_add(struct bench *b, const struct bench_row *proto, uint64_t size,
 	      double *ours, double *theirs, int n)
 {
@@ -65,9 +86,11 @@ int bench_add(struct bench *b, const struct bench_row *proto, uint64_t size,
 	memcpy(copy, ours, (size_t)n * sizeof(*copy));
 	bench_stat_of(copy, n, &row->ours);
 	row->theirs = (struct bench_stat){ 0 };
+	row->ratio = NAN;
 	if (theirs && proto->ref) {
 		memcpy(copy, theirs, (size_t)n * sizeof(*copy));
 		bench_stat_of(copy, n, &row->theirs);
+		row->ratio = paired_ratio(ours, theirs, n);
 	}
 	return 0;
 }
@@ -92,7 +115,9 @@ int bench_fail(struct bench *b, int err, const char *fmt, ...)
 
 static double ratio(const struct bench_row *r)
 {
-	return r && r->theirs.n ? r->ours.median / r->theirs.median : NAN;
+	if (!r || !r->theirs.n)
+		return NAN;
+	return isnan(r->ratio) ? r->ours.median / r->theirs.median : r->ratio;
 }
 
 /* Inside the KVM lab, figures of a nested guest on an emulated CPU. */

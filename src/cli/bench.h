@@ -57,6 +57,7 @@ struct bench_row {
 	const char *ref;		/* what the reference is: the kernel's path, ... */
 	uint64_t size;			/* bytes of memory it ran over (0: none) */
 	struct bench_stat ours, theirs;	/* guestmem; the reference (n == 0: none) */
+	double ratio;			/* ours / theirs: see bench_add() */
 	bool per_page;			/* a cost per page: scaling and the plot */
 };
 
