@@ -55,7 +55,9 @@ static uint64_t next_slot_start(struct gm_vm *vm, uint64_t gpa, uint64_t end)
  * covers is -EFAULT, unless @skip_shared: then pieces that can only be
  * shared (no slot, or a slot with no private file) are left out, since
  * making them shared changes nothing, as KVM accepts for any address.
- * Caller holds slots_lock or convert_lock, until it is done with @ps.
+ * Addresses with the shared bit are aliases, in no slot: were they looked
+ * up as the page they alias, a piece would end before it began.  Caller
+ * holds slots_lock or convert_lock, until it is done with @ps.
  */
 static int pieces_find(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool skip_shared,
 		       struct pieces *ps)
@@ -64,7 +66,7 @@ static int pieces_find(struct gm_vm *vm, uint64_t gpa, uint64_t size, bool skip_
 
 	ps->nr = 0;
 	while (gpa < end) {
-		struct gm_slot *s = gm_vm_find_slot(vm, gpa);
+		struct gm_slot *s = gpa < GM_GUEST_SHARED_BIT ? gm_vm_find_slot(vm, gpa) : NULL;
 		uint64_t slot_end, n;
 
 		if (!s && !skip_shared)

@@ -196,6 +196,41 @@ static void test_shared_anywhere(void **state)
 }
 
 /*
+ * An address with the shared bit is an alias, in no slot: made shared it
+ * changes nothing, made private it is -EINVAL, and a range that runs from
+ * the top slot past the bit is refused whole.  Looked up as the page it
+ * aliases, it once gave a piece that ended before it began (fuzz-ops).
+ */
+static void test_alias_addresses(void **state)
+{
+	struct gm_memslot top = { .slot = 3, .gpa = GM_GUEST_SHARED_BIT - 2 * MiB, .size = 2 * MiB,
+				  .flags = GM_SLOT_PRIVATE };
+	struct gm_file *file = vmtest_file(GM_MFD_GUEST | GM_MFD_GUEST_MMAP, 2 * MiB);
+	uint64_t alias = (GM_GUEST_RAM_BASE + GM_PAGE_SIZE) | GM_GUEST_SHARED_BIT;
+	uint8_t before[SLOT_SIZE / GM_PAGE_SIZE], after[SLOT_SIZE / GM_PAGE_SIZE];
+
+	top.shared_file = top.private_file = file;
+	assert_int_equal(gm_vm_set_memslot(t.vm, &top), 0);
+	snapshot(before);
+	assert_int_equal(gm_vm_set_memory_attributes2(t.vm, alias, 4 * GM_PAGE_SIZE, 0,
+						      GM_CONVERT_ZERO, NULL), 0);
+	assert_int_equal(gm_vm_set_memory_attributes2(t.vm, alias, 4 * GM_PAGE_SIZE, PRIVATE,
+						      GM_CONVERT_PRESERVE, NULL), -EINVAL);
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, alias, 4 * GM_PAGE_SIZE, PRIVATE, 0),
+			 -EINVAL);
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_SHARED_BIT - GM_PAGE_SIZE,
+						     2 * GM_PAGE_SIZE, PRIVATE, 0), -EINVAL);
+	assert_int_equal(gm_vm_set_memory_attributes(t.vm, GM_GUEST_SHARED_BIT - GM_PAGE_SIZE,
+						     2 * GM_PAGE_SIZE, 0, 0), 0);
+	snapshot(after);
+	assert_memory_equal(before, after, sizeof(before));
+	assert_int_equal(gm_vm_get_memory_attributes(t.vm, GM_GUEST_SHARED_BIT - GM_PAGE_SIZE),
+			 0);
+	assert_int_equal(gm_vm_set_memslot(t.vm, &(struct gm_memslot){ .slot = 3 }), 0);
+	gm_file_put(file);
+}
+
+/*
  * A slot over an in-place file starts from the file's attributes, page by
  * page, however they are mixed, and at an offset into the file.
  */
@@ -245,6 +280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_to_private_frees_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_to_shared_frees_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_anywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alias_addresses, setup, teardown),
 		cmocka_unit_test(test_in_place_slot_takes_file_state),
 	};
 
