@@ -213,12 +213,14 @@ static int expected_shared_io(uint64_t gpa, uint64_t len, bool write)
 
 	if (end < g)
 		return -EFAULT;
+	/* A range that runs into a hole is -EFAULT before anything is copied. */
+	for (uint64_t c = g; c < end; c = slot_at(c)->m.gpa + slot_at(c)->m.size)
+		if (!slot_at(c))
+			return -EFAULT;
 	while (g < end) {
 		const struct hslot *s = slot_at(g);
 		uint64_t n;
 
-		if (!s)
-			return -EFAULT;
 		n = s->m.gpa + s->m.size - g;
 		if (n > end - g)
 			n = end - g;
