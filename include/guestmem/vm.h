@@ -37,7 +37,10 @@ enum gm_engine_kind {
  * in place, in the same in-place file (GM_MFD_GUEST_MMAP) at the same
  * offset: shared_file == private_file, shared_offset == private_offset.
  * Then both aliases resolve to the one backing page, a conversion frees
- * nothing, and its content policy may keep the page's bytes.
+ * nothing, and its content policy may keep the page's bytes.  An in-place
+ * file backs in-place slots only: as the private file of two, its pages'
+ * state in the file would not follow the slot's, and the host could read
+ * a page the guest holds private.
  */
 #define GM_SLOT_PRIVATE		0x1U
 
@@ -144,7 +147,8 @@ int gm_vm_kvm_fd(struct gm_vm *vm);
  * Return: 0, or -EINVAL (no such slot to delete, unaligned gpa/size/offset,
  * bad flags, file range
  * past the file's end, a private slot changed rather than deleted, missing
- * files, slot number out of range), -EEXIST (guest range overlaps another
+ * files, slot number out of range, an in-place file in a slot that is not
+ * in place), -EEXIST (guest range overlaps another
  * slot, or the file range is already bound), -EPERM (private file not
  * guest-only, or held by another VM), -ENOMEM, or the engine's errno.
  */

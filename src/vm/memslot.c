@@ -95,6 +95,9 @@ static int check_new_slot(const struct gm_memslot *m)
 		return ret;
 	if (gm_file_is_guest(m->private_file) != 1 && !kernel_file(m->private_file))
 		return -EPERM;
+	/* Its pages' state would not follow the slot's: the host could read private ones. */
+	if (gm_file_in_place(m->private_file) == 1 && !slot_in_place(m))
+		return -EINVAL;
 	/* A huge folio is mapped whole: keep the slot folio-aligned. */
 	folio_mask = (1ULL << gm_file_page_shift(m->private_file)) - 1;
 	if ((m->gpa | m->size | m->private_offset) & folio_mask)

@@ -8,7 +8,10 @@
  *   real cause (-EPERM), not -ENOMEM;
  * - moving an ordinary slot is all or nothing: when the new placement
  *   fails, the old slot is still there and still works;
- * - once a private file is unregistered, get_lock_pfn() on it is -EPERM.
+ * - once a private file is unregistered, get_lock_pfn() on it is -EPERM;
+ * - an in-place file backs in-place slots only (-EINVAL as the private file
+ *   of two: the host could read its shared-in-the-file pages while the
+ *   guest holds them private; fuzz-ops found it).
  */
 #include "vmtest.h"
 
@@ -108,6 +111,32 @@ static void test_unregistered_file_is_nobodys(void **state)
 	gm_test_assert_no_frames();
 }
 
+static void test_in_place_file_in_place_only(void **state)
+{
+	struct gm_file *in_place, *plain;
+	struct gm_memslot m = { .slot = 2, .gpa = 1ULL << 32, .size = RAM,
+				.flags = GM_SLOT_PRIVATE };
+	struct vmtest t;
+
+	vmtest_create(&t, GM_ENGINE_EMU, RAM, false);
+	in_place = vmtest_file(GM_MFD_GUEST | GM_MFD_GUEST_MMAP | GM_MFD_GUEST_INIT_SHARED,
+			       2 * RAM);
+	plain = vmtest_file(GM_MFD_CLOEXEC, RAM);
+	m.shared_file = plain;
+	m.private_file = in_place;
+	assert_int_equal(gm_vm_set_memslot(t.vm, &m), -EINVAL);
+	/* In place, at another offset of the file than the shared side's: also not in place. */
+	m.shared_file = in_place;
+	m.private_offset = RAM;
+	assert_int_equal(gm_vm_set_memslot(t.vm, &m), -EINVAL);
+	m.private_offset = 0;
+	assert_int_equal(gm_vm_set_memslot(t.vm, &m), 0);
+	assert_int_equal(gm_vm_set_memslot(t.vm, &(struct gm_memslot){ .slot = 2 }), 0);
+	gm_file_put(plain);
+	gm_file_put(in_place);
+	vmtest_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_write_sealed_shared_file),
 		cmocka_unit_test(test_move_all_or_nothing),
 		cmocka_unit_test(test_unregistered_file_is_nobodys),
+		cmocka_unit_test(test_in_place_file_in_place_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
