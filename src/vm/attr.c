@@ -139,11 +139,17 @@ static int check_piece(struct gm_vm *vm, struct gm_slot *s, uint64_t gpa, uint64
 	struct conversion *c = arg;
 	uint64_t off = gpa - s->desc.gpa;
 	uint64_t pmask, smask;
+	int ret;
 
 	if (!(s->desc.flags & GM_SLOT_PRIVATE))
 		return -EINVAL;
-	if (s->mm->in_place)
-		return check_in_place(vm, s, gpa, size);
+	if (s->mm->in_place) {
+		ret = check_in_place(vm, s, gpa, size);
+		/* Zeroing rewrites the file, as a punch would: refused before anything changes. */
+		if (!ret && c->policy == GM_CONVERT_ZERO)
+			ret = check_punchable(s->desc.private_file);
+		return ret;
+	}
 	if (c->policy != GM_CONVERT_ZERO)
 		return -EINVAL;	/* two files: a page's bytes cannot follow it */
 	pmask = (1ULL << gm_file_page_shift(s->desc.private_file)) - 1;

@@ -231,6 +231,35 @@ static void test_alias_addresses(void **state)
 }
 
 /*
+ * In place, zeroing rewrites the file: a write seal refuses it before the
+ * VM's attribute changes, as the file itself refuses it; keeping the bytes
+ * is allowed (fuzz-ops found the attribute changed and the file not).
+ */
+static void test_in_place_write_seal(void **state)
+{
+	struct gm_memslot ram = { .slot = 1, .gpa = GM_GUEST_RAM_BASE, .size = SLOT_SIZE,
+				  .flags = GM_SLOT_PRIVATE };
+	struct gm_file *file = vmtest_file(GM_MFD_GUEST | GM_MFD_GUEST_MMAP |
+					   GM_MFD_ALLOW_SEALING, SLOT_SIZE);
+	struct gm_vm *vm;
+
+	assert_int_equal(gm_vm_create(GM_ENGINE_EMU, &vm), 0);
+	ram.shared_file = ram.private_file = file;
+	assert_int_equal(gm_vm_set_memslot(vm, &ram), 0);
+	assert_int_equal(gm_add_seals(file, GM_SEAL_WRITE), 0);
+	assert_int_equal(gm_vm_set_memory_attributes2(vm, GM_GUEST_RAM_BASE, 4 * GM_PAGE_SIZE, 0,
+						      GM_CONVERT_ZERO, NULL), -EPERM);
+	assert_int_equal(gm_vm_get_memory_attributes(vm, GM_GUEST_RAM_BASE), PRIVATE);
+	assert_int_equal(gm_file_get_attributes(file, 0), GM_FILE_ATTR_PRIVATE);
+	assert_int_equal(gm_vm_set_memory_attributes2(vm, GM_GUEST_RAM_BASE, 4 * GM_PAGE_SIZE, 0,
+						      GM_CONVERT_PRESERVE, NULL), 0);
+	assert_int_equal(gm_vm_get_memory_attributes(vm, GM_GUEST_RAM_BASE), 0);
+	assert_int_equal(gm_file_get_attributes(file, 0), 0);
+	gm_vm_destroy(vm);
+	gm_file_put(file);
+}
+
+/*
  * A slot over an in-place file starts from the file's attributes, page by
  * page, however they are mixed, and at an offset into the file.
  */
@@ -282,6 +311,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_anywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias_addresses, setup, teardown),
 		cmocka_unit_test(test_in_place_slot_takes_file_state),
+		cmocka_unit_test(test_in_place_write_seal),
 	};
 
 	gm_test_require_engine(GM_ENGINE_EMU);
